@@ -1,0 +1,43 @@
+/**
+ * Process configuration from the environment, validated once at boot. Every problem is reported
+ * at once, naming the variable; the result is frozen.
+ */
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const booleanish = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LOG_PII: booleanish.default(false),
+  DATA_DIR: z.string().min(1).default('./data'),
+});
+
+export type Env = Readonly<z.infer<typeof EnvSchema>>;
+
+export class ConfigError extends Error {
+  readonly code = 'CB_CONFIG_INVALID';
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Validates `source` (default: process.env); throws a ConfigError listing every problem. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  // Empty strings (VAR= in a .env file) mean "not set".
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = EnvSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  return Object.freeze(result.data);
+}
