@@ -17,6 +17,19 @@ export const EnvSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LOG_PII: booleanish.default(false),
   DATA_DIR: z.string().min(1).default('./data'),
+  /** https origin Twilio reaches; the wss media URL and every signature check derive from it. */
+  PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL such as https://bot.example.com' })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits').optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(16, 'looks too short for a Twilio auth token').optional(),
+  /** Override of Twilio's REST API origin (tests point it at a local fake). */
+  TWILIO_API_BASE_URL: z.url().optional(),
+  GEMINI_API_KEY: z.string().min(1).optional(),
+  /** Override of the Live endpoint (the emulator, or a proxy). */
+  GEMINI_LIVE_URL: z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }).optional(),
+  GEMINI_MODEL: z.string().min(1).optional(),
 });
 
 export type Env = Readonly<z.infer<typeof EnvSchema>>;

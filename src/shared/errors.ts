@@ -1,0 +1,298 @@
+/**
+ * The error catalogue: every error callbridge reports has a stable code here, a plain-words
+ * explanation (shown in logs and in the call review UI), the likely fix, and whether retrying can
+ * help. docs/ERRORS.md is generated from this file (`npm run docs:errors`) and a test keeps the two
+ * in step.
+ *
+ * Add a code by adding an entry in its section; never rename or reuse a code.
+ */
+
+export interface ErrorInfo {
+  /** What happened, in words an operator understands. */
+  explanation: string;
+  /** What usually fixes it. */
+  fix: string;
+  /** Whether trying again (with backoff) can succeed. */
+  retryable: boolean;
+}
+
+function catalogue<const T extends Record<string, ErrorInfo>>(entries: T): Readonly<T> {
+  return Object.freeze(entries);
+}
+
+export const ERRORS = catalogue({
+  // --- configuration --------------------------------------------------------------------------
+  CB_CONFIG_INVALID: {
+    explanation: 'The server configuration (environment variables) is invalid.',
+    fix: 'Correct the variables named in the message; see .env.example.',
+    retryable: false,
+  },
+  CB_FLOW_INVALID: {
+    explanation: 'A flow file is invalid.',
+    fix: 'Correct the file, line and field named in the message; `npm run flows:check` checks without starting.',
+    retryable: false,
+  },
+
+  // --- Gemini Live: before connecting -----------------------------------------------------------
+  CB_GEMINI_SETUP_INVALID: {
+    explanation: 'The Gemini Live setup would be rejected by the service, so it was not sent.',
+    fix: 'Correct the setup field named in the message (model, modality, voice, enum spelling).',
+    retryable: false,
+  },
+
+  // --- Gemini Live: connection and protocol -----------------------------------------------------
+  CB_GEMINI_HANDSHAKE_FAILED: {
+    explanation: 'The Gemini Live WebSocket could not be opened (HTTP error or network failure before the upgrade).',
+    fix: 'Check GEMINI_LIVE_URL, network egress and the API key; a 4xx status is a request problem, 5xx/timeouts are transient.',
+    retryable: true,
+  },
+  CB_GEMINI_SETUP_TIMEOUT: {
+    explanation: 'Gemini Live did not answer the setup message in time.',
+    fix: 'Usually transient; retry. If persistent, check the network path and the service status.',
+    retryable: true,
+  },
+  CB_GEMINI_MALFORMED_MESSAGE: {
+    explanation: 'Gemini Live sent a frame that is not a valid JSON server message; it was ignored.',
+    fix: 'Nothing to do if rare; if frequent, report it with the logged frame prefix.',
+    retryable: true,
+  },
+  CB_GEMINI_TOOL_RESPONSE_INVALID: {
+    explanation: 'A tool response was refused before sending: unknown or already-answered call id, or a response that is not a JSON object.',
+    fix: 'Answer each toolCall id exactly once with {output: …} or {error: …}.',
+    retryable: false,
+  },
+
+  // --- Gemini Live: close codes (see src/gemini/close-codes.ts for the mapping) ------------------
+  CB_GEMINI_INVALID_ARGUMENT: {
+    explanation: 'Gemini closed the session (1007): the request contains an invalid argument.',
+    fix: 'A setup or message field is wrong: two response modalities, TEXT on a native-audio model, a bad tool schema or an unsupported field. Check the setup against the model.',
+    retryable: false,
+  },
+  CB_GEMINI_UNKNOWN_FIELD: {
+    explanation: 'Gemini closed the session (1007): a field name it does not know was sent.',
+    fix: 'Remove or respell the field named in the reason; some features exist only on v1alpha.',
+    retryable: false,
+  },
+  CB_GEMINI_NON_AUDIO_REQUEST: {
+    explanation: 'Gemini closed the session (1007): a native-audio model was asked for TEXT output.',
+    fix: 'Use responseModalities ["AUDIO"] and read text from outputAudioTranscription.',
+    retryable: false,
+  },
+  CB_GEMINI_MEDIA_CHUNKS_DEPRECATED: {
+    explanation: 'Gemini closed the session (1007): realtimeInput.mediaChunks is deprecated and this model rejects it.',
+    fix: 'Send realtimeInput.audio with mimeType "audio/pcm;rate=16000".',
+    retryable: false,
+  },
+  CB_GEMINI_BAD_FUNCTION_SCHEMA: {
+    explanation: 'Gemini closed the session (1007): a function declaration schema is invalid.',
+    fix: 'Fix the function parameters named in the reason (e.g. enum is only allowed on STRING).',
+    retryable: false,
+  },
+  CB_GEMINI_AUTH: {
+    explanation: 'Gemini refused the API key (missing, invalid or expired).',
+    fix: 'Set a valid GEMINI_API_KEY.',
+    retryable: false,
+  },
+  CB_GEMINI_LOCATION_UNSUPPORTED: {
+    explanation: 'Gemini refused the request because the server’s location is not supported.',
+    fix: 'Run callbridge in a region where the Gemini API is available.',
+    retryable: false,
+  },
+  CB_GEMINI_MODEL_NOT_FOUND: {
+    explanation: 'Gemini closed the session (1008): the model does not exist for this API or does not support Live.',
+    fix: 'Use a Gemini API Live model id (gemini-live-* names are Vertex-only); see the model list in the README.',
+    retryable: false,
+  },
+  CB_GEMINI_POLICY: {
+    explanation: 'Gemini closed the session (1008, policy violation) for a reason callbridge does not recognise.',
+    fix: 'Read the logged reason; it is usually a request the model or account does not allow.',
+    retryable: false,
+  },
+  CB_GEMINI_ENTITY_NOT_FOUND: {
+    explanation: 'Gemini closed the session (1008 "Requested entity was not found"), typically right after a tool response.',
+    fix: 'Known service fault on some native-audio models; callbridge resumes the session and re-sends the tool result.',
+    retryable: true,
+  },
+  CB_GEMINI_NOT_IMPLEMENTED: {
+    explanation: 'Gemini closed the session (1008 "Operation is not implemented, or supported, or enabled"), intermittently seen with tool calls.',
+    fix: 'Service-side and model-dependent; callbridge resumes. If persistent, fall back to another model.',
+    retryable: true,
+  },
+  CB_GEMINI_OPERATION_ABORTED: {
+    explanation: 'Gemini closed the session (1008 "The operation was aborted").',
+    fix: 'Linked to sending audio while a blocking tool call is unanswered; callbridge holds audio back then and resumes.',
+    retryable: true,
+  },
+  CB_GEMINI_SESSION_NOT_FOUND: {
+    explanation: 'Gemini could not resume the session: the resumption handle is stale or unknown (1008).',
+    fix: 'Start a fresh session without the handle and re-seed the conversation (callbridge does this).',
+    retryable: true,
+  },
+  CB_GEMINI_GOAWAY_IGNORED: {
+    explanation: 'Gemini closed the connection because it was not closed after a goAway (1008).',
+    fix: 'Reconnect with the resumption handle before the goAway deadline (callbridge does this).',
+    retryable: true,
+  },
+  CB_GEMINI_INTERNAL: {
+    explanation: 'Gemini closed the session with an internal error (1011).',
+    fix: 'Transient service fault; retry with the resumption handle, fall back to another model if it persists.',
+    retryable: true,
+  },
+  CB_GEMINI_UNAVAILABLE: {
+    explanation: 'Gemini reported the service as unavailable (1011).',
+    fix: 'Transient outage; retry with backoff.',
+    retryable: true,
+  },
+  CB_GEMINI_DEADLINE: {
+    explanation: 'Gemini closed the connection: deadline expired (1011), usually the connection’s end of life after a goAway.',
+    fix: 'Resume with the latest handle.',
+    retryable: true,
+  },
+  CB_GEMINI_QUOTA: {
+    explanation: 'Gemini refused the session: quota exceeded (1011), often the concurrent-session cap.',
+    fix: 'Back off (long); close stale sessions; raise the project’s quota tier.',
+    retryable: true,
+  },
+  CB_GEMINI_SERVER_ERROR: {
+    explanation: 'Gemini closed the session with a server error (1011) callbridge does not recognise.',
+    fix: 'Retry with backoff; report the logged reason if it persists.',
+    retryable: true,
+  },
+  CB_GEMINI_ABNORMAL_CLOSE: {
+    explanation: 'The Gemini connection dropped without a close frame (1006): network cut, proxy idle reap or crash.',
+    fix: 'Transient; reconnect with the resumption handle.',
+    retryable: true,
+  },
+  CB_GEMINI_CLOSED: {
+    explanation: 'Gemini closed the session with an unexpected close code.',
+    fix: 'Read the logged code and reason; retrying once is reasonable.',
+    retryable: true,
+  },
+
+  // --- Twilio -----------------------------------------------------------------------------------
+  CB_TWILIO_SIGNATURE_INVALID: {
+    explanation: 'A request claiming to be from Twilio had a missing or wrong X-Twilio-Signature.',
+    fix: 'If it is really Twilio: PUBLIC_BASE_URL must be exactly the URL configured in Twilio, and TWILIO_AUTH_TOKEN the account’s token.',
+    retryable: false,
+  },
+  CB_TWILIO_STREAM_TOKEN_INVALID: {
+    explanation: 'A media stream presented a missing or wrong per-call token in its start message.',
+    fix: 'Only streams opened by callbridge’s own TwiML are accepted; a mismatch means a forged or replayed stream.',
+    retryable: false,
+  },
+  CB_TWILIO_NO_START: {
+    explanation: 'A media stream connected but sent no start message in time.',
+    fix: 'Usually a client that is not Twilio; nothing to do if rare.',
+    retryable: false,
+  },
+  CB_TWILIO_MALFORMED_MESSAGE: {
+    explanation: 'Twilio sent a media-stream message callbridge could not parse; it was ignored.',
+    fix: 'Nothing to do if rare; frequent ones mean a proxy is mangling the stream.',
+    retryable: true,
+  },
+  CB_TWILIO_UNEXPECTED_MESSAGE: {
+    explanation: 'A media-stream message arrived out of order (media before start, a second start, a wrong streamSid); it was ignored.',
+    fix: 'Nothing to do if rare.',
+    retryable: true,
+  },
+  CB_TWILIO_STREAM_ERROR: {
+    explanation: 'Twilio reported a stream error in its status callback.',
+    fix: 'Read the logged StreamError; handshake errors (31920…) mean Twilio could not reach the media URL.',
+    retryable: false,
+  },
+  CB_TWILIO_REST_FAILED: {
+    explanation: 'A call-control request to Twilio’s REST API failed.',
+    fix: 'Check TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN and that the call is still in progress.',
+    retryable: true,
+  },
+
+  // --- the call ---------------------------------------------------------------------------------
+  CB_CALL_GEMINI_UNAVAILABLE: {
+    explanation: 'The voice agent could not be reached for this call after all retries and fallback models; the caller heard the apology.',
+    fix: 'See the Gemini close codes recorded for the call; check the API key, quota and model list.',
+    retryable: true,
+  },
+  CB_CALL_NO_STREAM: {
+    explanation: 'Twilio requested the voice webhook but no media stream followed in time; the pre-opened Gemini session was closed.',
+    fix: 'Check that Twilio can reach PUBLIC_BASE_URL over wss (port 443) and the stream status callback for errors.',
+    retryable: false,
+  },
+  CB_CALL_MAX_DURATION: {
+    explanation: 'The call reached the flow’s maximum duration and was ended.',
+    fix: 'Raise maxCallDurationS in the flow if calls legitimately run longer.',
+    retryable: false,
+  },
+  CB_CALL_SHUTDOWN: {
+    explanation: 'The server was shutting down; the call was ended or redirected.',
+    fix: 'None; expected during deploys.',
+    retryable: false,
+  },
+
+  // --- business functions -----------------------------------------------------------------------
+  CB_TOOL_UNKNOWN: {
+    explanation: 'The model called a function that does not exist.',
+    fix: 'Nothing at run time (the model was told); check the flow’s function list.',
+    retryable: false,
+  },
+  CB_TOOL_NOT_ALLOWED: {
+    explanation: 'The model called a function not allowed at the current stage; it was told what it may do now.',
+    fix: 'If the call was right, allow the function at that stage in the flow.',
+    retryable: false,
+  },
+  CB_TOOL_INVALID_ARGS: {
+    explanation: 'The model called a function with arguments that do not match its schema; it was told what is wrong.',
+    fix: 'Usually self-corrects; if persistent, improve the function description.',
+    retryable: false,
+  },
+  CB_TOOL_TIMEOUT: {
+    explanation: 'A function did not finish within its timeout; the model was told it failed.',
+    fix: 'Speed up the backend or raise the function’s timeoutMs.',
+    retryable: true,
+  },
+  CB_TOOL_FAILED: {
+    explanation: 'A function failed (threw or its endpoint returned an error); the model was told it failed.',
+    fix: 'See the logged error of the function.',
+    retryable: true,
+  },
+  CB_TOOL_CANCELLED: {
+    explanation: 'A function call was cancelled by Gemini (the caller interrupted).',
+    fix: 'None; expected.',
+    retryable: false,
+  },
+
+  // --- transcripts ------------------------------------------------------------------------------
+  CB_STORE_WRITE_FAILED: {
+    explanation: 'Writing call records to the store failed; the batch is kept and retried.',
+    fix: 'Check disk space and permissions of DATA_DIR.',
+    retryable: true,
+  },
+});
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error with a catalogue code. `detail` is extra context for logs (never secrets). */
+export class CallbridgeError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly detail: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
+    super(message ?? ERRORS[code].explanation, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CallbridgeError';
+    this.code = code;
+    this.retryable = ERRORS[code].retryable;
+    this.detail = options?.detail;
+  }
+
+  get explanation(): string {
+    return ERRORS[this.code].explanation;
+  }
+
+  get fix(): string {
+    return ERRORS[this.code].fix;
+  }
+}
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERRORS, value);
+}
