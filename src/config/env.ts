@@ -30,6 +30,8 @@ export const EnvSchema = z.object({
   /** Override of the Live endpoint (the emulator, or a proxy). */
   GEMINI_LIVE_URL: z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }).optional(),
   GEMINI_MODEL: z.string().min(1).optional(),
+  /** Token protecting the call review UI and JSON API (/calls, /api/calls). Required in production. */
+  ADMIN_TOKEN: z.string().min(12, 'must be at least 12 characters').optional(),
 });
 
 export type Env = Readonly<z.infer<typeof EnvSchema>>;
