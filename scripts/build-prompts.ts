@@ -21,7 +21,8 @@ interface ESpeakModule {
 type ESpeakFactory = (options: { arguments: string[] }) => Promise<ESpeakModule>;
 
 async function render(text: string): Promise<Int16Array> {
-  const { default: ESpeakNg } = (await import('espeak-ng')) as unknown as { default: ESpeakFactory };
+  const specifier = 'espeak-ng'; // untyped package: import through a variable, typed by ESpeakFactory
+  const { default: ESpeakNg } = (await import(specifier)) as { default: ESpeakFactory };
   const espeak = await ESpeakNg({ arguments: ['-w', 'out.wav', '-v', 'en-us', '-s', '165', text] });
   const wav = decodeWav(espeak.FS.readFile('out.wav'));
   if (wav.sampleRateHz !== 22050) throw new Error(`espeak-ng produced ${wav.sampleRateHz} Hz; expected 22050`);

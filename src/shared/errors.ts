@@ -61,6 +61,11 @@ export const ERRORS = catalogue({
     fix: 'Answer each toolCall id exactly once with {output: …} or {error: …}.',
     retryable: false,
   },
+  CB_GEMINI_SEND_REFUSED: {
+    explanation: 'A message to Gemini Live was refused before sending: the session is not open, or the setup does not allow it (activityStart/End need automatic VAD disabled; audioStreamEnd needs it enabled).',
+    fix: 'A callbridge bug if persistent: check the session state and realtimeInputConfig before sending.',
+    retryable: false,
+  },
 
   // --- Gemini Live: close codes (see src/gemini/close-codes.ts for the mapping) ------------------
   CB_GEMINI_INVALID_ARGUMENT: {

@@ -1,0 +1,185 @@
+/**
+ * One emulated session's conversation, input side: listens to the caller (energy VAD on
+ * realtimeInput.audio, or manual activityStart/activityEnd), takes client text, picks the
+ * scenario's reply for each input and hands it to the turn runner (model-turn.ts), which speaks.
+ * The connection itself (setup, validation, closes) is session.ts.
+ *
+ * Barge-in: caller speech (or activityStart, or clientContent turnComplete) while a model turn is
+ * under way interrupts it, unless activityHandling is NO_INTERRUPTION; then the caller's turn is
+ * answered after the current one.
+ */
+import type { ClientContent, RealtimeInput, ServerMessage, Setup, ToolResponse } from '../gemini/protocol.js';
+import { bytesToPcm16 } from '../audio/pcm.js';
+import { CLOSE_POLICY, REASONS, close, type CloseSpec } from './close-reasons.js';
+import { ScenarioCursor, type CursorSnapshot } from './cursor.js';
+import type { FaultKind, FaultPlan, SeededRng } from './faults.js';
+import { TurnRunner } from './model-turn.js';
+import type { EmulatorTiming } from './options.js';
+import type { SessionRecord } from './recorder.js';
+import type { Scenario } from './scenario.js';
+import type { SpeechSynth } from './tts.js';
+import { EnergyVad, vadConfigFromSetup, type VadDefaults, type VadEvent } from './vad.js';
+
+export interface ConversationHost {
+  readonly record: SessionRecord;
+  readonly faults: FaultPlan;
+  readonly rng: SeededRng;
+  send(message: ServerMessage): boolean;
+  sendJson(json: string, audioBytes?: number): boolean;
+  closeWith(spec: CloseSpec, fault?: FaultKind): void;
+  cut(fault: FaultKind): void;
+  /** Runs `fn` after `ms` unless the session ends first; returns a cancel function. */
+  after(ms: number, fn: () => void): () => void;
+  /** A new resumption handle for the snapshot, or undefined when the setup did not enable resumption. */
+  issueHandle(snapshot: CursorSnapshot): string | undefined;
+  logError(err: unknown, message: string): void;
+}
+
+export interface TurnConfig {
+  setup: Setup;
+  modality: 'AUDIO' | 'TEXT';
+  voice: string;
+  timing: EmulatorTiming;
+  tts: SpeechSynth;
+  usageMetadata: boolean;
+}
+
+
+export interface ConversationConfig extends TurnConfig {
+  scenario: Scenario;
+  snapshot?: CursorSnapshot | undefined;
+  vad: VadDefaults;
+  audioDuringToolCall: 'ignore' | 'abort';
+}
+
+export class Conversation {
+  readonly cursor: ScenarioCursor;
+  readonly #host: ConversationHost;
+  readonly #config: ConversationConfig;
+  readonly #turns: TurnRunner;
+  readonly #automaticVad: boolean;
+  readonly #interrupts: boolean;
+  readonly #queued: (() => void)[] = [];
+  #vad: EnergyVad | undefined;
+  #activity = false;
+  #pendingText: string[] = [];
+  #inputAudioMs = 0;
+
+  constructor(host: ConversationHost, config: ConversationConfig) {
+    this.#host = host;
+    this.#config = config;
+    this.cursor = new ScenarioCursor(config.scenario, config.snapshot);
+    const ric = config.setup.realtimeInputConfig;
+    this.#automaticVad = ric?.automaticActivityDetection?.disabled !== true;
+    this.#interrupts = ric?.activityHandling !== 'NO_INTERRUPTION';
+    this.#turns = new TurnRunner(host, config, this.cursor, {
+      inputAudioMs: () => this.#inputAudioMs,
+      onIdle: () => {
+        while (!this.#turns.active && this.#queued.length > 0) this.#queued.shift()!();
+      },
+    });
+  }
+
+  get automaticVad(): boolean {
+    return this.#automaticVad;
+  }
+
+  /** Renders the scenario's fixed lines in the background so replies start without a TTS wait. */
+  prerender(): void {
+    if (this.#config.modality !== 'AUDIO') return;
+    for (const line of this.cursor.lines()) {
+      this.#config.tts.render(line.text, line.voice ?? this.#config.voice).catch(() => undefined);
+    }
+  }
+
+  /** At an idle turn boundary (e.g. right after setupComplete): a fresh resumption handle. */
+  announceHandle(): void {
+    this.#turns.announceHandle();
+  }
+
+  /** Stops speaking; the session is ending. */
+  dispose(): void {
+    this.#turns.dispose();
+  }
+
+  onClientContent(cc: ClientContent): void {
+    const texts: string[] = [];
+    for (const content of cc.turns ?? []) {
+      const text = (content.parts ?? []).map((p) => p.text ?? '').join('');
+      if (text === '') continue;
+      this.cursor.history.push({ role: content.role === 'model' ? 'model' : 'user', text });
+      if (content.role !== 'model') texts.push(text);
+    }
+    if (cc.turnComplete === true) {
+      const text = [...this.#pendingText, ...texts].join('\n');
+      this.#pendingText = [];
+      this.#onText(text, 'clientContent');
+    } else {
+      this.#pendingText.push(...texts);
+    }
+  }
+
+  onRealtimeInput(ri: RealtimeInput, audioRateHz: number | undefined): void {
+    if (typeof ri.audio?.data === 'string' && audioRateHz !== undefined) this.#onAudio(ri.audio.data, audioRateHz);
+    if (ri.audioStreamEnd === true && this.#vad) this.#onVad(this.#vad.flush());
+    if (ri.activityStart !== undefined && !this.#activity) {
+      this.#activity = true;
+      this.#onSpeechStart(this.#inputAudioMs, 'activityStart');
+    }
+    if (ri.activityEnd !== undefined && this.#activity) {
+      this.#activity = false;
+      this.#onSpeechEnd(this.#inputAudioMs, 'activityEnd');
+    }
+    if (typeof ri.text === 'string' && ri.text !== '') {
+      this.cursor.history.push({ role: 'user', text: ri.text });
+      this.#onText(ri.text, 'realtimeInput.text');
+    }
+  }
+
+  onToolResponse(tr: ToolResponse): void {
+    this.#turns.toolResponse(tr);
+  }
+
+  #onAudio(data: string, rateHz: number): void {
+    if (this.#turns.awaitingTool && this.#config.audioDuringToolCall === 'abort') {
+      this.#host.closeWith(close(CLOSE_POLICY, REASONS.operationAborted), 'operationAborted');
+      return;
+    }
+    const samples = bytesToPcm16(Buffer.from(data, 'base64'));
+    this.#host.record.counts.audioBytesReceived += samples.length * 2;
+    this.#inputAudioMs += (samples.length / rateHz) * 1000;
+    if (!this.#automaticVad) return;
+    if (!this.#vad || this.#vad.config.sampleRateHz !== rateHz) {
+      this.#vad = new EnergyVad(vadConfigFromSetup(this.#config.setup.realtimeInputConfig, this.#config.vad, rateHz));
+    }
+    const events = this.#vad.push(samples);
+    if (events.length > 0) this.#onVad(events);
+  }
+
+  #onVad(events: readonly VadEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'start') this.#onSpeechStart(e.atMs, 'vad');
+      else this.#onSpeechEnd(e.atMs, 'vad');
+    }
+  }
+
+  #onSpeechStart(atMs: number, source: string): void {
+    this.#host.record.event('vad', { speech: 'start', atMs, source });
+    if (this.#turns.active && this.#interrupts && !this.#turns.doomed) this.#turns.interrupt();
+  }
+
+  #onSpeechEnd(atMs: number, source: string): void {
+    this.#host.record.event('vad', { speech: 'end', atMs, source });
+    if (this.#turns.doomed) return;
+    const go = () => this.#turns.start(this.cursor.forUtterance(), 'audio');
+    if (this.#turns.active) this.#queued.push(go);
+    else go();
+  }
+
+  /** Client text interrupts a turn under way (clientContent turnComplete does, unconditionally). */
+  #onText(text: string, source: string): void {
+    if (this.#turns.doomed) return;
+    this.#turns.interrupt();
+    this.#turns.start(this.cursor.forText(text), source);
+  }
+}
