@@ -1,0 +1,165 @@
+/**
+ * Call records from the command line (reads DATA_DIR's SQLite store; never writes to it).
+ *
+ *   npm run calls -- list [--q text] [--outcome failed,transferred] [--flow name]
+ *                         [--from 2025-06-01] [--to 2025-06-30] [--limit 20] [--offset 0]
+ *   npm run calls -- show <callSid>
+ *   npm run calls -- export <callSid> [--format json|txt]
+ *
+ * Options: --data-dir DIR (default: $DATA_DIR or ./data), --show-numbers (list/show mask caller
+ * numbers by default; exports are complete).
+ */
+import { parseArgs } from 'node:util';
+import { openSqliteStore, StoreOpenError, type SqliteTranscriptStore } from '../src/transcripts/sqlite-store.js';
+import { formatDuration, OUTCOME_LABELS, toJsonExport, toTextExport } from '../src/transcripts/format.js';
+import { CALL_OUTCOMES, type CallOutcome } from '../src/transcripts/types.js';
+
+const USAGE = `usage:
+  npm run calls -- list [--q text] [--outcome o1,o2] [--flow name] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--limit n] [--offset n]
+  npm run calls -- show <callSid>
+  npm run calls -- export <callSid> [--format json|txt]
+options: --data-dir DIR (default $DATA_DIR or ./data), --show-numbers
+outcomes: ${CALL_OUTCOMES.join(', ')}`;
+
+class UsageError extends Error {}
+
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+const OUTCOME_COLOURS: Record<CallOutcome, string> = {
+  in_progress: '35', completed: '32', transferred: '34', ended_by_bot: '36', caller_hung_up: '90', failed: '31',
+};
+
+function mask(number: string): string {
+  const digits = number.replace(/\D/g, '');
+  return digits.length < 6 ? '•••' : `${number.startsWith('+') ? '+' : ''}•••••${digits.slice(-4)}`;
+}
+
+function localDay(value: string, name: string, endOfDay: boolean): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) throw new UsageError(`--${name} must be a date like 2025-06-13`);
+  return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + (endOfDay ? 1 : 0)).getTime();
+}
+
+function when(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+function clip(text: string, width: number): string {
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length <= width ? flat : `${flat.slice(0, width - 1)}…`;
+}
+
+function table(rows: string[][], widths: number[]): string {
+  // Pads by visible length (colour codes do not count).
+  const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(Math.max(1, (widths[i] ?? 0) - visible(cell) + 2)))).join('')).join('\n');
+}
+
+async function list(store: SqliteTranscriptStore, values: Record<string, string | boolean | undefined>): Promise<void> {
+  const limit = values.limit === undefined ? 20 : Number(values.limit);
+  const offset = values.offset === undefined ? 0 : Number(values.offset);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
+  if (!Number.isInteger(offset) || offset < 0) throw new UsageError('--offset must be a whole number, 0 or more');
+  let outcome: CallOutcome[] | undefined;
+  if (typeof values.outcome === 'string') {
+    outcome = values.outcome.split(',').map((s) => s.trim()) as CallOutcome[];
+    const bad = outcome.filter((o) => !CALL_OUTCOMES.includes(o));
+    if (bad.length > 0) throw new UsageError(`unknown outcome ${bad.join(', ')}; use ${CALL_OUTCOMES.join(', ')}`);
+  }
+  const page = await store.listCalls({
+    limit,
+    offset,
+    ...(typeof values.q === 'string' && { q: values.q }),
+    ...(typeof values.flow === 'string' && { flow: values.flow }),
+    ...(outcome && { outcome }),
+    ...(typeof values.from === 'string' && { from: localDay(values.from, 'from', false) }),
+    ...(typeof values.to === 'string' && { to: localDay(values.to, 'to', true) }),
+  });
+  if (page.total === 0) {
+    console.log('No calls match.');
+    return;
+  }
+  const rows = [['WHEN', 'CALL SID', 'CALLER', 'FLOW', 'LENGTH', 'OUTCOME', 'SAID'].map((h) => paint('1', h))];
+  for (const { record: r, preview, match } of page.calls) {
+    const said = match ? match.snippet.replace(/\u0002/g, color ? '\x1b[1;33m' : '').replace(/\u0003/g, color ? '\x1b[0m' : '') : preview ? `“${clip(preview, 60)}”` : '';
+    rows.push([
+      when(r.startedAt),
+      r.callSid,
+      values['show-numbers'] ? r.from : mask(r.from),
+      r.flow ?? '—',
+      r.durationMs === undefined ? '—' : formatDuration(r.durationMs),
+      paint(OUTCOME_COLOURS[r.outcome] ?? '0', OUTCOME_LABELS[r.outcome] ?? r.outcome),
+      said,
+    ]);
+  }
+  console.log(table(rows, [16, 34, 16, 12, 8, 14]));
+  const shown = `${offset + 1}-${offset + page.calls.length} of ${page.total} ${page.total === 1 ? 'call' : 'calls'}`;
+  console.log(paint('2', `\n${shown}${offset + page.calls.length < page.total ? ` (more with --offset ${offset + page.calls.length})` : ''}`));
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      q: { type: 'string' }, outcome: { type: 'string' }, flow: { type: 'string' }, from: { type: 'string' },
+      to: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, format: { type: 'string' },
+      'data-dir': { type: 'string' }, 'show-numbers': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, sid] = positionals;
+  if (values.help || command === undefined) {
+    console.log(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  const dataDir = values['data-dir'] ?? process.env.DATA_DIR ?? './data';
+  let store: SqliteTranscriptStore;
+  try {
+    store = openSqliteStore({ dataDir, readOnly: true });
+  } catch (err) {
+    if (err instanceof StoreOpenError) {
+      console.error(`calls: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  try {
+    if (command === 'list') {
+      await list(store, values);
+      return 0;
+    }
+    if (command !== 'show' && command !== 'export') throw new UsageError(`unknown command "${command}"`);
+    if (!sid) throw new UsageError(`${command} needs a call sid (see "npm run calls -- list")`);
+    const record = await store.getCall(sid);
+    if (!record) {
+      console.error(`calls: no call ${sid} in ${store.path}`);
+      return 1;
+    }
+    const events = await store.getEvents(sid);
+    if (command === 'show') {
+      const shown = values['show-numbers'] ? record : { ...record, from: mask(record.from) };
+      process.stdout.write(toTextExport(shown, events));
+      return 0;
+    }
+    const format = values.format ?? 'json';
+    if (format === 'json') process.stdout.write(`${JSON.stringify(toJsonExport(record, events), null, 2)}\n`);
+    else if (format === 'txt') process.stdout.write(toTextExport(record, events));
+    else throw new UsageError('--format must be json or txt');
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`calls: ${(err as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error('calls: failed:', err);
+    process.exit(1);
+  },
+);

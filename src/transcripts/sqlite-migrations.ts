@@ -1,0 +1,84 @@
+/**
+ * The SQLite schema, as numbered migrations. Migration N brings a database from version N-1 to N;
+ * the version is `PRAGMA user_version` (0 = empty database). Each migration runs in its own
+ * transaction together with the version bump, so a crash mid-migration leaves the previous
+ * version intact. Never edit a shipped migration: append a new one.
+ */
+import type Database from 'better-sqlite3';
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: calls, events, full-text index over what was said.
+  `
+  CREATE TABLE calls (
+    call_sid       TEXT PRIMARY KEY,
+    started_at     INTEGER NOT NULL,
+    ended_at       INTEGER,
+    duration_ms    INTEGER,
+    flow           TEXT,
+    outcome        TEXT NOT NULL,
+    from_number    TEXT NOT NULL,
+    to_number      TEXT NOT NULL,
+    recording_path TEXT,
+    record_json    TEXT NOT NULL,
+    updated_at     INTEGER NOT NULL
+  );
+  CREATE INDEX calls_by_start ON calls (started_at DESC, call_sid DESC);
+  CREATE INDEX calls_by_flow ON calls (flow, started_at);
+  CREATE INDEX calls_by_outcome ON calls (outcome, started_at);
+
+  CREATE TABLE call_events (
+    id        INTEGER PRIMARY KEY,
+    call_sid  TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    at_ms     INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    body_json TEXT NOT NULL,
+    text      TEXT,
+    UNIQUE (call_sid, seq)
+  );
+
+  -- External-content FTS5 over call_events.text (utterances and notes), kept in step by triggers.
+  CREATE VIRTUAL TABLE call_text USING fts5 (
+    text,
+    content = 'call_events',
+    content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+  );
+  CREATE TRIGGER call_events_ai AFTER INSERT ON call_events WHEN new.text IS NOT NULL BEGIN
+    INSERT INTO call_text (rowid, text) VALUES (new.id, new.text);
+  END;
+  CREATE TRIGGER call_events_ad AFTER DELETE ON call_events WHEN old.text IS NOT NULL BEGIN
+    INSERT INTO call_text (call_text, rowid, text) VALUES ('delete', old.id, old.text);
+  END;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Applies the missing migrations, each in a transaction with its version bump. Returns them. */
+export function migrate(db: Database.Database): number[] {
+  const applied: number[] = [];
+  const current = schemaVersion(db);
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `the call database is at schema version ${current}, newer than this callbridge (${SCHEMA_VERSION}); upgrade callbridge`,
+    );
+  }
+  for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+    const sql = MIGRATIONS[version - 1]!;
+    // IMMEDIATE takes the write lock first; re-check so two processes opening at once cannot both
+    // apply the same migration.
+    const ran = db.transaction(() => {
+      if (schemaVersion(db) >= version) return false;
+      db.exec(sql);
+      db.pragma(`user_version = ${version}`);
+      return true;
+    }).immediate();
+    if (ran) applied.push(version);
+  }
+  return applied;
+}

@@ -1,0 +1,301 @@
+/**
+ * Call review: the JSON API (/api/calls…) and the review UI (/calls…), behind ADMIN_TOKEN
+ * (see ui/auth.ts).
+ *
+ * The UI is static HTML + CSS + vanilla JS modules (ui/html, ui/static) that read the JSON API:
+ * no build step, one source of truth for UI and integrations, and user text only ever reaches
+ * the page through DOM text nodes (never innerHTML), backed by a strict Content-Security-Policy
+ * (scripts and styles from this origin only). Sign-in and "not configured" pages are rendered
+ * here (ui/pages.ts) because they carry no data.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Logger } from '../shared/log.js';
+import { explainCodes, latencySummary, toJsonExport, toTextExport } from '../transcripts/format.js';
+import { decodeCursor, type CallSummary, type TranscriptStore } from '../transcripts/store.js';
+import { CALL_OUTCOMES, type CallOutcome } from '../transcripts/types.js';
+import { CallsAuth } from './ui/auth.js';
+import { loginPage, notConfiguredPage } from './ui/pages.js';
+
+export interface CallsDeps {
+  store: TranscriptStore;
+  /** ADMIN_TOKEN; without it production refuses to serve and development serves with a warning. */
+  adminToken?: string | undefined;
+  nodeEnv: string;
+  log: Logger;
+  /** DATA_DIR (recordings are served from under it). */
+  dataDir: string;
+}
+
+const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
+const SID = /^[A-Za-z0-9_-]{1,64}$/;
+const DAY_MS = 86_400_000;
+
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "media-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** A date: 2025-06-13 (UTC day; for `to`, the whole day is included), an ISO time, or epoch ms. */
+function dateParam(endOfDay: boolean) {
+  return z.string().transform((value, ctx) => {
+    if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+      const ms = Date.parse(`${value}T00:00:00Z`);
+      if (!Number.isNaN(ms)) return endOfDay ? ms + DAY_MS : ms;
+    } else if (/^\d{1,15}$/.test(value)) {
+      return Number(value);
+    } else if (/^\d{4}-\d{2}-\d{2}T/.test(value)) {
+      const ms = Date.parse(value);
+      if (!Number.isNaN(ms)) return ms;
+    }
+    ctx.addIssue({ code: 'custom', message: 'must be a date (2025-06-13), an ISO time (2025-06-13T09:30:00Z) or epoch milliseconds' });
+    return z.NEVER;
+  });
+}
+
+const outcomeList = z.string().transform((value, ctx) => {
+  const list = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = list.filter((o) => !(CALL_OUTCOMES as readonly string[]).includes(o));
+  if (bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `unknown outcome ${bad.map((b) => `"${b}"`).join(', ')}; use ${CALL_OUTCOMES.join(', ')}` });
+    return z.NEVER;
+  }
+  return list as CallOutcome[];
+});
+
+const ListQuery = z
+  .object({
+    q: z.string().max(200, 'must be at most 200 characters').optional(),
+    from: dateParam(false).optional(),
+    to: dateParam(true).optional(),
+    flow: z.string().max(100).optional(),
+    outcome: outcomeList.optional(),
+    limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').default(25),
+    offset: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').max(1_000_000).default(0),
+    cursor: z.string().max(300).refine((c) => decodeCursor(c) !== undefined, 'is not a cursor from a previous page').optional(),
+  })
+  .strict();
+
+function issuesOf(error: z.ZodError): { param: string; message: string }[] {
+  return error.issues.map((i) => {
+    if (i.code === 'unrecognized_keys') return { param: i.keys.join(', '), message: 'unknown parameter' };
+    const param = i.path.join('.') || '(query)';
+    const message = i.code === 'invalid_type' && i.expected === 'string' ? 'must be given once' : i.message;
+    return { param, message };
+  });
+}
+
+function listItem(s: CallSummary) {
+  const r = s.record;
+  return {
+    callSid: r.callSid,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    durationMs: r.durationMs,
+    from: r.from,
+    to: r.to,
+    flow: r.flow,
+    outcome: r.outcome,
+    outcomeDetail: r.outcomeDetail,
+    hasRecording: r.recordingPath !== undefined,
+    latency: latencySummary(r),
+    preview: s.preview,
+    match: s.match,
+  };
+}
+
+function attachmentName(sid: string, ext: string): string {
+  return `attachment; filename="call-${sid}.${ext}"`;
+}
+
+export function mountCalls(app: express.Express, deps: CallsDeps): void {
+  const auth = new CallsAuth({ adminToken: deps.adminToken, nodeEnv: deps.nodeEnv });
+  const shell = (name: string) =>
+    readFileSync(`${UI_DIR}html/${name}`, 'utf8').replace('<body', `<body data-auth="${auth.mode}"`);
+  const pages = { list: shell('list.html'), call: shell('call.html') };
+  if (auth.mode === 'refuse') deps.log.warn('call review disabled: ADMIN_TOKEN is required in production');
+  if (auth.mode === 'open') deps.log.warn('call review is open to anyone who can reach this server: set ADMIN_TOKEN');
+
+  app.use(['/calls', '/api/calls'], (_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Content-Security-Policy', CSP);
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  app.use('/calls/assets', express.static(`${UI_DIR}static`, { index: false, maxAge: '10m' }));
+  app.use('/calls/assets', (_req: Request, res: Response) => void res.status(404).type('text').send('not found'));
+
+  const uiGuard = (req: Request, res: Response, next: NextFunction) => {
+    if (auth.mode === 'refuse') return void res.status(503).type('html').send(notConfiguredPage());
+    if (auth.isAuthorized(req)) return next();
+    res.redirect(303, `/calls/login?next=${encodeURIComponent(req.originalUrl)}`);
+  };
+  const apiGuard = (req: Request, res: Response, next: NextFunction) => {
+    if (auth.mode === 'refuse') {
+      return void res.status(503).json({
+        error: 'admin_token_required',
+        message: 'Call records are not served: this server runs in production without ADMIN_TOKEN. Set ADMIN_TOKEN and restart.',
+      });
+    }
+    if (auth.isAuthorized(req)) return next();
+    res.setHeader('WWW-Authenticate', 'Bearer realm="callbridge"');
+    res.status(401).json({ error: 'unauthorized', message: 'Send Authorization: Bearer <ADMIN_TOKEN>, or sign in at /calls/login.' });
+  };
+
+  // --- sign-in ----------------------------------------------------------------------------------
+  const safeNext = (value: unknown): string => {
+    if (typeof value !== 'string') return '/calls';
+    try {
+      const url = new URL(value, 'http://callbridge.invalid');
+      if (url.origin === 'http://callbridge.invalid' && /^\/calls(\/|$)/.test(url.pathname) && !url.pathname.startsWith('/calls/login')) {
+        return url.pathname + url.search;
+      }
+    } catch {
+      // fall through
+    }
+    return '/calls';
+  };
+  app.get('/calls/login', (req, res) => {
+    if (auth.mode === 'refuse') return void res.status(503).type('html').send(notConfiguredPage());
+    if (auth.mode === 'open') return void res.redirect(303, '/calls');
+    const error = req.query.error === 'wrong' || req.query.error === 'throttled' ? req.query.error : undefined;
+    res.type('html').send(loginPage(error ? { next: safeNext(req.query.next), error } : { next: safeNext(req.query.next) }));
+  });
+  app.post('/calls/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
+    if (auth.mode !== 'token') return void res.redirect(303, '/calls/login');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const next = safeNext(body.next);
+    const address = req.ip ?? 'unknown';
+    if (auth.isThrottled(address)) {
+      return void res.status(429).type('html').send(loginPage({ next, error: 'throttled' }));
+    }
+    if (typeof body.token === 'string' && auth.checkToken(body.token.trim())) {
+      res.setHeader('Set-Cookie', auth.sessionCookie());
+      return void res.redirect(303, next);
+    }
+    const throttled = auth.recordFailure(address);
+    deps.log.warn({ address }, 'call review: wrong admin token');
+    res.status(throttled ? 429 : 401).type('html').send(loginPage({ next, error: throttled ? 'throttled' : 'wrong' }));
+  });
+  app.post('/calls/logout', (_req, res) => {
+    res.setHeader('Set-Cookie', auth.clearCookie());
+    res.redirect(303, auth.mode === 'token' ? '/calls/login' : '/calls');
+  });
+
+  // --- pages ------------------------------------------------------------------------------------
+  app.get('/calls', uiGuard, (_req, res) => void res.type('html').send(pages.list));
+  app.get('/calls/:sid', uiGuard, (req, res) => {
+    // An impossible sid still gets the page (status 404); it shows the API's explanation.
+    res.status(SID.test(String(req.params.sid)) ? 200 : 404).type('html').send(pages.call);
+  });
+
+  // --- JSON API ---------------------------------------------------------------------------------
+  // Store failures answer 500 here (whatever error handler the app has, or where it sits).
+  type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
+  const safe = (handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      await handler(req, res, next);
+    } catch (err) {
+      deps.log.error({ err, path: req.path }, 'call review request failed');
+      if (!res.headersSent) res.status(500).json({ error: 'internal', message: 'Reading call records failed; see the server log.' });
+    }
+  };
+
+  app.get('/api/calls', apiGuard, safe(async (req, res) => {
+    const raw = Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== ''));
+    const parsed = ListQuery.safeParse(raw);
+    if (!parsed.success) {
+      const issues = issuesOf(parsed.error);
+      return void res.status(400).json({ error: 'bad_request', message: issues.map((i) => `${i.param}: ${i.message}`).join('; '), issues });
+    }
+    const p = parsed.data;
+    if (p.from !== undefined && p.to !== undefined && p.from >= p.to) {
+      return void res.status(400).json({ error: 'bad_request', message: 'from: must be before to', issues: [{ param: 'from', message: 'must be before to' }] });
+    }
+    const page = await deps.store.listCalls({
+      limit: p.limit,
+      offset: p.offset,
+      ...(p.q !== undefined && { q: p.q }),
+      ...(p.from !== undefined && { from: p.from }),
+      ...(p.to !== undefined && { to: p.to }),
+      ...(p.flow !== undefined && { flow: p.flow }),
+      ...(p.outcome !== undefined && { outcome: p.outcome }),
+      ...(p.cursor !== undefined && { cursor: p.cursor }),
+    });
+    res.json({
+      calls: page.calls.map(listItem),
+      total: page.total,
+      limit: p.limit,
+      offset: p.cursor === undefined ? p.offset : undefined,
+      nextCursor: page.nextCursor,
+      flows: await deps.store.listFlows(),
+    });
+  }));
+
+  const withCall = async (req: Request, res: Response) => {
+    const sid = String(req.params.sid);
+    if (!SID.test(sid)) {
+      res.status(400).json({ error: 'bad_request', message: 'sid: not a call sid' });
+      return undefined;
+    }
+    const record = await deps.store.getCall(sid);
+    if (!record) {
+      res.status(404).json({ error: 'not_found', message: `no call ${sid}` });
+      return undefined;
+    }
+    return { sid, record, events: await deps.store.getEvents(sid) };
+  };
+
+  app.get('/api/calls/:sid', apiGuard, safe(async (req, res) => {
+    const call = await withCall(req, res);
+    if (!call) return;
+    res.json({
+      call: call.record,
+      events: call.events,
+      latency: latencySummary(call.record),
+      explanations: explainCodes(call.record, call.events),
+      recordingUrl: call.record.recordingPath ? `/api/calls/${call.sid}/recording.wav` : undefined,
+      exports: { json: `/api/calls/${call.sid}/export.json`, txt: `/api/calls/${call.sid}/export.txt` },
+    });
+  }));
+  app.get('/api/calls/:sid/export.json', apiGuard, safe(async (req, res) => {
+    const call = await withCall(req, res);
+    if (!call) return;
+    res.setHeader('Content-Disposition', attachmentName(call.sid, 'json'));
+    res.type('json').send(`${JSON.stringify(toJsonExport(call.record, call.events), null, 2)}\n`);
+  }));
+  app.get('/api/calls/:sid/export.txt', apiGuard, safe(async (req, res) => {
+    const call = await withCall(req, res);
+    if (!call) return;
+    res.setHeader('Content-Disposition', attachmentName(call.sid, 'txt'));
+    res.type('text/plain; charset=utf-8').send(toTextExport(call.record, call.events));
+  }));
+  app.get('/api/calls/:sid/recording.wav', apiGuard, safe(async (req, res, next) => {
+    const sid = String(req.params.sid);
+    const record = SID.test(sid) ? await deps.store.getCall(sid) : undefined;
+    const path = record?.recordingPath;
+    if (!path || !/^recordings\/[A-Za-z0-9_-]+\.wav$/.test(path)) {
+      return void res.status(404).json({ error: 'not_found', message: `no recording for call ${sid}` });
+    }
+    res.setHeader('Cache-Control', 'private, max-age=0');
+    res.sendFile(path, { root: deps.dataDir, dotfiles: 'deny', cacheControl: false, headers: { 'Content-Type': 'audio/wav' } }, (err?: Error) => {
+      if (!err) return;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as { status?: number }).status === 404) {
+        if (!res.headersSent) res.status(404).json({ error: 'not_found', message: `recording file of call ${sid} is missing` });
+        return;
+      }
+      next(err);
+    });
+  }));
+}

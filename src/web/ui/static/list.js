@@ -1,0 +1,187 @@
+// The list of calls: filters mirrored in the address bar (so a view can be bookmarked or shared),
+// full-text search as you type, paging.
+import {
+  errorBox, formatClock, formatFull, formatWhen, getJson, h, highlighted, maskNumber, numbersShown, outcomeBadge,
+  OUTCOMES, setNumbersShown,
+} from './common.js';
+
+const PAGE_SIZE = 25;
+const form = document.getElementById('filters');
+const rows = document.getElementById('rows');
+const empty = document.getElementById('empty');
+const summary = document.getElementById('summary');
+const range = document.getElementById('range');
+const prev = document.getElementById('prev');
+const next = document.getElementById('next');
+const flowSelect = document.getElementById('flow');
+const outcomeSelect = document.getElementById('outcome');
+const showNumbers = document.getElementById('show-numbers');
+
+for (const [value, label] of Object.entries(OUTCOMES)) outcomeSelect.append(h('option', { value }, label));
+
+let offset = 0;
+let lastData = { calls: [], total: 0 };
+let request = 0;
+
+function filtersFromUrl() {
+  const params = new URLSearchParams(location.search);
+  for (const name of ['q', 'from', 'to', 'flow', 'outcome']) {
+    const el = form.elements.namedItem(name);
+    const value = params.get(name) ?? '';
+    if (name === 'flow' && value && ![...flowSelect.options].some((o) => o.value === value)) {
+      flowSelect.append(h('option', { value }, value));
+    }
+    el.value = value;
+  }
+  offset = Math.max(0, Number(params.get('offset')) || 0);
+}
+
+function pageParams() {
+  const params = new URLSearchParams();
+  for (const name of ['q', 'from', 'to', 'flow', 'outcome']) {
+    const value = form.elements.namedItem(name).value.trim();
+    if (value) params.set(name, value);
+  }
+  if (offset > 0) params.set('offset', String(offset));
+  return params;
+}
+
+/** Page URL params → API params (date inputs are local days; the API takes instants). */
+function apiParams(page) {
+  const params = new URLSearchParams();
+  for (const [name, value] of page) {
+    if (name === 'from' || name === 'to') {
+      const [y, m, d] = value.split('-').map(Number);
+      params.set(name, String(new Date(y, m - 1, name === 'to' ? d + 1 : d).getTime()));
+    } else {
+      params.set(name, value);
+    }
+  }
+  params.set('limit', String(PAGE_SIZE));
+  return params;
+}
+
+async function load() {
+  const page = pageParams();
+  const qs = page.toString();
+  const url = qs ? `/calls?${qs}` : '/calls';
+  history.replaceState(null, '', url);
+  sessionStorage.setItem('callbridge.lastList', url);
+  const mine = ++request;
+  rows.parentElement.setAttribute('aria-busy', 'true');
+  let data;
+  try {
+    data = await getJson(`/api/calls?${apiParams(page)}`);
+  } catch (err) {
+    if (mine !== request) return;
+    rows.replaceChildren();
+    empty.hidden = false;
+    empty.replaceChildren(errorBox(err.message));
+    summary.textContent = '';
+    return;
+  } finally {
+    rows.parentElement.removeAttribute('aria-busy');
+  }
+  if (mine !== request) return; // a newer request is on its way
+  updateFlows(data.flows);
+  lastData = data;
+  render(data);
+}
+
+function updateFlows(flows) {
+  const current = flowSelect.value;
+  const known = new Set([...flowSelect.options].map((o) => o.value));
+  for (const flow of flows) if (!known.has(flow)) flowSelect.append(h('option', { value: flow }, flow));
+  flowSelect.value = current;
+}
+
+function callerCell(call) {
+  return numbersShown() ? call.from : maskNumber(call.from);
+}
+
+function conversationCell(call) {
+  if (call.match) {
+    const who = call.match.kind === 'bot_utterance' ? 'Bot' : call.match.kind === 'caller_utterance' ? 'Caller' : 'Note';
+    return h('span', { class: 'snippet' }, h('span', { class: 'who' }, `${who}: `), highlighted(call.match.snippet));
+  }
+  if (call.preview) return h('span', { class: 'snippet' }, `“${call.preview}”`);
+  return h('span', { class: 'muted' }, 'Nothing said');
+}
+
+function render(data) {
+  const filtered = [...pageParams().keys()].some((k) => k !== 'offset');
+  const q = form.elements.namedItem('q').value.trim();
+  summary.textContent =
+    data.total === 0
+      ? filtered ? 'No calls match these filters.' : 'No calls yet.'
+      : `${data.total.toLocaleString()} ${data.total === 1 ? 'call' : 'calls'}${q ? ` mentioning “${q}”` : ''}${filtered && !q ? ' match these filters' : ''}`;
+
+  rows.replaceChildren(
+    ...data.calls.map((call) => {
+      const href = `/calls/${encodeURIComponent(call.callSid)}`;
+      const tr = h(
+        'tr',
+        { class: 'row-link', dataset: { href } },
+        h('td', { class: 'when' }, h('a', { href, title: formatFull(call.startedAt) }, formatWhen(call.startedAt))),
+        h('td', { class: 'number' }, callerCell(call)),
+        h('td', null, call.flow ? h('span', { class: 'flow' }, call.flow) : h('span', { class: 'muted' }, '—')),
+        h('td', { class: 'right tabular' }, formatClock(call.durationMs)),
+        h('td', null, outcomeBadge(call.outcome), call.hasRecording ? h('span', { class: 'rec', title: 'This call has a recording' }, 'REC') : null),
+        h('td', { class: 'conversation' }, conversationCell(call)),
+      );
+      return tr;
+    }),
+  );
+  empty.hidden = data.calls.length > 0;
+  if (data.calls.length === 0) {
+    empty.replaceChildren(
+      h('p', null, filtered ? 'No calls match these filters.' : 'No calls yet. Calls appear here as soon as they start.'),
+      filtered ? h('button', { type: 'button', class: 'button', onclick: () => form.reset() }, 'Clear the filters') : null,
+    );
+  }
+  const first = data.total === 0 ? 0 : offset + 1;
+  const last = offset + data.calls.length;
+  range.textContent = data.total > 0 ? `${first}–${last} of ${data.total.toLocaleString()}` : '';
+  prev.disabled = offset === 0;
+  next.disabled = last >= data.total;
+}
+
+let debounce;
+form.addEventListener('input', (event) => {
+  clearTimeout(debounce);
+  offset = 0;
+  debounce = setTimeout(load, event.target.name === 'q' ? 250 : 0);
+});
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  clearTimeout(debounce);
+  offset = 0;
+  load();
+});
+form.addEventListener('reset', () => {
+  setTimeout(() => {
+    offset = 0;
+    load();
+  });
+});
+prev.addEventListener('click', () => {
+  offset = Math.max(0, offset - PAGE_SIZE);
+  load();
+});
+next.addEventListener('click', () => {
+  offset += PAGE_SIZE;
+  load();
+});
+rows.addEventListener('click', (event) => {
+  const tr = event.target.closest('tr.row-link');
+  if (!tr || event.target.closest('a') || getSelection().toString()) return;
+  location.assign(tr.dataset.href);
+});
+showNumbers.checked = numbersShown();
+showNumbers.addEventListener('change', () => {
+  setNumbersShown(showNumbers.checked);
+  render(lastData);
+});
+
+filtersFromUrl();
+load();
