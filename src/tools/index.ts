@@ -1,0 +1,12 @@
+/** Business functions: definitions, the registry, HTTP functions, built-ins and the per-call dispatcher. */
+export type { CallControl, FlowFacts, Tool, ToolContext, ToolKind } from './types.js';
+export { defineTool, declarationFor, isCodeTool, isToolError, ToolError, zodToGeminiSchema, FUNCTION_NAME_RE } from './define.js';
+export type { CodeTool, ToolDefinition } from './define.js';
+export { BUILTIN_NAMES, builtinTools, isBuiltinName } from './builtins.js';
+export type { BuiltinName } from './builtins.js';
+export { createHttpTool, paramsToZod, signRequest, verifySignature, SIGNATURE_HEADER } from './http-function.js';
+export type { HttpFunctionSpec, HttpParam, HttpToolOptions } from './http-function.js';
+export { ToolRegistry, loadToolModules, loadToolRegistry } from './registry.js';
+export type { ToolModuleProblem } from './registry.js';
+export { ToolDispatcher, capOutput } from './dispatch.js';
+export type { DispatchResult, DispatchSession, DispatcherOptions, FunctionCallEvent } from './dispatch.js';

@@ -1,0 +1,55 @@
+/**
+ * The shapes shared by every business function (built-in, code, HTTP) and the dispatcher that
+ * runs them. The bridge (src/call) implements CallControl; everything else here is ours.
+ */
+import type { z } from 'zod';
+import type { FunctionBehavior } from '../gemini/protocol.js';
+import type { Logger } from '../shared/log.js';
+
+/** What functions may do to the live call. The bridge implements it, once per call. */
+export interface CallControl {
+  /** Transfers to a named target of the flow's `transfers`; resolves with the dialled number. */
+  transfer(targetName: string): Promise<{ number: string }>;
+  /** Ends the call once the bot's last words have played. */
+  endCall(reason: string): Promise<void>;
+  /** Moves the flow to another stage (the bridge calls FlowSession.goTo and applies its actions). */
+  goToStage(name: string): Promise<void>;
+}
+
+/** Handed to every handler. */
+export interface ToolContext {
+  callSid: string;
+  flowName: string;
+  /** The stage the call was in when the model called the function. */
+  stage: string;
+  /** Aborted when the call times out or Gemini cancels it; pass it on to fetch and the like. */
+  signal: AbortSignal;
+  control: CallControl;
+  log: Logger;
+}
+
+/** The facts about a flow that shape a function's arguments (built-ins list the flow's stages and transfer names). */
+export interface FlowFacts {
+  name: string;
+  stages: readonly string[];
+  transfers: readonly string[];
+}
+
+export type ToolKind = 'builtin' | 'code' | 'http';
+
+/** A function the model can call, whatever its kind. */
+export interface Tool {
+  readonly name: string;
+  readonly kind: ToolKind;
+  /** Told to the model: what the function does and when to call it. */
+  readonly description: string;
+  /** Where it comes from, for messages: a file path, a flow file, or "built-in". */
+  readonly source: string;
+  /** Overrides the dispatcher's default timeout. */
+  readonly timeoutMs: number | undefined;
+  readonly behavior: FunctionBehavior | undefined;
+  /** The argument schema in a given flow (a zod object; built-ins narrow to the flow's names). */
+  args(flow: FlowFacts): z.ZodType;
+  /** Runs with arguments already validated against `args(flow)`. Throw ToolError for business errors. */
+  run(args: unknown, ctx: ToolContext): Promise<unknown>;
+}
