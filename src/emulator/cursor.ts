@@ -18,6 +18,7 @@ export interface CursorSnapshot {
   greetingDone: boolean;
   lastSay: Say | undefined;
   history: HistoryEntry[];
+  tools: Record<string, unknown>;
 }
 
 export interface Pick {
@@ -28,6 +29,9 @@ export interface Pick {
   turnIndex?: number | undefined;
 }
 
+/** `say exactly: "…"`, `saying exactly: "…"`, `Say exactly this to the caller now: "…"`. */
+const VERBATIM = /\bsay(?:ing)? exactly(?: this[^:"]*)?:\s*"([^"]+)"/i;
+
 export class ScenarioCursor {
   readonly scenario: Scenario;
   readonly #used = new Set<number>();
@@ -36,6 +40,8 @@ export class ScenarioCursor {
   #greetingDone = false;
   #lastSay: Say | undefined;
   history: HistoryEntry[] = [];
+  /** The latest response per function name, for `{{tools.<name>.output…}}` templates. */
+  tools: Record<string, unknown> = {};
 
   constructor(scenario: Scenario, snapshot?: CursorSnapshot) {
     this.scenario = snapshot?.scenario ?? scenario;
@@ -46,6 +52,7 @@ export class ScenarioCursor {
       this.#greetingDone = snapshot.greetingDone;
       this.#lastSay = snapshot.lastSay;
       this.history = snapshot.history.map((h) => ({ ...h }));
+      this.tools = { ...snapshot.tools };
     }
   }
 
@@ -57,11 +64,21 @@ export class ScenarioCursor {
       greetingDone: this.#greetingDone,
       lastSay: this.#lastSay,
       history: this.history.map((h) => ({ ...h })),
+      tools: { ...this.tools },
     };
   }
 
-  /** Client TEXT: a turn whose `match` fits, else the greeting (once, first), else the next turn. */
+  /**
+   * Client TEXT: a line the client asks to be said word for word (an obedient model: "…say exactly
+   * this…: "X"", as callbridge sends for greetings and flow `say` actions), else a turn whose
+   * `match` fits, else the greeting (once, first), else the next turn.
+   */
   forText(text: string): Pick {
+    const verbatim = VERBATIM.exec(text);
+    if (verbatim) {
+      this.#greetingDone = true;
+      return { reply: { say: verbatim[1]! } };
+    }
     const turns = this.scenario.turns;
     for (let i = 0; i < turns.length; i++) {
       const pattern = this.#patterns[i];

@@ -14,7 +14,7 @@ import { CLOSE_INTERNAL, CLOSE_POLICY, REASONS, close } from './close-reasons.js
 import type { ConversationHost, TurnConfig } from './conversation.js';
 import type { Pick, ScenarioCursor } from './cursor.js';
 import { usageMetadata } from './recorder.js';
-import { renderTemplate, templateContext, type Reply, type Say, type ToolResult } from './scenario.js';
+import { renderArgs, renderTemplate, templateContext, type Reply, type Say, type ToolResult } from './scenario.js';
 import { Speech, type SpeechOutcome } from './speaker.js';
 import { OUTPUT_RATE_HZ, renderTone } from './tts.js';
 
@@ -179,7 +179,12 @@ export class TurnRunner {
       turn.stage = 'preparing';
     }
     if (reply.toolCalls) {
-      const calls = reply.toolCalls.map((c) => ({ id: c.id ?? `function-call-${host.rng.digits(19)}`, name: c.name, args: c.args }));
+      const argCtx = { ...ctx, tools: this.#cursor.tools };
+      const calls = reply.toolCalls.map((c) => ({
+        id: c.id ?? `function-call-${host.rng.digits(19)}`,
+        name: c.name,
+        args: renderArgs(c.args, argCtx) as Record<string, unknown>,
+      }));
       turn.stage = 'awaiting-tool';
       turn.reply = reply;
       for (const c of calls) turn.pending.set(c.id, c.name);
@@ -214,7 +219,10 @@ export class TurnRunner {
     const next = failed ? (turn.reply.afterToolError ?? turn.reply.afterTool) : turn.reply.afterTool;
     turn.stage = 'preparing';
     if (!next) return this.#finish(turn);
-    const ctx = templateContext(turn.results);
+    for (const r of turn.results) {
+      this.#cursor.tools[r.name] = 'output' in r.response || 'error' in r.response ? r.response : { output: r.response };
+    }
+    const ctx = { ...templateContext(turn.results), tools: this.#cursor.tools };
     turn.results = [];
     this.#wait(turn, this.#firstAudioDelay(), () => this.#playSafely(turn, next, ctx));
   }

@@ -36,6 +36,12 @@ export interface EmulatorOptions {
   scenario?: ScenarioSource;
   /** Scenario per model id (without `models/`), overriding `scenario`. */
   scenariosByModel?: Readonly<Record<string, ScenarioSource>>;
+  /**
+   * Scenario chosen by the setup's system instruction: the first entry whose `match` (a
+   * case-insensitive regex) finds the instruction text wins, before `scenariosByModel`. Lets one
+   * emulator serve several flows (callbridge puts each flow's persona in the instruction).
+   */
+  scenariosBySystemInstruction?: ReadonlyArray<{ match: string; scenario: ScenarioSource }>;
   /** Served models, merged over the built-in catalogue (models.ts). */
   models?: Readonly<Record<string, ModelSpec>>;
   /** Seed of every random decision (faults, jitter, ids, handles). Default 1. */
@@ -122,7 +128,7 @@ const PlainSchema = z.strictObject({
 
 export type ResolvedOptions = Readonly<
   z.infer<typeof PlainSchema> &
-    Pick<EmulatorOptions, 'requireApiKey' | 'scenario' | 'scenariosByModel' | 'models' | 'tts' | 'ttsCacheDir' | 'voice' | 'log'>
+    Pick<EmulatorOptions, 'requireApiKey' | 'scenario' | 'scenariosByModel' | 'scenariosBySystemInstruction' | 'models' | 'tts' | 'ttsCacheDir' | 'voice' | 'log'>
 >;
 
 export class EmulatorOptionsError extends Error {
@@ -134,10 +140,19 @@ export class EmulatorOptionsError extends Error {
 
 /** Applies defaults and checks ranges; throws EmulatorOptionsError naming every bad field. */
 export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
-  const { requireApiKey, scenario, scenariosByModel, models, tts, ttsCacheDir, voice, log, ...plain } = options;
+  const { requireApiKey, scenario, scenariosByModel, scenariosBySystemInstruction, models, tts, ttsCacheDir, voice, log, ...plain } = options;
   const result = PlainSchema.safeParse(plain);
   if (!result.success) {
     throw new EmulatorOptionsError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
   }
-  return Object.freeze({ ...result.data, requireApiKey, scenario, scenariosByModel, models, tts, ttsCacheDir, voice, log });
+  const problems: string[] = [];
+  for (const [i, route] of (scenariosBySystemInstruction ?? []).entries()) {
+    try {
+      new RegExp(route.match, 'i');
+    } catch {
+      problems.push(`scenariosBySystemInstruction[${i}].match: is not a valid regular expression`);
+    }
+  }
+  if (problems.length > 0) throw new EmulatorOptionsError(problems);
+  return Object.freeze({ ...result.data, requireApiKey, scenario, scenariosByModel, scenariosBySystemInstruction, models, tts, ttsCacheDir, voice, log });
 }

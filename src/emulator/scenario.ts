@@ -214,6 +214,27 @@ export function renderTemplate(text: string, ctx: Record<string, unknown>): stri
   });
 }
 
+/**
+ * Tool-call arguments with templates: a string that is exactly one `{{path}}` becomes the value
+ * at that path (numbers stay numbers); other strings are interpolated; objects and arrays recurse.
+ */
+export function renderArgs(value: unknown, ctx: Record<string, unknown>): unknown {
+  if (typeof value === 'string') {
+    const whole = /^\{\{\s*([A-Za-z0-9_.:-]+)\s*\}\}$/.exec(value);
+    if (whole) {
+      let v: unknown = ctx;
+      for (const key of whole[1]!.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+      return v;
+    }
+    return isTemplated(value) ? renderTemplate(value, ctx) : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => renderArgs(v, ctx));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderArgs(v, ctx)]));
+  }
+  return value;
+}
+
 /** Whether a line has template fields (then it cannot be rendered ahead of time). */
 export function isTemplated(text: string): boolean {
   return /\{\{[^}]+\}\}/.test(text);

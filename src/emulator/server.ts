@@ -99,7 +99,14 @@ class EmulatorServer extends EventEmitter implements Emulator {
   readonly #startedAt = new Date();
   readonly #ctx: SessionContext;
 
-  constructor(server: Server, options: ResolvedOptions, scenario: Scenario, byModel: Map<string, Scenario>, log: Logger) {
+  constructor(
+    server: Server,
+    options: ResolvedOptions,
+    scenario: Scenario,
+    byModel: Map<string, Scenario>,
+    bySystem: Array<{ match: RegExp; scenario: Scenario }>,
+    log: Logger,
+  ) {
     super();
     this.#server = server;
     const { port } = server.address() as AddressInfo;
@@ -118,7 +125,8 @@ class EmulatorServer extends EventEmitter implements Emulator {
       handles: new HandleStore<ResumeSnapshot>(options.handleTtlMs, new SeededRng(deriveSeed(options.seed, 'handles'))),
       tts: this.tts,
       log,
-      scenarioFor: (id) => byModel.get(modelId(id)) ?? scenario,
+      scenarioFor: (id, systemInstruction) =>
+        bySystem.find((r) => r.match.test(systemInstruction))?.scenario ?? byModel.get(modelId(id)) ?? scenario,
       activeSessions: (except) => {
         let n = 0;
         for (const s of this.#open.values()) {
@@ -253,7 +261,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const scenario = await loadScenario(resolved.scenario);
   const byModel = new Map<string, Scenario>();
   for (const [id, source] of Object.entries(resolved.scenariosByModel ?? {})) byModel.set(modelId(id), await loadScenario(source));
-  if (!resolved.tts && [scenario, ...byModel.values()].some(hasSpokenLines)) espeakModuleUrl(); // throws a clear error
+  const bySystem: Array<{ match: RegExp; scenario: Scenario }> = [];
+  for (const route of resolved.scenariosBySystemInstruction ?? []) {
+    bySystem.push({ match: new RegExp(route.match, 'i'), scenario: await loadScenario(route.scenario) });
+  }
+  const all = [scenario, ...byModel.values(), ...bySystem.map((r) => r.scenario)];
+  if (!resolved.tts && all.some(hasSpokenLines)) espeakModuleUrl(); // throws a clear error
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -262,5 +275,5 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       resolve();
     });
   });
-  return new EmulatorServer(server, resolved, scenario, byModel, log);
+  return new EmulatorServer(server, resolved, scenario, byModel, bySystem, log);
 }

@@ -41,7 +41,7 @@ export interface SessionContext {
   readonly handles: HandleStore<ResumeSnapshot>;
   readonly tts: SpeechSynth;
   readonly log: Logger;
-  scenarioFor(modelId: string): Scenario;
+  scenarioFor(modelId: string, systemInstruction: string): Scenario;
   /** Sessions holding a slot (setting up or active), other than `except`. */
   activeSessions(except: number): number;
   onClosed(session: EmulatedSession): void;
@@ -165,7 +165,8 @@ export class EmulatedSession {
     handles.open(logicalId, this.record.id);
     this.#spec = facts.spec;
     this.#faults = new FaultPlan(options.faults, options.seed, this.record.id, facts.modelId);
-    const scenario = snapshot?.scenario ?? this.#ctx.scenarioFor(facts.modelId);
+    const systemText = (setup.systemInstruction?.parts ?? []).map((p) => p.text ?? '').join('\n');
+    const scenario = snapshot?.scenario ?? this.#ctx.scenarioFor(facts.modelId, systemText);
     this.record.scenario = scenario.name;
     const voiceName = setup.generationConfig?.speechConfig?.voiceConfig?.prebuiltVoiceConfig?.voiceName;
     this.#conversation = new Conversation(this.#host(facts.modelId), {

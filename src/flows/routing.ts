@@ -17,6 +17,7 @@ export function normalizeNumber(raw: string): string {
 
 export class FlowRouter {
   readonly #byNumber: ReadonlyMap<string, Flow>;
+  readonly #byName: ReadonlyMap<string, Flow>;
   readonly defaultFlow: Flow | null;
 
   /** Flows must be validated (load.ts refuses duplicate numbers and several defaults). */
@@ -24,6 +25,7 @@ export class FlowRouter {
     const byNumber = new Map<string, Flow>();
     for (const flow of flows) for (const n of flow.numbers) byNumber.set(normalizeNumber(n), flow);
     this.#byNumber = byNumber;
+    this.#byName = new Map(flows.map((f) => [f.name, f]));
     this.defaultFlow = flows.find((f) => f.default) ?? null;
   }
 
@@ -34,6 +36,11 @@ export class FlowRouter {
       if (flow) return flow;
     }
     return this.defaultFlow;
+  }
+
+  /** A flow by its name (a media stream names the flow its webhook chose). */
+  byName(name: string): Flow | null {
+    return this.#byName.get(name) ?? null;
   }
 
   /** The numbers with their own flow. */

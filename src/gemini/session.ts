@@ -65,6 +65,7 @@ const FLUSH_CHUNK_SAMPLES = 100 * SAMPLES_PER_MS;
 const CLOSE_GRACE_MS = 2000;
 
 type State = 'connecting' | 'open' | 'closed';
+type EarlyEvent = { [K in Exclude<keyof SessionEvents, 'close'>]: { type: K; event: SessionEvents[K] } }[Exclude<keyof SessionEvents, 'close'>];
 
 export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
   /** Validates the config, opens the socket, sends setup and resolves on setupComplete. */
@@ -95,8 +96,8 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
   #droppedLoggedMs = 0;
   #closeGraceTimer: NodeJS.Timeout | undefined;
   #handshake: Handshake | undefined;
-  /** Events until the caller has the session (setupComplete + one macrotask); then undefined. */
-  #early: GeminiEvent[] | undefined = [];
+  /** Events (malformed included) until the caller has the session (setupComplete + one macrotask); then undefined. */
+  #early: EarlyEvent[] | undefined = [];
 
   private constructor(options: GeminiLiveSessionOptions, built: BuiltSetup) {
     super((type, err) => this.#log.listenerThrew(String(type), err));
@@ -158,15 +159,19 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
     const result = parseServerFrame(data, isBinary);
     if (result.kind === 'malformed') {
       this.#log.malformed(result.reason, result.preview);
-      this.emit('malformed', { reason: result.reason });
+      this.#emitOrHold({ type: 'malformed', event: { reason: result.reason } });
       return;
     }
     if (result.unknownFields.length > 0 || result.skipped.length > 0) this.#log.oddities(result.unknownFields, result.skipped);
     for (const event of result.events) {
       this.#apply(event);
-      if (this.#early) this.#early.push(event);
-      else this.emit(event.type, event as never);
+      this.#emitOrHold({ type: event.type, event } as EarlyEvent);
     }
+  }
+
+  #emitOrHold(e: EarlyEvent): void {
+    if (this.#early) this.#early.push(e);
+    else this.emit(e.type, e.event as never);
   }
 
   /** Session bookkeeping for an event, before listeners see it. */
@@ -201,7 +206,7 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
   #flushEarly(): void {
     const early = this.#early ?? [];
     this.#early = undefined;
-    for (const event of early) this.emit(event.type, event as never);
+    for (const e of early) this.emit(e.type, e.event as never);
   }
 
   #onClose(code: number, reasonBuffer: Buffer): void {

@@ -157,6 +157,11 @@ export class ToolDispatcher {
     }
   }
 
+  /** Aborts every call still running (the call ended). */
+  cancelAll(): void {
+    for (const controller of this.#inflight.values()) controller.abort('cancelled');
+  }
+
   #run(handler: () => Promise<unknown>, controller: AbortController, timeoutMs: number): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
       let settled = false;
