@@ -1,11 +1,13 @@
 /**
- * Composition root: load configuration, build the pieces, start the HTTP server, shut down
- * cleanly on SIGTERM/SIGINT.
+ * The server process: validate the environment, start callbridge, shut down gracefully on
+ * SIGTERM/SIGINT (readiness off, calls drained up to a deadline, transcripts flushed).
  */
-import type { AddressInfo } from 'node:net';
 import { loadEnv, ConfigError } from './config/env.js';
 import { createLogger } from './shared/log.js';
-import { createApp, listen } from './web/server.js';
+import { CallbridgeError } from './shared/errors.js';
+import { startCallbridge } from './app.js';
+
+const SHUTDOWN_DEADLINE_MS = Number(process.env['SHUTDOWN_DEADLINE_MS'] ?? 30_000);
 
 async function main(): Promise<void> {
   let env;
@@ -19,18 +21,36 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger({ level: env.LOG_LEVEL, showPii: env.LOG_PII });
-  const app = createApp({ log });
-  const server = await listen(app, env.PORT, env.HOST);
-  const { port } = server.address() as AddressInfo;
-  log.info({ port, nodeEnv: env.NODE_ENV }, `callbridge listening on http://localhost:${port}`);
+  let bridge;
+  try {
+    bridge = await startCallbridge({ env, log });
+  } catch (err) {
+    if (err instanceof CallbridgeError && (err.code === 'CB_FLOW_INVALID' || err.code === 'CB_CONFIG_INVALID')) {
+      console.error(`callbridge: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  log.info(
+    { port: bridge.port, publicBaseUrl: bridge.publicBaseUrl, flows: bridge.flows.flows.map((f) => f.name), emulator: bridge.gemini.emulated },
+    `callbridge listening on ${bridge.url} (voice webhook: ${bridge.publicBaseUrl}/twilio/voice)`,
+  );
 
-  const shutdown = (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    server.close(() => process.exit(0));
-    setTimeout(() => process.exit(0), 5000).unref();
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutting down: no new calls, draining active ones');
+    bridge.shutdown(SHUTDOWN_DEADLINE_MS).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((err: unknown) => {

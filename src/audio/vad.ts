@@ -45,6 +45,11 @@ export class EnergyVad {
     this.#hangoverMs = options.hangoverMs ?? 400;
   }
 
+  /** Audio processed so far, in ms (the detector's own clock; lastStartMs/lastStopMs are on it). */
+  get clockMs(): number {
+    return this.#clockMs;
+  }
+
   get speaking(): boolean {
     return this.#speaking;
   }

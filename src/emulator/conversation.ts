@@ -10,6 +10,7 @@
  */
 import type { ClientContent, RealtimeInput, ServerMessage, Setup, ToolResponse } from '../gemini/protocol.js';
 import { bytesToPcm16 } from '../audio/pcm.js';
+import { StreamingResampler } from '../audio/resampler.js';
 import { CLOSE_POLICY, REASONS, close, type CloseSpec } from './close-reasons.js';
 import { ScenarioCursor, type CursorSnapshot } from './cursor.js';
 import type { FaultKind, FaultPlan, SeededRng } from './faults.js';
@@ -17,7 +18,7 @@ import { TurnRunner } from './model-turn.js';
 import type { EmulatorTiming } from './options.js';
 import type { SessionRecord } from './recorder.js';
 import type { Scenario } from './scenario.js';
-import type { SpeechSynth } from './tts.js';
+import { OUTPUT_RATE_HZ, type SpeechSynth } from './tts.js';
 import { EnergyVad, vadConfigFromSetup, type VadDefaults, type VadEvent } from './vad.js';
 
 export interface ConversationHost {
@@ -46,6 +47,8 @@ export interface TurnConfig {
 
 
 export interface ConversationConfig extends TurnConfig {
+  /** Send caller audio straight back (see ModelSpec.echo). */
+  echo?: boolean;
   scenario: Scenario;
   snapshot?: CursorSnapshot | undefined;
   vad: VadDefaults;
@@ -64,6 +67,7 @@ export class Conversation {
   #activity = false;
   #pendingText: string[] = [];
   #inputAudioMs = 0;
+  #echo: StreamingResampler | undefined;
 
   constructor(host: ConversationHost, config: ConversationConfig) {
     this.#host = host;
@@ -148,12 +152,26 @@ export class Conversation {
     const samples = bytesToPcm16(Buffer.from(data, 'base64'));
     this.#host.record.counts.audioBytesReceived += samples.length * 2;
     this.#inputAudioMs += (samples.length / rateHz) * 1000;
+    if (this.#config.echo) return this.#sendEcho(samples, rateHz);
     if (!this.#automaticVad) return;
     if (!this.#vad || this.#vad.config.sampleRateHz !== rateHz) {
       this.#vad = new EnergyVad(vadConfigFromSetup(this.#config.setup.realtimeInputConfig, this.#config.vad, rateHz));
     }
     const events = this.#vad.push(samples);
     if (events.length > 0) this.#onVad(events);
+  }
+
+  /** Echo model: the caller's audio straight back as 24 kHz model audio, at once. */
+  #sendEcho(samples: Int16Array, rateHz: number): void {
+    if (rateHz !== 16000) return;
+    this.#echo ??= new StreamingResampler(16000, OUTPUT_RATE_HZ);
+    const out = this.#echo.process(samples);
+    if (out.length === 0) return;
+    const b64 = Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString('base64');
+    this.#host.sendJson(
+      `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm;rate=${OUTPUT_RATE_HZ}","data":"${b64}"}}]}}}`,
+      out.byteLength,
+    );
   }
 
   #onVad(events: readonly VadEvent[]): void {
@@ -178,7 +196,7 @@ export class Conversation {
 
   /** Client text interrupts a turn under way (clientContent turnComplete does, unconditionally). */
   #onText(text: string, source: string): void {
-    if (this.#turns.doomed) return;
+    if (this.#turns.doomed || this.#config.echo) return; // the echo model only echoes audio
     this.#turns.interrupt();
     this.#turns.start(this.cursor.forText(text), source);
   }

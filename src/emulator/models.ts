@@ -13,6 +13,13 @@ export interface ModelSpec {
    * (2.5: 1007 "Cannot extract voices…", 3.x: 1011 "Internal error encountered.").
    */
   family: '2.5' | '3';
+  /**
+   * An echo "model": every chunk of caller audio is sent straight back as model audio (16 kHz →
+   * 24 kHz), with no voice detection, scenario or turns. The load benchmark times round trips of
+   * a chirp through the bridge with it (one clock in the caller simulator, pipecat's
+   * transport_latency method); the bridge's share is the round trip minus this model's (≈0).
+   */
+  echo?: boolean;
 }
 
 export const DEFAULT_MODELS: Readonly<Record<string, ModelSpec>> = Object.freeze({
@@ -21,6 +28,7 @@ export const DEFAULT_MODELS: Readonly<Record<string, ModelSpec>> = Object.freeze
   'gemini-2.5-flash-native-audio-latest': { nativeAudio: true, family: '2.5' },
   'gemini-3.1-flash-live-preview': { nativeAudio: true, family: '3' },
   'gemini-3.8-live': { nativeAudio: true, family: '3' },
+  'gemini-emulator-echo': { nativeAudio: true, family: '2.5', echo: true },
 });
 
 /** Strips a leading `models/`; other resource forms are returned unchanged. */

@@ -67,6 +67,10 @@ export class SessionRecord {
   readonly apiVersion: string;
   readonly openedAt = Date.now();
   readonly #t0 = performance.now();
+  /** performance.now() when the socket opened: `openedPerfMs + atMs` compares with other in-process clocks. */
+  get openedPerfMs(): number {
+    return this.#t0;
+  }
   readonly #maxReceived: number;
   readonly #keepAudio: boolean;
   /** Same across resumed connections. */

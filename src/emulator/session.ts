@@ -170,6 +170,7 @@ export class EmulatedSession {
     this.record.scenario = scenario.name;
     const voiceName = setup.generationConfig?.speechConfig?.voiceConfig?.prebuiltVoiceConfig?.voiceName;
     this.#conversation = new Conversation(this.#host(facts.modelId), {
+      echo: facts.spec.echo === true,
       scenario,
       snapshot,
       setup,

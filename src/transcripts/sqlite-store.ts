@@ -149,8 +149,13 @@ export class SqliteTranscriptStore implements TranscriptStore {
     return row ? (JSON.parse(row.record_json) as CallRecord) : undefined;
   }
 
+  /**
+   * A call's events in call-time order. Some are written after the fact with an earlier time (a
+   * bot utterance is recorded once its audio has played, with the time it started), so the order
+   * is by time first, then by write order.
+   */
   async getEvents(callSid: string): Promise<StoredCallEvent[]> {
-    const rows = this.stmt('SELECT seq, at_ms, body_json FROM call_events WHERE call_sid = ? ORDER BY seq').all(
+    const rows = this.stmt('SELECT seq, at_ms, body_json FROM call_events WHERE call_sid = ? ORDER BY at_ms, seq').all(
       callSid,
     ) as EventDbRow[];
     return rows.map((r) => ({ ...(JSON.parse(r.body_json) as CallEventBody), atMs: r.at_ms, seq: r.seq }));

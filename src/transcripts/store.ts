@@ -74,7 +74,7 @@ export interface TranscriptStore {
   writeBatch(batch: WriteBatch): Promise<void>;
   listCalls(query: CallListQuery): Promise<CallListPage>;
   getCall(callSid: string): Promise<CallRecord | undefined>;
-  /** Every event of the call in seq order (empty when unknown). */
+  /** Every event of the call in call-time order: by atMs, then seq (empty when unknown). */
   getEvents(callSid: string): Promise<StoredCallEvent[]>;
   /** Flow names that have calls, sorted. */
   listFlows(): Promise<string[]>;

@@ -1,0 +1,203 @@
+/**
+ * Builds and starts a whole callbridge server from a validated environment: flows and tools,
+ * the transcript store and writer, prompts, Twilio call control, the Gemini endpoint (the real
+ * one, GEMINI_LIVE_URL, or the built-in emulator when there is no API key), the call manager and
+ * the HTTP edge. Used by main.ts, the demo and the end-to-end tests (in-process, port 0).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { Env } from './config/env.js';
+import type { Logger } from './shared/log.js';
+import { CallbridgeError } from './shared/errors.js';
+import { loadBusinessConfig, type LoadedFlows } from './flows/index.js';
+import { openSqliteStore, createTranscriptWriter, startRetentionJob, type TranscriptWriter, type SqliteTranscriptStore, type RetentionJob } from './transcripts/index.js';
+import { TwilioCallControl } from './twilio/rest.js';
+import { sayHangupTwiml } from './twilio/twiml.js';
+import { createApp, attachUpgradeHandlers, twilioEdgeOf } from './web/server.js';
+import { mountCalls } from './web/calls-routes.js';
+import { CallManager } from './call/manager.js';
+import { ModelBreakers, type BreakerOptions } from './call/breakers.js';
+import { loadPromptFile, builtInPromptPath } from './call/prompts.js';
+import type { RetryPolicy } from './call/gemini-link.js';
+
+export interface StartOptions {
+  env: Env;
+  log: Logger;
+  /** Where flows/*.yaml and tools/*.ts live (default: the working directory's flows/ and tools/). */
+  flowsDir?: string;
+  toolsDir?: string;
+  /** Options for the built-in emulator when there is no GEMINI_API_KEY / GEMINI_LIVE_URL. */
+  emulator?: Record<string, unknown>;
+  /** Test and benchmark knobs. */
+  preopen?: boolean;
+  noStreamTimeoutMs?: number;
+  startTimeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  breakers?: BreakerOptions;
+  setupTimeoutMs?: number;
+  /** The clock used for business hours (the demo pins an open hour). */
+  now?: () => Date;
+}
+
+export interface Callbridge {
+  url: string;
+  port: number;
+  publicBaseUrl: string;
+  manager: CallManager;
+  writer: TranscriptWriter;
+  store: SqliteTranscriptStore;
+  breakers: ModelBreakers;
+  flows: LoadedFlows;
+  /** The Gemini Live endpoint in use and whether it is the built-in emulator. */
+  gemini: { url: string | undefined; emulated: boolean };
+  /** Set when the built-in emulator runs in this process. */
+  emulator: { url: string; close(): Promise<void> } | undefined;
+  /** Graceful stop: readiness off, drain calls up to `deadlineMs`, flush transcripts, close. */
+  shutdown(deadlineMs?: number): Promise<void>;
+}
+
+/** Production refuses to start without the settings that keep it safe. */
+function checkProduction(env: Env): void {
+  if (env.NODE_ENV !== 'production') return;
+  const missing: string[] = [];
+  if (!env.TWILIO_AUTH_TOKEN) missing.push('TWILIO_AUTH_TOKEN (without it, anyone could forge Twilio requests)');
+  if (!env.PUBLIC_BASE_URL) missing.push('PUBLIC_BASE_URL (the https origin Twilio reaches; signatures are checked against it)');
+  if (!env.GEMINI_API_KEY && !env.GEMINI_LIVE_URL) missing.push('GEMINI_API_KEY (the built-in emulator is for development only)');
+  if (missing.length > 0) {
+    throw new CallbridgeError('CB_CONFIG_INVALID', `NODE_ENV=production needs:\n${missing.map((m) => `  - ${m}`).join('\n')}`);
+  }
+}
+
+export async function startCallbridge(options: StartOptions): Promise<Callbridge> {
+  const { env, log } = options;
+  checkProduction(env);
+  const flows = await loadBusinessConfig({
+    flowsDir: options.flowsDir ?? resolve('flows'),
+    toolsDir: options.toolsDir ?? resolve('tools'),
+    env: process.env,
+  });
+  for (const w of flows.warnings) log.warn({ file: w.file, line: w.line, field: w.field }, `flow warning: ${w.message}`);
+
+  const dataDir = resolve(env.DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  const store = openSqliteStore({ dataDir });
+  const writer = createTranscriptWriter({ store, log });
+  const apology = loadPromptFile('apology', builtInPromptPath('apology'));
+
+  // Gemini: the real service, an explicit endpoint, or the built-in emulator (offline development).
+  let gemini: { apiKey: string; url: string | undefined; emulated: boolean };
+  let emulator: Callbridge['emulator'];
+  if (env.GEMINI_API_KEY) gemini = { apiKey: env.GEMINI_API_KEY, url: env.GEMINI_LIVE_URL, emulated: false };
+  else if (env.GEMINI_LIVE_URL) gemini = { apiKey: 'no-key', url: env.GEMINI_LIVE_URL, emulated: false };
+  else {
+    const { startEmulator } = await import('./emulator/index.js');
+    const emu = await startEmulator({ port: 0, host: '127.0.0.1', log: log.child({ component: 'emulator' }), ...options.emulator });
+    emulator = { url: emu.url, close: () => emu.close() };
+    gemini = { apiKey: 'emulator', url: emu.url, emulated: true };
+    log.warn({ url: emu.url }, 'GEMINI_API_KEY is not set: using the built-in Gemini Live emulator (offline development only)');
+  }
+
+  const rest =
+    env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN
+      ? new TwilioCallControl({
+          accountSid: env.TWILIO_ACCOUNT_SID,
+          authToken: env.TWILIO_AUTH_TOKEN,
+          ...(env.TWILIO_API_BASE_URL ? { apiBaseUrl: env.TWILIO_API_BASE_URL } : {}),
+          log,
+        })
+      : undefined;
+  if (!rest) log.warn('TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN not both set: transfers are unavailable');
+
+  const breakers = new ModelBreakers(options.breakers);
+  const manager = new CallManager({
+    log,
+    router: flows.router,
+    registry: flows.registry,
+    writer,
+    dataDir,
+    gemini: {
+      apiKey: gemini.apiKey,
+      ...(gemini.url ? { url: gemini.url } : {}),
+      ...(env.GEMINI_MODEL ? { model: env.GEMINI_MODEL } : {}),
+      ...(options.setupTimeoutMs ? { setupTimeoutMs: options.setupTimeoutMs } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+    },
+    breakers,
+    rest,
+    apology,
+    ...(options.preopen !== undefined ? { preopen: options.preopen } : {}),
+    ...(options.noStreamTimeoutMs !== undefined ? { noStreamTimeoutMs: options.noStreamTimeoutMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    drainingTwiml: () => sayHangupTwiml('Sorry, we cannot take your call right now. Please call back in a minute.'),
+  });
+
+  // Bind first: with PORT=0 the public URL (and so the TwiML and signatures) needs the real port.
+  const server = http.createServer();
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(env.PORT, env.HOST, () => ok());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const publicBaseUrl = env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`;
+  if (!env.PUBLIC_BASE_URL) log.warn({ publicBaseUrl }, 'PUBLIC_BASE_URL is not set: assuming this machine (fine for the simulator; Twilio needs a public https URL)');
+
+  const app = createApp({
+    log,
+    twilio: {
+      publicBaseUrl,
+      ...(env.TWILIO_AUTH_TOKEN ? { authToken: env.TWILIO_AUTH_TOKEN } : {}),
+      handler: manager,
+      ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
+    },
+  });
+  let stopping = false;
+  app.get('/readyz', (_req, res) => {
+    const calls = manager.status();
+    const ready = !stopping && !calls.draining;
+    res.status(ready ? 200 : 503).json({ ready, calls, gemini: { emulated: gemini.emulated }, breakers: breakers.status() });
+  });
+  mountCalls(app, { store, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, dataDir });
+  server.on('request', app);
+  attachUpgradeHandlers(app, server);
+
+  const retention: RetentionJob = startRetentionJob({
+    store,
+    dataDir,
+    policy: () => ({ flows: Object.fromEntries(flows.flows.map((f) => [f.name, f.retentionDays])) }),
+    log,
+  });
+
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    port,
+    publicBaseUrl,
+    manager,
+    writer,
+    store,
+    breakers,
+    flows,
+    gemini: { url: gemini.url, emulated: gemini.emulated },
+    emulator,
+    async shutdown(deadlineMs = 30_000) {
+      if (stopping) return;
+      stopping = true;
+      const drained = await manager.drain(deadlineMs);
+      log.info(drained, 'calls drained');
+      retention.stop();
+      twilioEdgeOf(app)?.close();
+      await writer.close().catch((err: unknown) => log.error({ err }, 'flushing transcripts at shutdown failed'));
+      await store.close();
+      await new Promise<void>((ok) => server.close(() => ok()));
+      server.closeAllConnections?.();
+      await emulator?.close();
+    },
+  };
+}
+
+/** Default DATA_DIR-relative path helper for scripts. */
+export function dataPath(env: Env, ...parts: string[]): string {
+  return join(resolve(env.DATA_DIR), ...parts);
+}

@@ -1,0 +1,127 @@
+/**
+ * Per-model circuit breakers, shared by every call in the process.
+ *
+ * Each model keeps a sliding window of recent outcomes (a turn that produced content = success, a
+ * session that died with a retryable error before content = failure). When the failure rate over
+ * the window passes a threshold (with enough samples), the breaker opens: new calls and reconnects
+ * skip that model and use the next one in the flow's list. After a cool-down it goes half-open and
+ * lets probes through; a success closes it, a failure opens it again.
+ */
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface BreakerOptions {
+  /** Sliding window length. */
+  windowMs?: number;
+  /** Failure share (0..1) that opens the breaker. */
+  failureRate?: number;
+  /** Outcomes needed in the window before the rate counts. */
+  minSamples?: number;
+  /** Time open before probing again. */
+  coolDownMs?: number;
+  now?: () => number;
+}
+
+interface ModelWindow {
+  outcomes: Array<{ atMs: number; ok: boolean }>;
+  state: BreakerState;
+  openedAtMs: number;
+  /** Opened how many times (for the status page). */
+  trips: number;
+}
+
+export interface BreakerStatus {
+  model: string;
+  state: BreakerState;
+  samples: number;
+  failureRate: number;
+  trips: number;
+}
+
+export class ModelBreakers {
+  readonly #windowMs: number;
+  readonly #failureRate: number;
+  readonly #minSamples: number;
+  readonly #coolDownMs: number;
+  readonly #now: () => number;
+  readonly #models = new Map<string, ModelWindow>();
+
+  constructor(options: BreakerOptions = {}) {
+    this.#windowMs = options.windowMs ?? 60_000;
+    this.#failureRate = options.failureRate ?? 0.5;
+    this.#minSamples = options.minSamples ?? 6;
+    this.#coolDownMs = options.coolDownMs ?? 30_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  #window(model: string): ModelWindow {
+    let w = this.#models.get(model);
+    if (!w) this.#models.set(model, (w = { outcomes: [], state: 'closed', openedAtMs: 0, trips: 0 }));
+    return w;
+  }
+
+  #prune(w: ModelWindow, now: number): void {
+    const cutoff = now - this.#windowMs;
+    let drop = 0;
+    while (drop < w.outcomes.length && w.outcomes[drop]!.atMs < cutoff) drop++;
+    if (drop > 0) w.outcomes.splice(0, drop);
+  }
+
+  /** Whether a model may be tried now (closed, or half-open after its cool-down). */
+  allows(model: string): boolean {
+    const w = this.#window(model);
+    if (w.state === 'open' && this.#now() - w.openedAtMs >= this.#coolDownMs) w.state = 'half-open';
+    return w.state !== 'open';
+  }
+
+  state(model: string): BreakerState {
+    this.allows(model);
+    return this.#window(model).state;
+  }
+
+  record(model: string, ok: boolean): void {
+    const now = this.#now();
+    const w = this.#window(model);
+    this.#prune(w, now);
+    w.outcomes.push({ atMs: now, ok });
+    if (w.state === 'half-open') {
+      if (ok) {
+        w.state = 'closed';
+        w.outcomes = [{ atMs: now, ok }];
+      } else this.#open(w, now);
+      return;
+    }
+    if (w.state === 'closed' && w.outcomes.length >= this.#minSamples) {
+      const failures = w.outcomes.filter((o) => !o.ok).length;
+      if (failures / w.outcomes.length >= this.#failureRate) this.#open(w, now);
+    }
+  }
+
+  #open(w: ModelWindow, now: number): void {
+    w.state = 'open';
+    w.openedAtMs = now;
+    w.trips++;
+  }
+
+  /** The models of `candidates` worth trying now, in order; if all are open, all of them (never none). */
+  usable(candidates: readonly string[]): string[] {
+    const open = candidates.filter((m) => this.allows(m));
+    return open.length > 0 ? open : [...candidates];
+  }
+
+  status(): BreakerStatus[] {
+    const now = this.#now();
+    return [...this.#models.entries()].map(([model, w]) => {
+      this.#prune(w, now);
+      this.allows(model);
+      const failures = w.outcomes.filter((o) => !o.ok).length;
+      return {
+        model,
+        state: w.state,
+        samples: w.outcomes.length,
+        failureRate: w.outcomes.length ? failures / w.outcomes.length : 0,
+        trips: w.trips,
+      };
+    });
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Who said what, and how much of it the caller heard: turns the stream of transcription pieces,
+ * audio chunks, interruptions and mark echoes into caller_utterance / bot_utterance events.
+ *
+ * A bot utterance is one model turn. It opens with its first audio or transcription, collects
+ * output transcription text, and is recorded once its fate is known: fully played (every mark
+ * echoed), interrupted (heard ms from the marks at the moment of the clear), or cut by the end of
+ * the call. Events carry the utterance's start time, so the timeline reads in speaking order.
+ */
+import type { CallEventBody } from '../transcripts/types.js';
+import type { PlayoutTracker } from '../twilio/playout.js';
+
+export interface BotUtterance {
+  id: string;
+  startAtMs: number;
+  text: string;
+  /** Model finished generating it (turnComplete) or it was cut. */
+  closed: boolean;
+  recorded: boolean;
+  interrupted: boolean;
+}
+
+export type EmitEvent = (body: CallEventBody, atMs: number) => void;
+
+export class Utterances {
+  readonly #emit: EmitEvent;
+  readonly #open = new Map<string, BotUtterance>();
+  #current: BotUtterance | undefined;
+  #seq = 0;
+  #callerText = '';
+  #callerStartMs: number | undefined;
+  /** Every recorded utterance, for re-seeding a fresh Gemini session. */
+  readonly history: Array<{ role: 'user' | 'model'; text: string }> = [];
+  #playout: PlayoutTracker | undefined;
+
+  constructor(emit: EmitEvent) {
+    this.#emit = emit;
+  }
+
+  set playout(tracker: PlayoutTracker) {
+    this.#playout = tracker;
+  }
+
+  /** The utterance receiving audio/text now, opened on demand. */
+  current(atMs: number): BotUtterance {
+    if (!this.#current) {
+      this.flushCaller();
+      const u: BotUtterance = { id: `u${++this.#seq}`, startAtMs: atMs, text: '', closed: false, recorded: false, interrupted: false };
+      this.#current = u;
+      this.#open.set(u.id, u);
+    }
+    return this.#current;
+  }
+
+  get generating(): boolean {
+    return this.#current !== undefined;
+  }
+
+  botText(text: string, atMs: number): void {
+    const u = this.current(atMs);
+    // Pieces of one turn can come from separate stretches of speech (before and after a
+    // function call) without a space between sentences.
+    if (/[.!?]$/.test(u.text) && /^[^\s.,!?;:]/.test(text)) u.text += ' ';
+    u.text += text;
+  }
+
+  callerText(text: string, atMs: number, speechStartMs?: number): void {
+    if (this.#callerText === '') this.#callerStartMs = speechStartMs !== undefined ? Math.min(speechStartMs, atMs) : atMs;
+    this.#callerText += text;
+  }
+
+  /** Records the caller's words so far as one utterance. */
+  flushCaller(): void {
+    const text = this.#callerText.trim().replace(/\s+/g, ' ');
+    if (text !== '') {
+      this.#emit({ kind: 'caller_utterance', text }, this.#callerStartMs ?? 0);
+      this.history.push({ role: 'user', text });
+    }
+    this.#callerText = '';
+    this.#callerStartMs = undefined;
+  }
+
+  /** The model finished its turn: the utterance is recorded once its audio has played. */
+  turnComplete(): void {
+    const u = this.#current;
+    this.#current = undefined;
+    if (!u) return;
+    u.closed = true;
+    if (!this.#playout) return this.#record(u, false);
+    void this.#playout.whenPlayed(u.id).then((outcome) => {
+      if (outcome === 'played') this.#record(u, false);
+      // 'cleared' is recorded by interrupted(); 'ended' by finish().
+    });
+  }
+
+  /**
+   * Barge-in. `playing` is what the tracker reported as playing when it cleared (null when nothing
+   * was waiting at Twilio). Every utterance with unplayed audio, and the one being generated, is
+   * recorded as interrupted with what the caller heard.
+   */
+  interrupted(playing: { utteranceId: string; alsoCleared: string[] } | null): void {
+    const ids = new Set<string>(playing ? [playing.utteranceId, ...playing.alsoCleared] : []);
+    if (this.#current) ids.add(this.#current.id);
+    for (const id of ids) {
+      const u = this.#open.get(id);
+      if (u) this.#record(u, true);
+    }
+    this.#current = undefined;
+  }
+
+  /** The Gemini session died mid-turn: the turn is over, its audio still plays out. */
+  cut(): void {
+    this.turnComplete();
+  }
+
+  /** End of call: record everything still open with what was heard. */
+  finish(): void {
+    this.flushCaller();
+    for (const u of [...this.#open.values()]) this.#record(u, false);
+    this.#current = undefined;
+  }
+
+  #record(u: BotUtterance, interrupted: boolean): void {
+    if (u.recorded) return;
+    u.recorded = true;
+    u.interrupted = interrupted;
+    this.#open.delete(u.id);
+    const sentMs = Math.round(this.#playout?.sentMs(u.id) ?? 0);
+    const heardMs = Math.round(this.#playout?.playedMs(u.id) ?? 0);
+    const text = u.text.trim().replace(/\s+/g, ' ');
+    this.#emit({ kind: 'bot_utterance', text, heardMs, sentMs, interrupted }, u.startAtMs);
+    if (text !== '') this.history.push({ role: 'model', text: interrupted ? `${text} [interrupted by the caller]` : text });
+  }
+}

@@ -1,0 +1,36 @@
+/** The Twilio side of callbridge: wire protocol, TwiML, signatures, media streams, call control. */
+export type * from './protocol.js';
+export { TWILIO_MEDIA_SAMPLE_RATE_HZ, MULAW_BYTES_PER_MS, SIGNATURE_HEADER, STREAM_TOKEN_PARAMETER, TWILIO_PATHS } from './protocol.js';
+export { parseTwilioFrame, parseTwilioText, isBase64, type ParseResult } from './parse.js';
+export {
+  streamTwiml,
+  sayHangupTwiml,
+  dialTwiml,
+  fallbackTwiml,
+  isDialTarget,
+  MAX_PARAMETER_CHARS,
+  type StreamTwimlOptions,
+  type SayOptions,
+  type DialOptions,
+  type FallbackTarget,
+} from './twiml.js';
+export {
+  normalizePublicBaseUrl,
+  publicRequestUrl,
+  mediaStreamUrl,
+  verifyWebhookSignature,
+  verifyUpgradeSignature,
+  type FormParams,
+} from './signature.js';
+export { StreamTokens, type StreamTokenOptions, type TokenCheck } from './stream-token.js';
+export {
+  TwilioMediaStream,
+  type MediaEvent,
+  type MediaSocket,
+  type StreamEndReason,
+  type TwilioMediaStreamEvents,
+  type TwilioMediaStreamOptions,
+} from './media-stream.js';
+export { PlayoutTracker, trackPlayout, type PlayoutChannel, type InterruptResult, type PlayedOutcome } from './playout.js';
+export { TwilioCallControl, RebasedRequestClient, type CallControlOptions, type CallState } from './rest.js';
+export type { CallHandler, CallDecision, IncomingCall } from './handler.js';

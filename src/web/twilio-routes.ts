@@ -1,0 +1,260 @@
+/**
+ * The Twilio edge over HTTP: the voice webhook, the media WebSocket upgrade and the stream status
+ * callback. Everything Twilio sends is signature-checked against URLs built from the configured
+ * public base URL (never from request headers); the upgrade is checked during the handshake so a
+ * forged one gets HTTP 403 and no WebSocket is ever accepted.
+ *
+ *   POST /twilio/voice   form webhook → CallHandler.onIncomingCall → TwiML
+ *   GET  /twilio/media   WebSocket upgrade (owned with `ws` in noServer mode; see handleUpgrade)
+ *   POST /twilio/status  <Stream statusCallback> (stream-started / -stopped / -error)
+ *
+ * A media stream is handed to the handler only after its `start` arrived (within
+ * startTimeoutMs) carrying a valid per-call token for its CallSid.
+ */
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import express, { type Express, type Request, type Response } from 'express';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../shared/log.js';
+import type { CallHandler, CallDecision } from '../twilio/handler.js';
+import { TwilioMediaStream } from '../twilio/media-stream.js';
+import { SIGNATURE_HEADER, STREAM_TOKEN_PARAMETER, TWILIO_PATHS } from '../twilio/protocol.js';
+import {
+  mediaStreamUrl,
+  normalizePublicBaseUrl,
+  publicRequestUrl,
+  verifyUpgradeSignature,
+  verifyWebhookSignature,
+  type FormParams,
+} from '../twilio/signature.js';
+import { StreamTokens } from '../twilio/stream-token.js';
+import { sayHangupTwiml, streamTwiml } from '../twilio/twiml.js';
+
+export interface TwilioRoutesOptions {
+  /** The http(s) URL Twilio reaches this server at (PUBLIC_BASE_URL); may carry a path prefix. */
+  publicBaseUrl: string;
+  /** TWILIO_AUTH_TOKEN. Absent: requests are NOT verified (development only; warned at mount). */
+  authToken?: string;
+  handler: CallHandler;
+  log: Logger;
+  /** Close a media socket that sent no `start` within this time (default 5000). */
+  startTimeoutMs?: number;
+  /** Largest inbound WebSocket frame accepted (default 64 KiB); bigger closes the socket (1009). */
+  maxFrameBytes?: number;
+  /** Secret for per-call stream tokens; random per process when absent (set it when several instances share a URL). */
+  streamTokenSecret?: string | Uint8Array;
+  /** Stream token lifetime (default 5 min). */
+  streamTokenTtlMs?: number;
+  /** TwiML answered when the handler throws (default: a short apology and hang-up). */
+  errorTwiml?: string;
+}
+
+export interface TwilioEdge {
+  /** The media WebSocket URL put in the TwiML (and signed by Twilio on the upgrade). */
+  readonly streamUrl: string;
+  readonly statusCallbackUrl: string;
+  /** Media sockets currently open. */
+  readonly activeStreams: number;
+  /** Media sockets accepted (upgraded) since mount. */
+  readonly acceptedStreams: number;
+  /**
+   * For the http.Server's 'upgrade' event. Returns false when the request is not for the media
+   * path (someone else may take it); otherwise it answered it (403, 503 or a WebSocket).
+   */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Stops accepting streams and closes the open ones (1001 going away). */
+  close(): void;
+}
+
+/** WebSocket close codes used by the edge. */
+export const CLOSE_CODES = Object.freeze({ normal: 1000, goingAway: 1001, policy: 1008, tooBig: 1009, internal: 1011 });
+
+const DEFAULT_ERROR_TWIML = sayHangupTwiml('Sorry, we cannot take your call right now. Please try again later.');
+
+export function mountTwilioRoutes(app: Express, options: TwilioRoutesOptions): TwilioEdge {
+  const log = options.log;
+  const base = normalizePublicBaseUrl(options.publicBaseUrl);
+  const authToken = options.authToken === '' ? undefined : options.authToken;
+  const startTimeoutMs = options.startTimeoutMs ?? 5000;
+  const streamUrl = mediaStreamUrl(base, TWILIO_PATHS.media);
+  const statusCallbackUrl = base + TWILIO_PATHS.status;
+  const tokens = new StreamTokens({
+    ...(options.streamTokenSecret === undefined ? {} : { secret: options.streamTokenSecret }),
+    ...(options.streamTokenTtlMs === undefined ? {} : { ttlMs: options.streamTokenTtlMs }),
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? 64 * 1024 });
+  const streams = new Set<TwilioMediaStream>();
+  let accepted = 0;
+  let closing = false;
+
+  if (authToken === undefined) {
+    log.warn(
+      { publicBaseUrl: base },
+      'TWILIO_AUTH_TOKEN IS NOT SET: Twilio webhooks and media streams are NOT signature-checked; anyone can place calls into this server (development only)',
+    );
+  }
+
+  const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 });
+
+  function signedOrReject(req: Request, res: Response, params: FormParams): boolean {
+    if (authToken === undefined) return true;
+    const signature = req.headers[SIGNATURE_HEADER];
+    if (verifyWebhookSignature(authToken, signature, publicRequestUrl(base, req.originalUrl), params)) return true;
+    log.warn({ code: 'CB_TWILIO_SIGNATURE_INVALID', path: req.path, reason: signature ? 'mismatch' : 'missing' }, 'Twilio webhook refused');
+    res.status(403).type('text/plain').send('Forbidden');
+    return false;
+  }
+
+  app.post(TWILIO_PATHS.voice, form, async (req: Request, res: Response) => {
+    const params = formParams(req.body);
+    if (!signedOrReject(req, res, params)) return;
+    const flat = firstValues(params);
+    const callSid = flat['CallSid'];
+    if (!callSid) {
+      res.status(400).type('text/plain').send('CallSid missing');
+      return;
+    }
+    const call = { callSid, accountSid: flat['AccountSid'] ?? '', from: flat['From'] ?? '', to: flat['To'] ?? '', params: Object.freeze(flat) };
+    log.info({ callSid, pii: { from: call.from, to: call.to } }, 'incoming call');
+    let twiml: string;
+    try {
+      const decision: CallDecision = await options.handler.onIncomingCall(call);
+      if (decision.kind === 'stream') {
+        const parameters = { ...decision.parameters, [STREAM_TOKEN_PARAMETER]: tokens.issue(callSid) };
+        twiml = streamTwiml({ streamUrl, statusCallbackUrl, parameters });
+      } else {
+        twiml = decision.twiml;
+      }
+    } catch (err) {
+      log.error({ err, callSid }, 'call handler failed on an incoming call; answering the error TwiML');
+      twiml = options.errorTwiml ?? DEFAULT_ERROR_TWIML;
+    }
+    res.status(200).type('text/xml').send(twiml);
+  });
+
+  app.post(TWILIO_PATHS.status, form, (req: Request, res: Response) => {
+    const params = formParams(req.body);
+    if (!signedOrReject(req, res, params)) return;
+    const f = firstValues(params);
+    const status = { callSid: f['CallSid'] ?? '', streamSid: f['StreamSid'] ?? '', event: f['StreamEvent'] ?? '' };
+    const error = f['StreamError'];
+    if (status.event === 'stream-error') {
+      log.warn({ code: 'CB_TWILIO_STREAM_ERROR', ...status, streamError: error }, `Twilio stream error: ${error ?? 'no detail'}`);
+    } else {
+      log.info(status, `Twilio ${status.event || 'stream status'}`);
+    }
+    try {
+      options.handler.onStreamStatus?.(error === undefined ? status : { ...status, error });
+    } catch (err) {
+      log.error({ err, callSid: status.callSid }, 'call handler failed on a stream status');
+    }
+    res.status(204).end();
+  });
+
+  app.get(TWILIO_PATHS.media, (_req: Request, res: Response) => {
+    res.status(426).set('Upgrade', 'websocket').type('text/plain').send('WebSocket upgrade required');
+  });
+
+  function onConnection(ws: WebSocket): void {
+    const stream = new TwilioMediaStream(ws, { log });
+    streams.add(stream);
+    accepted++;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      if (stream.started) return;
+      timedOut = true;
+      log.warn({ code: 'CB_TWILIO_NO_START', startTimeoutMs }, 'media stream sent no start; closing');
+      stream.close(CLOSE_CODES.policy, 'no start');
+    }, startTimeoutMs);
+    ws.on('close', (code) => {
+      clearTimeout(timer);
+      streams.delete(stream);
+      if (code === CLOSE_CODES.tooBig) log.warn({ code: 'CB_TWILIO_MALFORMED_MESSAGE', callSid: stream.callSid || undefined }, 'media stream frame over the size cap; closed');
+    });
+    stream.once('start', () => {
+      clearTimeout(timer);
+      if (timedOut || closing) return;
+      const { callSid, streamSid } = stream;
+      const { [STREAM_TOKEN_PARAMETER]: token, ...parameters } = stream.customParameters;
+      const check = tokens.verify(token, callSid);
+      if (!check.ok) {
+        log.warn({ code: 'CB_TWILIO_STREAM_TOKEN_INVALID', reason: check.reason, callSid, streamSid }, 'media stream refused: bad stream token');
+        stream.close(CLOSE_CODES.policy, 'invalid stream token');
+        return;
+      }
+      // The handler sees the call's own parameters; the token has done its job.
+      stream.customParameters = Object.freeze(parameters);
+      log.info({ callSid, streamSid }, 'media stream started');
+      try {
+        options.handler.onStreamStart(stream);
+      } catch (err) {
+        log.error({ err, callSid, streamSid }, 'call handler failed on stream start; closing the stream');
+        stream.close(CLOSE_CODES.internal, 'internal error');
+      }
+    });
+  }
+
+  return {
+    streamUrl,
+    statusCallbackUrl,
+    get activeStreams() {
+      return streams.size;
+    },
+    get acceptedStreams() {
+      return accepted;
+    },
+    handleUpgrade(req, socket, head) {
+      const target = req.url ?? '';
+      const q = target.indexOf('?');
+      if ((q === -1 ? target : target.slice(0, q)) !== TWILIO_PATHS.media) return false;
+      socket.on('error', () => socket.destroy());
+      if (authToken !== undefined && !verifyUpgradeSignature(authToken, req.headers[SIGNATURE_HEADER], streamUrl, target)) {
+        log.warn(
+          { code: 'CB_TWILIO_SIGNATURE_INVALID', path: TWILIO_PATHS.media, reason: req.headers[SIGNATURE_HEADER] ? 'mismatch' : 'missing' },
+          'media stream upgrade refused',
+        );
+        refuse(socket, 403, 'Forbidden');
+        return true;
+      }
+      if (closing) {
+        refuse(socket, 503, 'Service Unavailable');
+        return true;
+      }
+      wss.handleUpgrade(req, socket, head, onConnection);
+      return true;
+    },
+    close() {
+      closing = true;
+      for (const s of streams) s.close(CLOSE_CODES.goingAway, 'server shutting down');
+    },
+  };
+}
+
+/** Answers an upgrade request with a plain HTTP error before any WebSocket exists. */
+function refuse(socket: Duplex, status: number, text: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+}
+
+function formParams(body: unknown): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  if (typeof body !== 'object' || body === null) return out;
+  for (const [k, v] of Object.entries(body)) {
+    if (typeof v === 'string') out[k] = v;
+    else if (Array.isArray(v)) out[k] = v.filter((x): x is string => typeof x === 'string');
+  }
+  return out;
+}
+
+function firstValues(params: FormParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) {
+    const value = typeof v === 'string' ? v : v[0];
+    if (value !== undefined) out[k] = value;
+  }
+  return out;
+}
