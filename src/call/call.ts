@@ -65,6 +65,13 @@ const EXIT_TURN_WAIT_MS = 8000;
 const EXIT_PLAYOUT_WAIT_MS = 30_000;
 const PRE_STREAM_AUDIO_MAX_BYTES = 60 * 8000;
 const SILENCE_CHECK_EVERY_FRAMES = 10;
+/**
+ * Caller speech this long over bot audio that is still playing at Twilio, when the model has
+ * already finished generating it, clears the rest: Gemini only sends `interrupted` for a turn it is
+ * still generating, and it generates faster than real time, so the tail of a long answer sits in
+ * Twilio's buffer where only `clear` can stop it.
+ */
+const LOCAL_BARGE_IN_MS = 300;
 
 export class Call {
   readonly callSid: string;
@@ -109,6 +116,9 @@ export class Call {
   #reconnects = 0;
   #lastCallerSpeechEndMs = 0;
   #framesSinceSilenceCheck = 0;
+  /** Call time the caller's current speech started (bridge VAD), while speaking. */
+  #speechStartMs: number | undefined;
+  #bargedInThisSpeech = false;
 
   constructor(init: CallInit, services: CallServices) {
     this.callSid = init.callSid;
@@ -196,7 +206,16 @@ export class Call {
       // The detector confirms a stop after its hang-over: the caller stopped that much audio ago.
       this.#callerStopMs = this.#now() - (this.#vad.clockMs - this.#vad.lastStopMs!);
       this.#lastCallerSpeechEndMs = this.#callerStopMs;
-    } else if (transition === 'start') this.#callerStopMs = undefined;
+      this.#speechStartMs = undefined;
+    } else if (transition === 'start') {
+      this.#callerStopMs = undefined;
+      this.#speechStartMs = this.#vadStartMs();
+      this.#bargedInThisSpeech = false;
+    }
+    if (this.#speechStartMs !== undefined && !this.#bargedInThisSpeech && this.#now() - this.#speechStartMs >= LOCAL_BARGE_IN_MS) {
+      this.#bargedInThisSpeech = true;
+      if (this.#playout!.isPlaying && !this.#utterances.generating) this.#localBargeIn();
+    }
     this.#recording?.caller(this.#streamStartMs! + m.timestampMs, pcm8k);
     if (++this.#framesSinceSilenceCheck >= SILENCE_CHECK_EVERY_FRAMES) {
       this.#framesSinceSilenceCheck = 0;
@@ -356,6 +375,14 @@ export class Call {
       this.#callerStopMs = undefined;
       this.#record.update({ latency: { ...(this.#firstBotAudioMs !== undefined ? { firstBotAudioMs: this.#firstBotAudioMs } : {}), turns: [...this.#turns] } });
     }
+  }
+
+  /** The caller talks over the buffered tail of a finished turn: clear it (see LOCAL_BARGE_IN_MS). */
+  #localBargeIn(): void {
+    const playing = this.#playout!.interrupt();
+    this.#recording?.botCleared(this.#now());
+    this.#utterances.interrupted(playing);
+    this.#outbound.reset();
   }
 
   #onInterrupted(): void {

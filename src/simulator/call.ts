@@ -258,6 +258,8 @@ export class SimulatedCall {
     this.#emit({ atMs: durationMs, kind: 'outcome', endedBy: outcome.endedBy, verbs: outcome.verbs.map(describeVerb) });
     const timeline = this.#timeline.map((e, i) => ({ e, i })).sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i).map(({ e }) => e);
     const result: CallResult = {
+      originPerfMs: this.#clock!.originPerfMs,
+      timeScale: this.#clock!.timeScale,
       callSid: this.callSid,
       accountSid: this.accountSid,
       streamSid: session ? this.streamSid : undefined,

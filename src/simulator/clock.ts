@@ -15,6 +15,11 @@ export class CallClock {
     this.#originWallMs = performance.now();
   }
 
+  /** performance.now() at call time 0 (to compare with other in-process clocks). */
+  get originPerfMs(): number {
+    return this.#originWallMs;
+  }
+
   /** Call time in ms since the clock started. */
   nowMs(): number {
     return (performance.now() - this.#originWallMs) / this.timeScale;

@@ -56,6 +56,9 @@ export interface CallOutcome {
 }
 
 export interface CallResult {
+  /** performance.now() at call time 0; call time t happened at originPerfMs + t × timeScale. */
+  originPerfMs: number;
+  timeScale: number;
   callSid: string;
   accountSid: string;
   streamSid: string | undefined;

@@ -14,22 +14,25 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/em
 import { placeCall, FakeTwilioApi, SimulatedCallRegistry, type PlaceCallOptions, type CallResult } from '../../src/simulator/index.js';
 
 /** A flow that is always open, with the built-ins allowed (tests replace pieces as needed). */
-export function testFlow(overrides: { name?: string; greeting?: string; extra?: string; numbers?: string[]; isDefault?: boolean } = {}): string {
+export function testFlow(
+  overrides: { name?: string; greeting?: string; model?: string; topLevel?: string; numbers?: string[]; isDefault?: boolean } = {},
+): string {
   const name = overrides.name ?? 'test-line';
   return [
     `name: ${name}`,
     `default: ${overrides.isDefault ?? true}`,
     `numbers: [${(overrides.numbers ?? []).map((n) => `"${n}"`).join(', ')}]`,
+    ...(overrides.model ? [`model: ${overrides.model}`] : []),
     'persona: You are the test line assistant.',
     `greeting: ${JSON.stringify(overrides.greeting ?? 'Hello, test line.')}`,
     'transfers:',
     '  desk: "+15550109999"',
     'recording: true',
+    overrides.topLevel ?? '',
     'stages:',
     '  - name: main',
     '    instructions: Help the caller.',
     '    functions: [end_call, transfer_call]',
-    overrides.extra ?? '',
   ].join('\n');
 }
 
