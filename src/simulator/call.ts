@@ -187,6 +187,7 @@ export class SimulatedCall {
     if (new URL(this.#publicBase).protocol === 'https:' && !stream.url.startsWith('wss://')) {
       this.#protocolError('Stream url is not wss:// (Twilio error 31922)');
     }
+    if (o.connectDelayMs) await new Promise((resolve) => setTimeout(resolve, clock.wallDelayUntil(clock.nowMs() + o.connectDelayMs!)));
     const session = new StreamSession({
       clock,
       connectUrl: rewriteToServer(stream.url, this.#publicBase, o.serverUrl),

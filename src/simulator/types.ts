@@ -36,6 +36,12 @@ export interface PlaceCallOptions {
   afterScript?: 'hangup' | 'wait';
   /** Hang up at this call time at the latest (default 10 min). */
   maxDurationMs?: number;
+  /**
+   * Call time between receiving the TwiML and opening the media stream (default 0). Real Twilio
+   * takes a few hundred ms here (it parses the TwiML, then opens a TLS WebSocket to the server);
+   * benchmarks of time-to-first-audio set it to a realistic value.
+   */
+  connectDelayMs?: number;
   /** POST stream-started / stream-stopped to the Stream's statusCallback (default true). */
   statusCallbacks?: boolean;
   playback?: PlaybackOptions;
