@@ -84,7 +84,10 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
   mkdirSync(dataDir, { recursive: true });
   const store = openSqliteStore({ dataDir });
   const writer = createTranscriptWriter({ store, log });
-  const apology = loadPromptFile('apology', builtInPromptPath('apology'));
+  const prompts = {
+    apology: loadPromptFile('apology', builtInPromptPath('apology')),
+    apologyTransfer: loadPromptFile('apology-transfer', builtInPromptPath('apology-transfer')),
+  };
 
   // Gemini: the real service, an explicit endpoint, or the built-in emulator (offline development).
   let gemini: { apiKey: string; url: string | undefined; emulated: boolean };
@@ -126,7 +129,7 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     },
     breakers,
     rest,
-    apology,
+    prompts,
     ...(options.preopen !== undefined ? { preopen: options.preopen } : {}),
     ...(options.noStreamTimeoutMs !== undefined ? { noStreamTimeoutMs: options.noStreamTimeoutMs } : {}),
     ...(options.now ? { now: options.now } : {}),

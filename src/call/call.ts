@@ -34,7 +34,8 @@ export interface CallServices {
   /** Builds the call's Gemini link (the manager fills in key, URL, breakers, retry policy). */
   link(options: Pick<LinkOptions, 'models' | 'sessionConfig' | 'history' | 'log'>): GeminiLink;
   rest: TwilioCallControl | undefined;
-  apology: Prompt;
+  /** Played when the voice agent cannot be reached: before hanging up, or before a transfer. */
+  prompts: { apology: Prompt; apologyTransfer: Prompt };
   /** Called once when the call has finished (the manager forgets it). */
   ended(call: Call): void;
 }
@@ -542,11 +543,16 @@ export class Call {
     if (this.#stream) this.#playApology();
   }
 
-  /** The voice agent is gone for good: a short recorded apology, then the call ends. */
+  /**
+   * The voice agent is gone for good: a short recorded apology, then the flow's choice — hang up,
+   * or transfer to one of its targets (when Twilio call control is configured).
+   */
   #playApology(): void {
     const stream = this.#stream!;
     this.#playout?.interrupt();
-    const apology = this.#s.apology;
+    const then = this.flow.agentUnavailable.then;
+    const transfer = then !== 'hangup' && this.#s.rest ? { target: then.transfer, number: this.flow.transfers[then.transfer]! } : undefined;
+    const apology = transfer ? this.#s.prompts.apologyTransfer : this.#s.prompts.apology;
     const chunkBytes = 8000;
     for (let i = 0; i < apology.mulaw.length; i += chunkBytes) {
       const chunk = apology.mulaw.subarray(i, i + chunkBytes);
@@ -554,7 +560,15 @@ export class Call {
       this.#playout!.sent('apology', chunk.length / 8);
     }
     void withTimeout(this.#playout!.whenPlayed('apology'), apology.durationMs + 5000).then(() => {
-      if (!this.#finished) stream.close(1000, 'voice agent unavailable');
+      if (this.#finished) return;
+      if (!transfer) return stream.close(1000, 'voice agent unavailable');
+      this.#exit = { kind: 'transfer', reason: 'voice agent unavailable', target: transfer.target, number: transfer.number, errorCode: this.#failed!.code };
+      this.#exiting = true;
+      this.#event({ kind: 'transfer', target: `${transfer.target} (${transfer.number})` }, this.#now());
+      this.#s.rest!.updateCallTwiml(this.callSid, dialTwiml(transfer.number)).catch((err: unknown) => {
+        this.#event({ kind: 'error', code: 'CB_TWILIO_REST_FAILED', message: (err as Error).message }, this.#now());
+        stream.close(1000, 'voice agent unavailable');
+      });
     });
   }
 

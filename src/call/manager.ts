@@ -38,7 +38,7 @@ export interface CallManagerOptions {
   };
   breakers: ModelBreakers;
   rest: TwilioCallControl | undefined;
-  apology: Prompt;
+  prompts: { apology: Prompt; apologyTransfer: Prompt };
   /** Open the Gemini session at the webhook (default) rather than when the stream starts. */
   preopen?: boolean;
   /** Close a pre-opened session when no stream follows the webhook within this time. */
@@ -183,7 +183,7 @@ export class CallManager implements CallHandler {
         dataDir: this.#o.dataDir,
         link: (o) => this.#link(o),
         rest: this.#o.rest,
-        apology: this.#o.apology,
+        prompts: this.#o.prompts,
         ended: (c) => this.#ended(c),
       },
     );

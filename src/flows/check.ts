@@ -86,6 +86,7 @@ export function checkReferences(raw: unknown, src: ParsedSource, registry: ToolR
 
   for (const [digit, a] of Object.entries(rec(file.dtmf))) checkTarget(a, ['dtmf', digit]);
   checkTarget(rec(rec(rec(file.hours).outsideHours).then), ['hours', 'outsideHours', 'then']);
+  checkTarget(rec(rec(file.agentUnavailable).then), ['agentUnavailable', 'then']);
   if (flowFunctions.includes('transfer_call')) checkTransferCall(['functions', flowFunctions.indexOf('transfer_call')]);
 
   const known = (name: string): boolean => isBuiltinName(name) || registry.has(name) || flowFunctions.includes(name);

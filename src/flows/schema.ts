@@ -101,6 +101,12 @@ const Then = z.unknown().transform((v, ctx): 'hangup' | { transfer: string } => 
 
 const OutsideHours = z.object({ say: Text, then: Then }).strict();
 
+/**
+ * When the voice agent cannot be reached (every retry and fallback model failed): callbridge plays
+ * its recorded apology, then hangs up or transfers to one of the flow's transfer targets.
+ */
+const AgentUnavailable = z.object({ then: Then }).strict();
+
 const Hours = z
   .object({
     timeZone: z.string().refine(isValidTimeZone, 'is not a known time zone: use an IANA name such as America/New_York or Europe/Paris'),
@@ -229,6 +235,7 @@ export const FlowFileSchema = z
     persona: Text,
     greeting: Text,
     hours: Hours.optional(),
+    agentUnavailable: AgentUnavailable.default({ then: 'hangup' }),
     maxCallDurationS: z.int().min(30).max(14_400, 'Twilio ends calls after 4 hours: at most 14400').default(1800),
     transfers: keyed(PhoneOrSip, (k) => (NAME_RE.test(k) ? undefined : `transfer name "${k}": use letters, digits, - and _ (no spaces)`)).default({}),
     recording: z.boolean().default(false),

@@ -157,6 +157,26 @@ describe('whole calls, end to end', () => {
     }
   });
 
+  it('when Gemini cannot be reached and the flow says so, the apology is followed by a transfer', async () => {
+    const rig = await startRig({
+      flows: { 'line.yaml': testFlow({ topLevel: 'agentUnavailable: { then: { transfer: desk } }' }) },
+      env: { GEMINI_LIVE_URL: 'ws://127.0.0.1:9/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent' },
+      bridge: { retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } },
+    });
+    try {
+      const result = await rig.call({ timeScale: 0.25, afterScript: 'wait', maxDurationMs: 30000, script: [{ silence: 200 }] });
+      assert.equal(result.outcome.endedBy, 'twiml-replaced', 'Twilio was told to dial the desk');
+      const update = rig.api.requests.find((r) => r.path.endsWith(`/Calls/${result.callSid}.json`));
+      assert.match(update?.form['Twiml'] ?? '', /<Dial answerOnBridge="true">\+15550109999<\/Dial>/);
+      await rig.bridge.writer.flush();
+      const record = await rig.bridge.store.getCall(result.callSid);
+      assert.equal(record?.outcome, 'transferred');
+      assert.equal(record?.outcomeDetail?.errorCode, 'CB_CALL_GEMINI_UNAVAILABLE');
+    } finally {
+      await rig.close();
+    }
+  });
+
   it('a webhook that no media stream follows: the pre-opened Gemini session is closed and the call recorded', async () => {
     const rig = await startRig({ emulator: { timing: FAST }, bridge: { noStreamTimeoutMs: 300 } });
     try {
