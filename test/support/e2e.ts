@@ -13,6 +13,11 @@ import { startCallbridge, type Callbridge, type StartOptions } from '../../src/a
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { placeCall, FakeTwilioApi, SimulatedCallRegistry, type PlaceCallOptions, type CallResult } from '../../src/simulator/index.js';
 
+/** The import specifier of src/tools for code-function modules written into a rig's tools folder. */
+export const TOOLS_MODULE = new URL('../../src/tools/index.ts', import.meta.url).href;
+/** zod, resolved from the project (a tools folder in a temp directory has no node_modules). */
+export const ZOD_MODULE = import.meta.resolve('zod');
+
 /** A flow that is always open, with the built-ins allowed (tests replace pieces as needed). */
 export function testFlow(
   overrides: { name?: string; greeting?: string; model?: string; topLevel?: string; numbers?: string[]; isDefault?: boolean } = {},
@@ -38,6 +43,8 @@ export function testFlow(
 
 export interface RigOptions {
   flows?: Record<string, string>;
+  /** Code-function modules for the rig's tools folder (file name → source). */
+  tools?: Record<string, string>;
   emulator?: EmulatorOptions;
   bridge?: Partial<Omit<StartOptions, 'env' | 'log'>>;
   /** Extra environment for callbridge. */
@@ -68,6 +75,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   mkdirSync(flowsDir);
   mkdirSync(toolsDir);
   for (const [file, text] of Object.entries(options.flows ?? { 'test.yaml': testFlow() })) writeFileSync(join(flowsDir, file), text);
+  for (const [file, text] of Object.entries(options.tools ?? {})) writeFileSync(join(toolsDir, file), text);
 
   const emulator = await startEmulator({ port: 0, host: '127.0.0.1', ttsCacheDir: join(tmpdir(), 'callbridge-test-tts'), ...options.emulator });
   const accountSid = `AC${randomBytes(16).toString('hex')}`;
