@@ -177,6 +177,34 @@ describe('whole calls, end to end', () => {
     }
   });
 
+  it('outside business hours the webhook answers the flow’s message and hangs up, without opening Gemini; the call is recorded', async () => {
+    const rig = await startRig({
+      flows: {
+        'line.yaml': testFlow({
+          topLevel: [
+            'hours:',
+            '  timeZone: Europe/Paris',
+            '  weekly: { monday: 09:00-17:00 }',
+            '  outsideHours: { say: We are closed. Please call back on Monday., then: hangup }',
+          ].join('\n'),
+        }),
+      },
+      bridge: { now: () => new Date('2026-11-22T12:00:00Z') }, // a Sunday
+    });
+    try {
+      const result = await rig.call({ script: [{ silence: 100 }] });
+      assert.equal(result.streamSid, undefined, 'no media stream was opened');
+      assert.match(result.twiml ?? '', /<Say[^>]*>We are closed\. Please call back on Monday\.<\/Say><Hangup\/>/);
+      assert.equal(rig.emulator.sessions.length, 0, 'no Gemini session');
+      await rig.bridge.writer.flush();
+      const record = await rig.bridge.store.getCall(result.callSid);
+      assert.equal(record?.outcome, 'completed');
+      assert.equal(record?.outcomeDetail?.reason, 'outside business hours');
+    } finally {
+      await rig.close();
+    }
+  });
+
   it('a webhook that no media stream follows: the pre-opened Gemini session is closed and the call recorded', async () => {
     const rig = await startRig({ emulator: { timing: FAST }, bridge: { noStreamTimeoutMs: 300 } });
     try {
