@@ -61,11 +61,14 @@ export default defineTool({
 });`,
 };
 
-/** The caller "speaks" (a tone burst the emulator hears as the next scenario turn), then listens. */
+/**
+ * The caller "speaks" (a tone burst the emulator hears as the next scenario turn), then listens
+ * patiently: a function call and the reply after it can leave a pause of a second mid-answer.
+ */
 const speak = (hz = 300): ScriptStep[] => [
   { tone: { hz, durationMs: 500, amplitude: 8000 } },
   { waitForBotSpeech: { timeoutMs: 15000 } },
-  { waitForBotSilence: { silenceMs: 800, timeoutMs: 20000 } },
+  { waitForBotSilence: { silenceMs: 2000, timeoutMs: 20000 } },
 ];
 const greeting: ScriptStep[] = [{ waitForBotSpeech: { timeoutMs: 15000 } }, { waitForBotSilence: { silenceMs: 800, timeoutMs: 20000 } }];
 

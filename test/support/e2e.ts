@@ -93,6 +93,9 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     TWILIO_API_BASE_URL: api.url,
     ...options.env,
   });
+  // Code functions that keep data (the dental example) read DATA_DIR from the process environment.
+  const savedDataDir = process.env['DATA_DIR'];
+  process.env['DATA_DIR'] = dataDir;
   const log = options.log === 'stderr' ? createLogger({ level: 'debug', destination: process.stderr }) : (options.log ?? silentLogger());
   const bridge = await startCallbridge({ env, log, flowsDir, toolsDir, ...options.bridge });
   return {
@@ -119,6 +122,8 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
       await bridge.shutdown(2000);
       await emulator.close();
       await api.close();
+      if (savedDataDir === undefined) delete process.env['DATA_DIR'];
+      else process.env['DATA_DIR'] = savedDataDir;
       rmSync(root, { recursive: true, force: true });
     },
   };
