@@ -25,7 +25,7 @@ import type { RetryPolicy } from './call/gemini-link.js';
 export interface StartOptions {
   env: Env;
   log: Logger;
-  /** Where flows/*.yaml and tools/*.ts live (default: the working directory's flows/ and tools/). */
+  /** Where flows/*.yaml and tools/*.ts live (default: FLOWS_DIR and TOOLS_DIR). */
   flowsDir?: string;
   toolsDir?: string;
   /** Options for the built-in emulator when there is no GEMINI_API_KEY / GEMINI_LIVE_URL. */
@@ -74,8 +74,8 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
   const { env, log } = options;
   checkProduction(env);
   const flows = await loadBusinessConfig({
-    flowsDir: options.flowsDir ?? resolve('flows'),
-    toolsDir: options.toolsDir ?? resolve('tools'),
+    flowsDir: options.flowsDir ?? resolve(env.FLOWS_DIR),
+    toolsDir: options.toolsDir ?? resolve(env.TOOLS_DIR),
     env: process.env,
   });
   for (const w of flows.warnings) log.warn({ file: w.file, line: w.line, field: w.field }, `flow warning: ${w.message}`);

@@ -325,6 +325,7 @@ export class Call {
         this.#resolveTurnWaiters();
         return;
       case 'toolCall':
+        this.#utterances.functionCall();
         for (const call of event.calls) void this.#runTool(call);
         return;
       case 'toolCallCancellation':

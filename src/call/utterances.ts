@@ -108,6 +108,14 @@ export class Utterances {
     this.#current = undefined;
   }
 
+  /**
+   * A function call splits the model's turn: what it said before the call is one utterance, what
+   * it says after the result another, so the transcript reads in the order things happened.
+   */
+  functionCall(): void {
+    this.turnComplete();
+  }
+
   /** The Gemini session died mid-turn: the turn is over, its audio still plays out. */
   cut(): void {
     this.turnComplete();

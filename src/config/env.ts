@@ -17,6 +17,9 @@ export const EnvSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LOG_PII: booleanish.default(false),
   DATA_DIR: z.string().min(1).default('./data'),
+  /** Flow files (flows/*.yaml) and code functions (tools/*.ts). */
+  FLOWS_DIR: z.string().min(1).default('./flows'),
+  TOOLS_DIR: z.string().min(1).default('./tools'),
   /** https origin Twilio reaches; the wss media URL and every signature check derive from it. */
   PUBLIC_BASE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL such as https://bot.example.com' })

@@ -232,6 +232,16 @@ describe('flows and business functions in whole calls', () => {
       const ivr = await rig.call({ to: '+15550100200', timeScale: 0.5, afterScript: 'wait', maxDurationMs: 60000, script: [...greeting, { dtmf: '1' }, { waitForBotSpeech: { timeoutMs: 15000 } }, { waitForBotSilence: { silenceMs: 800, timeoutMs: 20000 } }, ...speak(), { tone: { hz: 300, durationMs: 500, amplitude: 8000 } }] });
       await rig.bridge.writer.flush();
       const dentalEvents = await rig.bridge.store.getEvents(dental.callSid);
+      // The whole call is there, in order (issue 6).
+      const kinds = dentalEvents.map((e) => (e.kind === 'function_call' ? `fn:${e.name}` : e.kind === 'stage_change' ? `stage:${e.to}` : e.kind));
+      assert.deepEqual(kinds, [
+        'stage:reception', 'bot_utterance', 'caller_utterance', 'stage:booking', 'fn:go_to_stage', 'bot_utterance',
+        'caller_utterance', 'bot_utterance', 'fn:check_availability', 'bot_utterance',
+        'caller_utterance', 'bot_utterance', 'fn:book_appointment', 'stage:wrap-up', 'bot_utterance',
+        'caller_utterance', 'bot_utterance', 'fn:end_call',
+      ]);
+      assert.ok(dentalEvents.every((e, i) => i === 0 || e.atMs >= dentalEvents[i - 1]!.atMs), 'in call-time order');
+      assert.ok(dentalEvents.filter((e) => e.kind === 'bot_utterance').every((e) => e.kind === 'bot_utterance' && !e.interrupted && e.heardMs === e.sentMs && e.text !== ''), 'every bot line was heard in full');
       assert.deepEqual(fns(dentalEvents).map((c) => [c.name, c.status]), [['go_to_stage', 'ok'], ['check_availability', 'ok'], ['book_appointment', 'ok'], ['end_call', 'ok']]);
       const booked = fns(dentalEvents)[2]!.result as { status: string; reference: string };
       assert.equal(booked.status, 'booked');
