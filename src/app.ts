@@ -14,7 +14,7 @@ import { CallbridgeError } from './shared/errors.js';
 import { loadBusinessConfig, type LoadedFlows } from './flows/index.js';
 import { openSqliteStore, createTranscriptWriter, startRetentionJob, type TranscriptWriter, type SqliteTranscriptStore, type RetentionJob } from './transcripts/index.js';
 import { TwilioCallControl } from './twilio/rest.js';
-import { sayHangupTwiml } from './twilio/twiml.js';
+import { dialTwiml, sayHangupTwiml } from './twilio/twiml.js';
 import { createApp, attachUpgradeHandlers, twilioEdgeOf } from './web/server.js';
 import { mountCalls } from './web/calls-routes.js';
 import { CallManager } from './call/manager.js';
@@ -133,7 +133,10 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     ...(options.preopen !== undefined ? { preopen: options.preopen } : {}),
     ...(options.noStreamTimeoutMs !== undefined ? { noStreamTimeoutMs: options.noStreamTimeoutMs } : {}),
     ...(options.now ? { now: options.now } : {}),
-    drainingTwiml: () => sayHangupTwiml('Sorry, we cannot take your call right now. Please call back in a minute.'),
+    drainingTwiml: () =>
+      env.FALLBACK_NUMBER
+        ? dialTwiml(env.FALLBACK_NUMBER)
+        : sayHangupTwiml('Sorry, we cannot take your call right now. Please call back in a minute.'),
   });
 
   // Bind first: with PORT=0 the public URL (and so the TwiML and signatures) needs the real port.

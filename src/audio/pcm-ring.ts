@@ -44,6 +44,19 @@ export class PcmRing {
     this.#length += src.length;
   }
 
+  /** Copy of the newest `count` samples (fewer when the ring holds fewer), oldest first. */
+  tail(count: number): Int16Array {
+    const n = Math.max(0, Math.min(Math.floor(count), this.#length));
+    const out = new Int16Array(n);
+    const ring = this.#ring;
+    if (!ring || n === 0) return out;
+    const start = (this.#start + this.#length - n) % this.#capacity;
+    const first = Math.min(n, this.#capacity - start);
+    out.set(ring.subarray(start, start + first), 0);
+    if (first < n) out.set(ring.subarray(0, n - first), first);
+    return out;
+  }
+
   /** Hands the held samples to `send` in order, in chunks of at most `chunkSamples`, and empties the hold. */
   drain(chunkSamples: number, send: (chunk: Int16Array) => void): number {
     const ring = this.#ring;

@@ -24,6 +24,8 @@ export interface BreakerOptions {
 
 interface ModelWindow {
   outcomes: Array<{ atMs: number; ok: boolean }>;
+  /** No call may try this model before then (a quota close): one shared backoff, no storm. */
+  quotaPausedUntilMs: number;
   state: BreakerState;
   openedAtMs: number;
   /** Opened how many times (for the status page). */
@@ -33,6 +35,8 @@ interface ModelWindow {
 export interface BreakerStatus {
   model: string;
   state: BreakerState;
+  /** ms until calls may try the model again after a quota close (0: now). */
+  quotaWaitMs: number;
   samples: number;
   failureRate: number;
   trips: number;
@@ -56,7 +60,7 @@ export class ModelBreakers {
 
   #window(model: string): ModelWindow {
     let w = this.#models.get(model);
-    if (!w) this.#models.set(model, (w = { outcomes: [], state: 'closed', openedAtMs: 0, trips: 0 }));
+    if (!w) this.#models.set(model, (w = { outcomes: [], quotaPausedUntilMs: 0, state: 'closed', openedAtMs: 0, trips: 0 }));
     return w;
   }
 
@@ -103,6 +107,20 @@ export class ModelBreakers {
     w.trips++;
   }
 
+  /**
+   * A quota close (too many sessions, or over the rate): every call of the process waits at least
+   * `pauseMs` before trying this model again, so hundreds of calls retry as one.
+   */
+  pauseForQuota(model: string, pauseMs: number): void {
+    const w = this.#window(model);
+    w.quotaPausedUntilMs = Math.max(w.quotaPausedUntilMs, this.#now() + pauseMs);
+  }
+
+  /** How long any call must still wait before trying `model` (0 when it may try now). */
+  quotaWaitMs(model: string): number {
+    return Math.max(0, this.#window(model).quotaPausedUntilMs - this.#now());
+  }
+
   /** The models of `candidates` worth trying now, in order; if all are open, all of them (never none). */
   usable(candidates: readonly string[]): string[] {
     const open = candidates.filter((m) => this.allows(m));
@@ -118,6 +136,7 @@ export class ModelBreakers {
       return {
         model,
         state: w.state,
+        quotaWaitMs: Math.max(0, w.quotaPausedUntilMs - now),
         samples: w.outcomes.length,
         failureRate: w.outcomes.length ? failures / w.outcomes.length : 0,
         trips: w.trips,

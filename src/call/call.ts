@@ -23,6 +23,7 @@ import type { CallEventBody, CallOutcome, OutcomeDetail, TurnLatency } from '../
 import { CallbridgeError, type ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { EnergyVad } from '../audio/vad.js';
+import { PcmRing } from '../audio/pcm-ring.js';
 import { InboundAudio, OutboundAudio } from './audio-path.js';
 import { GeminiLink, type LinkOptions, type ReadyInfo, type DownInfo } from './gemini-link.js';
 import { Utterances } from './utterances.js';
@@ -73,6 +74,10 @@ const SILENCE_CHECK_EVERY_FRAMES = 10;
  * Twilio's buffer where only `clear` can stop it.
  */
 const LOCAL_BARGE_IN_MS = 300;
+/** Caller audio (16 kHz) kept for replay after a fault: the last 10 s. */
+const REPLAY_KEEP_SAMPLES = 10 * 16000;
+/** Audio before the detected start of speech replayed with it (the detector starts late). */
+const REPLAY_PREROLL_SAMPLES = 300 * 16;
 
 export class Call {
   readonly callSid: string;
@@ -120,6 +125,15 @@ export class Call {
   /** Call time the caller's current speech started (bridge VAD), while speaking. */
   #speechStartMs: number | undefined;
   #bargedInThisSpeech = false;
+  /**
+   * Replay after a fault: when a Gemini session dies after the caller spoke and before any reply,
+   * the new (or resumed) session never heard those words — a resumption handle dates from the
+   * last quiet moment — so they are sent again from this ring once the session is back.
+   */
+  readonly #callerAudio = new PcmRing(REPLAY_KEEP_SAMPLES);
+  #callerSamples = 0;
+  /** Sample index (into everything the caller sent) where the caller's unanswered words start. */
+  #unansweredFrom: number | undefined;
 
   constructor(init: CallInit, services: CallServices) {
     this.callSid = init.callSid;
@@ -201,6 +215,8 @@ export class Call {
   #onMedia(m: MediaEvent): void {
     const pcm16k = this.#inbound.convert(m.payload);
     this.#link.sendAudio(pcm16k);
+    this.#callerAudio.push(pcm16k);
+    this.#callerSamples += pcm16k.length;
     const pcm8k = this.#inbound.lastPcm8k(m.payload.length);
     const transition = this.#vad.push(pcm8k);
     if (transition === 'stop') {
@@ -212,6 +228,9 @@ export class Call {
       this.#callerStopMs = undefined;
       this.#speechStartMs = this.#vadStartMs();
       this.#bargedInThisSpeech = false;
+      // Words since the last reply: from the start of this speech unless earlier ones are still unanswered.
+      const speechSamples = Math.round((this.#vad.clockMs - this.#vad.lastStartMs!) * 16) + REPLAY_PREROLL_SAMPLES;
+      this.#unansweredFrom ??= Math.max(0, this.#callerSamples - speechSamples);
     }
     if (this.#speechStartMs !== undefined && !this.#bargedInThisSpeech && this.#now() - this.#speechStartMs >= LOCAL_BARGE_IN_MS) {
       this.#bargedInThisSpeech = true;
@@ -279,9 +298,24 @@ export class Call {
     }
     this.#reconnects++;
     this.#dropAudio = false;
+    this.#replayUnanswered(info.outageMs);
     this.#event({ kind: 'reconnect', model: info.model, resumed: info.resumed, silenceMs: info.outageMs }, this.#now());
     this.#record.update({ reconnects: this.#reconnects });
     this.#log.info({ model: info.model, resumed: info.resumed, outageMs: info.outageMs, attempts: info.attempts, cause: info.cause }, 'Gemini session restored');
+  }
+
+  /**
+   * Sends the restored session what the caller said since the last reply, up to the moment the
+   * old session was lost; the link then sends what was said during the outage.
+   */
+  #replayUnanswered(outageMs: number): void {
+    if (this.#unansweredFrom === undefined) return;
+    const upTo = this.#callerSamples - Math.round(outageMs * 16);
+    const count = upTo - this.#unansweredFrom;
+    if (count <= 0) return;
+    const replay = this.#callerAudio.tail(this.#callerSamples - this.#unansweredFrom).subarray(0, count);
+    this.#link.sendAudioBurst(replay);
+    this.#event({ kind: 'note', text: `Replayed ${Math.round(replay.length / 16)} ms of the caller's unanswered words to the restored session` }, this.#now());
   }
 
   #onDown(info: DownInfo): void {
@@ -371,6 +405,7 @@ export class Call {
       this.#firstBotAudioMs = this.#now() - this.#streamStartMs!;
       this.#record.update({ latency: { firstBotAudioMs: this.#firstBotAudioMs, turns: this.#turns } });
     }
+    if (!this.#vad.speaking) this.#unansweredFrom = undefined; // the caller's words got a reply
     if (this.#callerStopMs !== undefined) {
       const firstBotAudioMs = this.#now();
       this.#turns.push({ callerStopMs: this.#callerStopMs, firstBotAudioMs, latencyMs: firstBotAudioMs - this.#callerStopMs });

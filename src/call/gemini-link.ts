@@ -30,9 +30,11 @@ export interface RetryPolicy {
   jitter: number;
   /** Retries on the same model within one incident before moving to the next model. */
   retriesPerModel: number;
-  /** Backoff for quota closes (longer, never a storm). */
+  /** Backoff for quota closes (longer, and shared by every call: see ModelBreakers.pauseForQuota). */
   quotaBaseDelayMs: number;
   quotaMaxDelayMs: number;
+  /** Retries on the same model after quota closes before moving on (then the apology). */
+  quotaRetries: number;
   /** Connection attempts per incident, all models together, before giving up. */
   maxAttempts: number;
 }
@@ -42,8 +44,9 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxDelayMs: 2000,
   jitter: 0.3,
   retriesPerModel: 1,
-  quotaBaseDelayMs: 2000,
-  quotaMaxDelayMs: 16000,
+  quotaBaseDelayMs: 1000,
+  quotaMaxDelayMs: 8000,
+  quotaRetries: 2,
   maxAttempts: 6,
 };
 
@@ -173,7 +176,7 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     this.#outageStartedAt = performance.now();
     return new Promise((resolve) => {
       this.#startResolve = resolve;
-      void this.#attempt('start');
+      this.#schedule('start', 0);
     });
   }
 
@@ -302,7 +305,7 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     let delayMs = 0;
     if (retryClass === 'fresh-session') {
       this.#handle = undefined;
-    } else if (retryClass === 'none' || this.#sameModelRetries >= (retryClass === 'quota' ? r.maxAttempts : r.retriesPerModel) || !this.#breakerAllows(this.model)) {
+    } else if (retryClass === 'none' || this.#sameModelRetries >= (retryClass === 'quota' ? r.quotaRetries : r.retriesPerModel) || !this.#breakerAllows(this.model)) {
       // Not worth another try on this model: next one, fresh (a handle only resumes the same model).
       if (!this.#nextModel()) {
         if (retryClass === 'none') return this.#fail(error);
@@ -316,7 +319,18 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
       this.#sameModelRetries++;
       delayMs = this.#backoff(retryClass);
     }
-    this.#timer = setTimeout(() => void this.#attempt(cause === 'start' ? 'start' : 'fault'), delayMs);
+    if (retryClass === 'quota') this.#o.breakers?.pauseForQuota(this.model, delayMs);
+    this.#schedule(cause === 'start' ? 'start' : 'fault', delayMs);
+  }
+
+  /** The next attempt after `delayMs`, or later if the model is paused for quota process-wide. */
+  #schedule(cause: ReadyInfo['cause'], delayMs: number): void {
+    const wait = Math.max(delayMs, this.#o.breakers?.quotaWaitMs(this.model) ?? 0);
+    this.#timer = setTimeout(() => {
+      const still = this.#o.breakers?.quotaWaitMs(this.model) ?? 0;
+      if (still > 0) return this.#schedule(cause, still); // another call hit the quota meanwhile
+      void this.#attempt(cause);
+    }, wait);
   }
 
   #backoff(retryClass: ClassifiedClose['retryClass']): number {
@@ -431,7 +445,7 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     const old = this.#detach();
     await old?.close('goAway handover');
     if (this.#closed()) return;
-    void this.#attempt('goAway');
+    this.#schedule('goAway', 0);
   }
 
   #onClose(session: GeminiLiveSession, byUs: boolean, error: ClassifiedClose | undefined, code: number, reason: string): void {

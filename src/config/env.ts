@@ -33,6 +33,11 @@ export const EnvSchema = z.object({
   /** Override of the Live endpoint (the emulator, or a proxy). */
   GEMINI_LIVE_URL: z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }).optional(),
   GEMINI_MODEL: z.string().min(1).optional(),
+  /**
+   * While the server shuts down (SIGTERM), new calls are sent here with <Dial> (E.164, e.g. a
+   * second instance's number or the front desk); without it they hear a short message.
+   */
+  FALLBACK_NUMBER: z.string().regex(/^\+[1-9][0-9]{7,14}$/, 'must be a phone number in international format, e.g. +15551234567').optional(),
   /** Token protecting the call review UI and JSON API (/calls, /api/calls). Required in production. */
   ADMIN_TOKEN: z.string().min(12, 'must be at least 12 characters').optional(),
 });

@@ -7,7 +7,6 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +14,7 @@ import { startEmulator } from '../../src/emulator/index.js';
 import { placeCall, type ScriptStep } from '../../src/simulator/index.js';
 import { openSqliteStore } from '../../src/transcripts/index.js';
 import { testFlow } from '../support/e2e.js';
-
-const ROOT = new URL('../..', import.meta.url).pathname;
+import { startServerProcess } from '../support/server-process.js';
 
 describe('durability of call records', () => {
   it('SIGKILL mid-call: every event older than 1 s before the kill is in the store', async () => {
@@ -31,38 +29,15 @@ describe('durability of call records', () => {
       scenario: { name: 'keys', turns: [], endOfScenario: { mode: 'silent' } },
     });
     const authToken = 'sigkill-test-auth-token';
-    const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DATA_DIR: join(dir, 'data'),
-        FLOWS_DIR: join(dir, 'flows'),
-        TOOLS_DIR: join(dir, 'tools'),
-        GEMINI_LIVE_URL: emulator.url,
-        TWILIO_AUTH_TOKEN: authToken,
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const server = await startServerProcess({
+      DATA_DIR: join(dir, 'data'),
+      FLOWS_DIR: join(dir, 'flows'),
+      TOOLS_DIR: join(dir, 'tools'),
+      GEMINI_LIVE_URL: emulator.url,
+      TWILIO_AUTH_TOKEN: authToken,
     });
-    let output = '';
-    server.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const url = server.url;
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
-        server.stdout.on('data', (d: Buffer) => {
-          output += d.toString();
-          const m = /callbridge listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
-          }
-        });
-        server.once('exit', (code) => reject(new Error(`server exited (${code}):\n${output}`)));
-      });
-
       const digits: ScriptStep[] = [];
       for (let i = 0; i < 60; i++) digits.push({ dtmf: String(i % 10) }, { silence: 100 });
       const call = placeCall({
@@ -76,7 +51,7 @@ describe('durability of call records', () => {
       // Kill the server once a few seconds of digits have gone in.
       await new Promise((r) => setTimeout(r, 4500));
       const killedAt = performance.now();
-      server.kill('SIGKILL');
+      server.child.kill('SIGKILL');
       const result = await call;
 
       const sent = result.timeline
@@ -101,7 +76,7 @@ describe('durability of call records', () => {
         await store.close();
       }
     } finally {
-      if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+      if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
       await emulator.close();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,43 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PcmRing } from '../../src/audio/pcm-ring.js';
 import { PendingToolCalls, capResponse } from '../../src/gemini/tool-calls.js';
 
-function drainAll(hold: PcmRing, chunk = 3): number[] {
-  const out: number[] = [];
-  hold.drain(chunk, (c) => out.push(...c));
-  return out;
-}
-
-describe('PcmRing', () => {
-  it('keeps the newest samples in order across wrap-around and counts what it dropped', () => {
-    const hold = new PcmRing(5);
-    hold.push(new Int16Array([1, 2, 3]));
-    hold.push(new Int16Array([4, 5, 6, 7]));
-    assert.equal(hold.lengthSamples, 5);
-    assert.equal(hold.droppedSamples, 2);
-    assert.deepEqual(drainAll(hold), [3, 4, 5, 6, 7]);
-    assert.equal(hold.lengthSamples, 0);
-    hold.push(new Int16Array([8, 9]));
-    assert.deepEqual(drainAll(hold, 1), [8, 9]);
-  });
-
-  it('takes the tail of a push larger than its capacity', () => {
-    const hold = new PcmRing(4);
-    hold.push(new Int16Array([1]));
-    hold.push(new Int16Array([2, 3, 4, 5, 6, 7]));
-    assert.deepEqual(drainAll(hold), [4, 5, 6, 7]);
-    assert.equal(hold.droppedSamples, 3);
-  });
-
-  it('copies: later changes to the pushed buffer do not leak in', () => {
-    const hold = new PcmRing(8);
-    const buf = new Int16Array([1, 2]);
-    hold.push(buf);
-    buf.fill(9);
-    assert.deepEqual(drainAll(hold), [1, 2]);
-  });
-});
 
 describe('capResponse', () => {
   it('leaves responses under the cap alone', () => {

@@ -1,0 +1,26 @@
+import WebSocket from 'ws';
+import twilio from 'twilio';
+import { startRig, testFlow } from '../test/support/e2e.js';
+
+const rig = await startRig({ flows: { 'echo.yaml': testFlow({ model: 'gemini-emulator-echo' }) } });
+const callSid = 'CA' + '1'.repeat(32);
+const form = { CallSid: callSid, AccountSid: rig.accountSid, From: '+15557654321', To: '+15550100100' };
+const sig = twilio.getExpectedTwilioSignature(rig.authToken!, `${rig.bridge.publicBaseUrl}/twilio/voice`, form);
+const res = await fetch(`${rig.bridge.url}/twilio/voice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': sig }, body: new URLSearchParams(form).toString() });
+const body = await res.text();
+const token = /name="callbridgeToken" value="([^"]+)"/.exec(body)![1]!;
+console.log('token', token);
+const wss = `${rig.bridge.publicBaseUrl.replace(/^http/, 'ws')}/twilio/media`;
+const ws = new WebSocket(`${rig.bridge.url.replace('http', 'ws')}/twilio/media`, { headers: { 'x-twilio-signature': twilio.getExpectedTwilioSignature(rig.authToken!, wss, {}) } });
+await new Promise((r) => ws.once('open', r));
+const sid = 'MZ' + '2'.repeat(32);
+ws.send(JSON.stringify({ event: 'start', sequenceNumber: '1', streamSid: sid, start: { accountSid: rig.accountSid, streamSid: sid, callSid, tracks: ['inbound'], customParameters: { callbridgeToken: token }, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } } }));
+const ts = process.argv[2] ?? '999999999999999';
+ws.send(JSON.stringify({ event: 'media', sequenceNumber: '2', streamSid: sid, media: { track: 'inbound', chunk: '1', timestamp: '0', payload: Buffer.alloc(160, 0xff).toString('base64') } }));
+ws.send(JSON.stringify({ event: 'media', sequenceNumber: '3', streamSid: sid, media: { track: 'inbound', chunk: '2', timestamp: ts, payload: Buffer.alloc(160, 0xff).toString('base64') } }));
+const t0 = performance.now();
+const h = await fetch(`${rig.bridge.url}/healthz`, { signal: AbortSignal.timeout(10000) }).then((r) => r.status, (e) => String(e));
+console.log('healthz', h, (performance.now() - t0).toFixed(0), 'ms', process.memoryUsage().rss / 1e6, 'MB');
+ws.close();
+await rig.close();
+process.exit(0);

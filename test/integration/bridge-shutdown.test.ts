@@ -1,0 +1,116 @@
+/**
+ * Issue 7: graceful shutdown. On SIGTERM the server reports not ready, answers new calls with the
+ * fallback (dial FALLBACK_NUMBER), lets active calls finish up to a deadline, flushes transcripts
+ * and exits 0. A call still running at the deadline is ended and recorded as such.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import twilio from 'twilio';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { placeCall, type ScriptStep } from '../../src/simulator/index.js';
+import { openSqliteStore } from '../../src/transcripts/index.js';
+import { testFlow } from '../support/e2e.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+
+const AUTH = 'shutdown-test-auth-token';
+const talk: ScriptStep[] = [{ tone: { hz: 300, durationMs: 500, amplitude: 8000 } }, { waitForBotSpeech: { timeoutMs: 10000 } }, { waitForBotSilence: { silenceMs: 500, timeoutMs: 10000 } }];
+
+async function setup(deadlineMs: number): Promise<{ server: ServerProcess; emulator: Emulator; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cb-term-'));
+  mkdirSync(join(dir, 'flows'));
+  mkdirSync(join(dir, 'tools'));
+  writeFileSync(join(dir, 'flows', 'line.yaml'), testFlow());
+  const emulator = await startEmulator({
+    port: 0,
+    host: '127.0.0.1',
+    timing: { setupLatencyMs: 30, firstAudioDelayMs: 80, speechPace: 4 },
+    scenario: { name: 'chat', turns: [], endOfScenario: { mode: 'repeat', say: { toneHz: 600, durationMs: 500 } } },
+  });
+  const server = await startServerProcess({
+    DATA_DIR: join(dir, 'data'),
+    FLOWS_DIR: join(dir, 'flows'),
+    TOOLS_DIR: join(dir, 'tools'),
+    GEMINI_LIVE_URL: emulator.url,
+    TWILIO_AUTH_TOKEN: AUTH,
+    FALLBACK_NUMBER: '+15550109876',
+    SHUTDOWN_DEADLINE_MS: String(deadlineMs),
+  });
+  return { server, emulator, dir };
+}
+
+async function webhook(url: string, callSid: string): Promise<{ status: number; body: string }> {
+  const form = { CallSid: callSid, AccountSid: 'AC00000000000000000000000000000000', From: '+15557654321', To: '+15550100100' };
+  const signature = twilio.getExpectedTwilioSignature(AUTH, `${url}/twilio/voice`, form);
+  const res = await fetch(`${url}/twilio/voice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body: new URLSearchParams(form).toString() });
+  return { status: res.status, body: await res.text() };
+}
+
+describe('graceful shutdown (SIGTERM)', () => {
+  it('not ready, new calls go to the fallback number, the active call finishes, transcripts flushed, exit 0', async () => {
+    const { server, emulator, dir } = await setup(15_000);
+    try {
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 200, 'ready before');
+      const call = placeCall({ serverUrl: server.url, from: '+15557654321', to: '+15550100100', authToken: AUTH, script: [{ waitForBotSpeech: { timeoutMs: 10000 } }, ...talk, ...talk, ...talk, ...talk] });
+      await new Promise((r) => setTimeout(r, 2500));
+      const termAt = performance.now();
+      server.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 200));
+      const ready = await fetch(`${server.url}/readyz`);
+      assert.equal(ready.status, 503, 'not ready while draining');
+      assert.equal(((await ready.json()) as { ready: boolean }).ready, false);
+      const late = await webhook(server.url, 'CA000000000000000000000000000000a2');
+      assert.equal(late.status, 200);
+      assert.match(late.body, /<Dial answerOnBridge="true">\+15550109876<\/Dial>/, 'new calls are sent to the fallback number');
+      const result = await call;
+      const spokeAfterTerm = result.timeline.filter((e) => e.kind === 'bot-speech-start' && result.originPerfMs + e.atMs > termAt);
+      assert.ok(spokeAfterTerm.length >= 1, 'the active call went on after SIGTERM (the bot kept answering)');
+      assert.equal(result.outcome.endedBy, 'caller', 'the caller ended it, not the server');
+      const exit = await Promise.race([server.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+      assert.deepEqual(exit, { code: 0, signal: null }, `exited cleanly once the call ended:\n${server.output().slice(-2000)}`);
+      const store = openSqliteStore({ dataDir: join(dir, 'data') });
+      try {
+        const record = await store.getCall(result.callSid);
+        assert.ok(record && record.outcome !== 'in_progress', `the active call's record was completed and flushed: ${record?.outcome}`);
+        assert.ok((await store.getEvents(result.callSid)).some((e) => e.kind === 'bot_utterance'), 'with its events');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+      await emulator.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a call still running at the deadline is ended and recorded (CB_CALL_SHUTDOWN), then the process exits 0', async () => {
+    const { server, emulator, dir } = await setup(1500);
+    try {
+      const long: ScriptStep[] = [{ waitForBotSpeech: { timeoutMs: 10000 } }, ...Array.from({ length: 20 }, () => talk).flat()];
+      const call = placeCall({ serverUrl: server.url, from: '+15557654321', to: '+15550100100', authToken: AUTH, script: long, maxDurationMs: 60_000 });
+      await new Promise((r) => setTimeout(r, 2000));
+      const termAt = performance.now();
+      server.child.kill('SIGTERM');
+      const exit = await server.exited;
+      const tookMs = performance.now() - termAt;
+      assert.deepEqual(exit, { code: 0, signal: null }, 'clean exit');
+      assert.ok(tookMs >= 1400 && tookMs < 6000, `exited ${tookMs.toFixed(0)} ms after SIGTERM (deadline 1500 ms)`);
+      const result = await call;
+      assert.notEqual(result.outcome.endedBy, 'caller', 'the server ended the call');
+      const store = openSqliteStore({ dataDir: join(dir, 'data') });
+      try {
+        const record = await store.getCall(result.callSid);
+        assert.equal(record?.outcome, 'failed');
+        assert.equal(record?.outcomeDetail?.errorCode, 'CB_CALL_SHUTDOWN');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+      await emulator.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
