@@ -107,6 +107,18 @@ export class Conversation {
   }
 
   onClientContent(cc: ClientContent): void {
+    const turnsIn = cc.turns ?? [];
+    if (cc.turnComplete !== true && turnsIn.some((t) => t.role === 'model')) {
+      // History seeding of a fresh session: continue the scenario after what was already said.
+      // Bracketed user notes ("(The line dropped…)") are the client's, not the caller's.
+      const callerTurns = turnsIn.filter((t) => t.role !== 'model' && !(t.parts ?? []).some((p) => (p.text ?? '').startsWith('('))).length;
+      this.cursor.continueAfter(callerTurns);
+      for (const t of turnsIn) {
+        const text = (t.parts ?? []).map((p) => p.text ?? '').join('');
+        if (text !== '') this.cursor.history.push({ role: t.role === 'model' ? 'model' : 'user', text });
+      }
+      return;
+    }
     const texts: string[] = [];
     for (const content of cc.turns ?? []) {
       const text = (content.parts ?? []).map((p) => p.text ?? '').join('');

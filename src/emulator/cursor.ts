@@ -111,6 +111,23 @@ export class ScenarioCursor {
     return { reply: say ? { say } : {} };
   }
 
+  /**
+   * A fresh session seeded with the conversation so far (clientContent history with model turns,
+   * as a client sends after losing a session): like a real model it continues from there, so the
+   * first `callerTurns` audio turns of the scenario count as done.
+   */
+  continueAfter(callerTurns: number): void {
+    this.#greetingDone = true;
+    let skipped = 0;
+    const turns = this.scenario.turns;
+    for (let i = 0; i < turns.length && skipped < callerTurns; i++) {
+      if (turns[i]!.match) continue;
+      this.#used.add(i);
+      this.#next = i + 1;
+      skipped++;
+    }
+  }
+
   /** Remembers the last line actually spoken (repeated at the end of the scenario). */
   spoke(say: Say): void {
     this.#lastSay = say;

@@ -6,6 +6,12 @@
  * kind per stream with a CB_TWILIO_* code and ignored. The socket closing, or a `stop` message,
  * gives exactly one `end` event.
  *
+ * `media.timestamp` is not taken on trust: one that runs more than MAX_TIMESTAMP_LEAD_MS ahead of
+ * the stream's progress (the wall-clock time since `start` or the audio received, whichever is
+ * further; the second keeps faster-than-real-time simulated calls exact) is logged once and
+ * replaced by the end of the previous frame, so a forged or corrupt "1e15 ms" cannot make
+ * listeners that place audio on a timeline (the call recording) fill hours of silence.
+ *
  * Hot path (every 20 ms): no logging, the base64 payload is decoded into a buffer reused for the
  * life of the stream and the `media` event object is reused too, so a listener must consume
  * `payload` before returning (copy it to keep it). Outbound JSON is built by string
@@ -15,7 +21,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../shared/log.js';
 import type { ErrorCode } from '../shared/errors.js';
 import { parseTwilioFrame } from './parse.js';
-import type { StartMessage, TwilioInboundMessage } from './protocol.js';
+import { MULAW_BYTES_PER_MS, type StartMessage, type TwilioInboundMessage } from './protocol.js';
 
 /** The part of a `ws` WebSocket this class uses (a real `ws` socket fits). */
 export interface MediaSocket {
@@ -29,6 +35,8 @@ export interface MediaSocket {
 }
 
 const OPEN = 1;
+/** How far `media.timestamp` may run ahead of the stream's progress before it is not believed. */
+export const MAX_TIMESTAMP_LEAD_MS = 10_000;
 
 export interface MediaEvent {
   /** μ-law 8 kHz bytes; a view into a reused buffer, valid until the listener returns. */
@@ -77,6 +85,10 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   #markPrefix = '';
   #clearMessage = '';
   #decodeBuffer = Buffer.alloc(1024);
+  /** performance.now() at `start`; audio received since, and where the last frame ended (ms). */
+  #startedPerfMs = 0;
+  #receivedMs = 0;
+  #nextTimestampMs = 0;
   readonly #mediaEvent: MediaEvent = { payload: new Uint8Array(0), timestampMs: 0, chunk: 0 };
 
   constructor(socket: MediaSocket, options: TwilioMediaStreamOptions) {
@@ -166,7 +178,14 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
         const n = this.#decodeBuffer.write(payload, 'base64');
         const event = this.#mediaEvent;
         event.payload = this.#decodeBuffer.subarray(0, n);
-        event.timestampMs = Number(message.media.timestamp);
+        let timestampMs = Number(message.media.timestamp);
+        if (timestampMs > Math.max(performance.now() - this.#startedPerfMs, this.#receivedMs) + MAX_TIMESTAMP_LEAD_MS) {
+          this.#warnOnce('timestamp-ahead', 'CB_TWILIO_UNEXPECTED_MESSAGE', { timestamp: message.media.timestamp.slice(0, 20) });
+          timestampMs = this.#nextTimestampMs;
+        }
+        this.#receivedMs += n / MULAW_BYTES_PER_MS;
+        this.#nextTimestampMs = timestampMs + n / MULAW_BYTES_PER_MS;
+        event.timestampMs = timestampMs;
         event.chunk = Number(message.media.chunk);
         this.#emitSafely('media', event);
         return;
@@ -192,6 +211,7 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     this.customParameters = Object.freeze({ ...s.customParameters });
     this.mediaFormat = s.mediaFormat;
     this.startedAt = new Date();
+    this.#startedPerfMs = performance.now();
     const sid = JSON.stringify(s.streamSid);
     this.#mediaPrefix = `{"event":"media","streamSid":${sid},"media":{"payload":"`;
     this.#markPrefix = `{"event":"mark","streamSid":${sid},"mark":{"name":`;

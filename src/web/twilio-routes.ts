@@ -155,21 +155,24 @@ export function mountTwilioRoutes(app: Express, options: TwilioRoutesOptions): T
     res.status(426).set('Upgrade', 'websocket').type('text/plain').send('WebSocket upgrade required');
   });
 
-  function onConnection(ws: WebSocket): void {
-    const stream = new TwilioMediaStream(ws, { log });
+  function onConnection(ws: WebSocket, req: http.IncomingMessage): void {
+    // `conn` numbers the sockets so every line about one (even before its `start` names a call) can be told apart.
+    const conn = ++accepted;
+    const connLog = log.child({ conn });
+    connLog.info({ remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}` }, 'media stream connected');
+    const stream = new TwilioMediaStream(ws, { log: connLog });
     streams.add(stream);
-    accepted++;
     let timedOut = false;
     const timer = setTimeout(() => {
       if (stream.started) return;
       timedOut = true;
-      log.warn({ code: 'CB_TWILIO_NO_START', startTimeoutMs }, 'media stream sent no start; closing');
+      connLog.warn({ code: 'CB_TWILIO_NO_START', startTimeoutMs }, 'media stream sent no start; closing');
       stream.close(CLOSE_CODES.policy, 'no start');
     }, startTimeoutMs);
     ws.on('close', (code) => {
       clearTimeout(timer);
       streams.delete(stream);
-      if (code === CLOSE_CODES.tooBig) log.warn({ code: 'CB_TWILIO_MALFORMED_MESSAGE', callSid: stream.callSid || undefined }, 'media stream frame over the size cap; closed');
+      if (code === CLOSE_CODES.tooBig) connLog.warn({ code: 'CB_TWILIO_MALFORMED_MESSAGE', callSid: stream.callSid || undefined }, 'media stream frame over the size cap; closed');
     });
     stream.once('start', () => {
       clearTimeout(timer);
@@ -178,17 +181,17 @@ export function mountTwilioRoutes(app: Express, options: TwilioRoutesOptions): T
       const { [STREAM_TOKEN_PARAMETER]: token, ...parameters } = stream.customParameters;
       const check = tokens.verify(token, callSid);
       if (!check.ok) {
-        log.warn({ code: 'CB_TWILIO_STREAM_TOKEN_INVALID', reason: check.reason, callSid, streamSid }, 'media stream refused: bad stream token');
+        connLog.warn({ code: 'CB_TWILIO_STREAM_TOKEN_INVALID', reason: check.reason, callSid, streamSid }, 'media stream refused: bad stream token');
         stream.close(CLOSE_CODES.policy, 'invalid stream token');
         return;
       }
       // The handler sees the call's own parameters; the token has done its job.
       stream.customParameters = Object.freeze(parameters);
-      log.info({ callSid, streamSid }, 'media stream started');
+      connLog.info({ callSid, streamSid }, 'media stream started');
       try {
         options.handler.onStreamStart(stream);
       } catch (err) {
-        log.error({ err, callSid, streamSid }, 'call handler failed on stream start; closing the stream');
+        connLog.error({ err, callSid, streamSid }, 'call handler failed on stream start; closing the stream');
         stream.close(CLOSE_CODES.internal, 'internal error');
       }
     });

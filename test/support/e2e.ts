@@ -20,7 +20,7 @@ export const ZOD_MODULE = import.meta.resolve('zod');
 
 /** A flow that is always open, with the built-ins allowed (tests replace pieces as needed). */
 export function testFlow(
-  overrides: { name?: string; greeting?: string; model?: string; topLevel?: string; numbers?: string[]; isDefault?: boolean } = {},
+  overrides: { name?: string; greeting?: string; model?: string; fallbackModels?: string[]; topLevel?: string; numbers?: string[]; isDefault?: boolean; functions?: string[] } = {},
 ): string {
   const name = overrides.name ?? 'test-line';
   return [
@@ -28,6 +28,7 @@ export function testFlow(
     `default: ${overrides.isDefault ?? true}`,
     `numbers: [${(overrides.numbers ?? []).map((n) => `"${n}"`).join(', ')}]`,
     ...(overrides.model ? [`model: ${overrides.model}`] : []),
+    ...(overrides.fallbackModels ? [`fallbackModels: [${overrides.fallbackModels.join(', ')}]`] : []),
     'persona: You are the test line assistant.',
     `greeting: ${JSON.stringify(overrides.greeting ?? 'Hello, test line.')}`,
     'transfers:',
@@ -37,7 +38,7 @@ export function testFlow(
     'stages:',
     '  - name: main',
     '    instructions: Help the caller.',
-    '    functions: [end_call, transfer_call]',
+    `    functions: [${['end_call', 'transfer_call', ...(overrides.functions ?? [])].join(', ')}]`,
   ].join('\n');
 }
 
