@@ -20,6 +20,7 @@ import { mountCalls } from './web/calls-routes.js';
 import { CallManager } from './call/manager.js';
 import { ModelBreakers, type BreakerOptions } from './call/breakers.js';
 import { loadPromptFile, builtInPromptPath } from './call/prompts.js';
+import { geminiProbe } from './call/model-probe.js';
 import type { RetryPolicy } from './call/gemini-link.js';
 
 export interface StartOptions {
@@ -113,7 +114,11 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
       : undefined;
   if (!rest) log.warn('TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN not both set: transfers are unavailable');
 
-  const breakers = new ModelBreakers(options.breakers);
+  // An open breaker is tested with synthetic sessions, never with a caller.
+  const breakers = new ModelBreakers({
+    probe: geminiProbe({ apiKey: gemini.apiKey, ...(gemini.url ? { url: gemini.url } : {}), log: log.child({ component: 'probe' }) }),
+    ...options.breakers,
+  });
   const manager = new CallManager({
     log,
     router: flows.router,
@@ -124,6 +129,7 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
       apiKey: gemini.apiKey,
       ...(gemini.url ? { url: gemini.url } : {}),
       ...(env.GEMINI_MODEL ? { model: env.GEMINI_MODEL } : {}),
+      stallTimeoutMs: env.GEMINI_STALL_TIMEOUT_MS,
       ...(options.setupTimeoutMs ? { setupTimeoutMs: options.setupTimeoutMs } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
     },
@@ -162,7 +168,12 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
   app.get('/readyz', (_req, res) => {
     const calls = manager.status();
     const ready = !stopping && !calls.draining;
-    res.status(ready ? 200 : 503).json({ ready, calls, gemini: { emulated: gemini.emulated }, breakers: breakers.status() });
+    res.status(ready ? 200 : 503).json({
+      ready,
+      calls,
+      gemini: { emulated: gemini.emulated },
+      breakers: breakers.status().map((b) => ({ ...b, stallLimitMs: manager.replyTimes.stallMs(b.model) })),
+    });
   });
   mountCalls(app, { store, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, dataDir });
   server.on('request', app);

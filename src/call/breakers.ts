@@ -4,7 +4,10 @@
  * Each model keeps a sliding window of recent outcomes (a turn that produced content = success, a
  * session that died with a retryable error before content = failure). When the failure rate over
  * the window passes a threshold (with enough samples), the breaker opens: new calls and reconnects
- * skip that model and use the next one in the flow's list. After a cool-down it goes half-open and
+ * skip that model and use the next one in the flow's list. With a `probe`, an open breaker is
+ * tested in the background after its cool-down (synthetic sessions, never a caller): it closes
+ * after `probeSuccesses` probes in a row succeed, and opens for another cool-down otherwise.
+ * Without one, after a cool-down it goes half-open and
  * lets probes through; a success closes it, a failure opens it again.
  */
 
@@ -19,6 +22,10 @@ export interface BreakerOptions {
   minSamples?: number;
   /** Time open before probing again. */
   coolDownMs?: number;
+  /** Tests a model with a synthetic session (true: it answered). */
+  probe?: (model: string) => Promise<boolean>;
+  /** Probes in a row that must succeed before the breaker closes (default 3). */
+  probeSuccesses?: number;
   now?: () => number;
 }
 
@@ -30,11 +37,14 @@ interface ModelWindow {
   openedAtMs: number;
   /** Opened how many times (for the status page). */
   trips: number;
+  probing: boolean;
 }
 
 export interface BreakerStatus {
   model: string;
   state: BreakerState;
+  /** Background probes are testing the model. */
+  probing: boolean;
   /** ms until calls may try the model again after a quota close (0: now). */
   quotaWaitMs: number;
   samples: number;
@@ -47,6 +57,8 @@ export class ModelBreakers {
   readonly #failureRate: number;
   readonly #minSamples: number;
   readonly #coolDownMs: number;
+  readonly #probe: ((model: string) => Promise<boolean>) | undefined;
+  readonly #probeSuccesses: number;
   readonly #now: () => number;
   readonly #models = new Map<string, ModelWindow>();
 
@@ -55,12 +67,14 @@ export class ModelBreakers {
     this.#failureRate = options.failureRate ?? 0.5;
     this.#minSamples = options.minSamples ?? 6;
     this.#coolDownMs = options.coolDownMs ?? 30_000;
+    this.#probe = options.probe;
+    this.#probeSuccesses = options.probeSuccesses ?? 3;
     this.#now = options.now ?? Date.now;
   }
 
   #window(model: string): ModelWindow {
     let w = this.#models.get(model);
-    if (!w) this.#models.set(model, (w = { outcomes: [], quotaPausedUntilMs: 0, state: 'closed', openedAtMs: 0, trips: 0 }));
+    if (!w) this.#models.set(model, (w = { outcomes: [], quotaPausedUntilMs: 0, state: 'closed', openedAtMs: 0, trips: 0, probing: false }));
     return w;
   }
 
@@ -71,11 +85,32 @@ export class ModelBreakers {
     if (drop > 0) w.outcomes.splice(0, drop);
   }
 
-  /** Whether a model may be tried now (closed, or half-open after its cool-down). */
+  /** Whether a model may be tried now (closed, or half-open after its cool-down when nothing probes). */
   allows(model: string): boolean {
     const w = this.#window(model);
-    if (w.state === 'open' && this.#now() - w.openedAtMs >= this.#coolDownMs) w.state = 'half-open';
+    if (w.state === 'open' && this.#now() - w.openedAtMs >= this.#coolDownMs) {
+      if (this.#probe) this.#startProbing(model, w);
+      else w.state = 'half-open';
+    }
     return w.state !== 'open';
+  }
+
+  /** Background probes of an open model; callers keep using the others meanwhile. */
+  #startProbing(model: string, w: ModelWindow): void {
+    if (w.probing) return;
+    w.probing = true;
+    void (async () => {
+      let ok = true;
+      for (let i = 0; i < this.#probeSuccesses && ok; i++) {
+        ok = await this.#probe!(model).catch(() => false);
+      }
+      w.probing = false;
+      const now = this.#now();
+      if (ok) {
+        w.state = 'closed';
+        w.outcomes = [];
+      } else this.#open(w, now);
+    })();
   }
 
   state(model: string): BreakerState {
@@ -86,6 +121,10 @@ export class ModelBreakers {
   record(model: string, ok: boolean): void {
     const now = this.#now();
     const w = this.#window(model);
+    // Past the cool-down this outcome is the probe, whether or not anyone asked allows() first
+    // (only when no background probe decides instead).
+    if (w.state === 'open' && !this.#probe && now - w.openedAtMs >= this.#coolDownMs) w.state = 'half-open';
+    if (w.state === 'open') return; // outcomes of calls that were already under way
     this.#prune(w, now);
     w.outcomes.push({ atMs: now, ok });
     if (w.state === 'half-open') {
@@ -136,6 +175,7 @@ export class ModelBreakers {
       return {
         model,
         state: w.state,
+        probing: w.probing,
         quotaWaitMs: Math.max(0, w.quotaPausedUntilMs - now),
         samples: w.outcomes.length,
         failureRate: w.outcomes.length ? failures / w.outcomes.length : 0,

@@ -224,10 +224,12 @@ export class Call {
       this.#callerStopMs = this.#now() - (this.#vad.clockMs - this.#vad.lastStopMs!);
       this.#lastCallerSpeechEndMs = this.#callerStopMs;
       this.#speechStartMs = undefined;
+      this.#link.callerSpeaking(false);
     } else if (transition === 'start') {
       this.#callerStopMs = undefined;
       this.#speechStartMs = this.#vadStartMs();
       this.#bargedInThisSpeech = false;
+      this.#link.callerSpeaking(true);
       // Words since the last reply: from the start of this speech unless earlier ones are still unanswered.
       const speechSamples = Math.round((this.#vad.clockMs - this.#vad.lastStartMs!) * 16) + REPLAY_PREROLL_SAMPLES;
       this.#unansweredFrom ??= Math.max(0, this.#callerSamples - speechSamples);

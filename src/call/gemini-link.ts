@@ -21,6 +21,8 @@ import { TypedEmitter } from '../shared/emitter.js';
 import type { Logger } from '../shared/log.js';
 import type { ModelBreakers } from './breakers.js';
 import { PcmRing } from '../audio/pcm-ring.js';
+import { LinkContext } from './link-context.js';
+import { ReplyTimes, StallWatch } from './stall-watch.js';
 
 export interface RetryPolicy {
   /** First backoff step; later steps double up to maxDelayMs. */
@@ -60,6 +62,8 @@ export interface LinkOptions {
   /** The conversation so far, for re-seeding a fresh session (ends with a user turn when given). */
   history?(): Content[];
   breakers?: ModelBreakers;
+  /** Healthy reply delays, shared by the process's calls (see stall-watch.ts). */
+  replyTimes?: ReplyTimes;
   retry?: Partial<RetryPolicy>;
   setupTimeoutMs?: number;
   /** Caller audio kept during an outage, in ms of 16 kHz audio. */
@@ -113,10 +117,6 @@ type LinkEvents = {
 
 const SAMPLES_PER_MS = 16;
 
-interface PendingResult {
-  name: string;
-  response: Record<string, unknown>;
-}
 
 export class GeminiLink extends TypedEmitter<LinkEvents> {
   readonly #o: LinkOptions;
@@ -129,16 +129,30 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
   /** Index into options.models of the model in use. */
   #modelIndex = 0;
   #handle: string | undefined;
+  /** Connection attempts since the last ready (ReadyInfo.attempts). */
   #attempts = 0;
+  /**
+   * Attempts and failures of the current incident, for maxAttempts and the backoff step. An
+   * incident ends when a session produces model content, not at ready: a session that opens and
+   * dies at once (a flapping server) must not restart the count, or the link reconnects for ever.
+   */
+  #incidentAttempts = 0;
+  #incidentFailures = 0;
   #sameModelRetries = 0;
+  /** Models that refused this call's session for a config reason (retry class none): never retried. */
+  readonly #configFailed = new Set<string>();
   #outageStartedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #goAwayTimer: NodeJS.Timeout | undefined;
   #handoverWanted = false;
   #generating = false;
   #contentThisTurn = false;
-  /** Tool results sent (or due) that no model content has followed yet: re-sent after a reconnect. */
-  #resultsAwaitingContent: PendingResult[] = [];
+  /** What a restored session must be told: an unanswered client turn, results not acted on. */
+  readonly #context = new LinkContext();
+  readonly #stall: StallWatch;
+  /** Gemini signalled (resumable: false) that it is working on a reply in this turn. */
+  #busy = false;
+  #callerSpeaking = false;
   #startResolve: ((ok: boolean) => void) | undefined;
   readonly modelsTried: string[] = [];
 
@@ -149,6 +163,7 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#random = options.random ?? Math.random;
     this.#ring = new PcmRing((options.outageAudioMs ?? 2000) * SAMPLES_PER_MS);
+    this.#stall = new StallWatch(options.replyTimes ?? new ReplyTimes(), (waitedMs) => this.#onStall(waitedMs));
   }
 
   get state(): LinkState {
@@ -188,6 +203,16 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     else if (this.#state === 'connecting' || this.#state === 'recovering') this.#ring.push(pcm16k);
   }
 
+  /**
+   * The caller is talking (the bridge's own voice detection). Gemini cannot be expected to start
+   * its reply meanwhile, so the stall watch waits until the caller stops.
+   */
+  callerSpeaking(speaking: boolean): void {
+    this.#callerSpeaking = speaking;
+    if (speaking) this.#stall.disarm();
+    else if (this.#busy && !this.#contentThisTurn && this.#state === 'ready') this.#stall.arm(this.model);
+  }
+
   /** Audio sent as a burst (replaying the caller's unanswered words to a new session). */
   sendAudioBurst(pcm16k: Int16Array): void {
     if (this.#state !== 'ready') return;
@@ -195,13 +220,13 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     for (let i = 0; i < pcm16k.length; i += chunk) this.#session!.sendAudio(pcm16k.subarray(i, i + chunk));
   }
 
-  sendText(text: string): boolean {
-    if (this.#state !== 'ready') return false;
-    this.#session!.sendText(text);
-    return true;
-  }
-
+  /**
+   * Conversation turns. One that asks for a reply (turnComplete) is kept until the model answers,
+   * and asked again of a restored session if the current one dies first; when no session is up
+   * it is sent to the next one.
+   */
   sendClientContent(turns: Content[], turnComplete = true): boolean {
+    if (turnComplete) this.#context.clientTurn(turns);
     if (this.#state !== 'ready') return false;
     this.#session!.sendClientContent(turns, turnComplete);
     return true;
@@ -223,8 +248,11 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
         this.#o.log.warn({ err, code: (err as CallbridgeError).code }, 'tool response refused');
       }
     }
-    for (const r of [...now, ...later]) this.#resultsAwaitingContent.push({ name: r.name, response: r.response });
-    if (later.length > 0 && this.#state === 'ready') this.#tellResults();
+    this.#context.results([...now, ...later].map((r) => ({ name: r.name, response: r.response })));
+    // Only the late ones: the others went by id, or were told when this session came up.
+    if (later.length > 0 && this.#state === 'ready') {
+      this.#safely('re-sending tool results', () => this.#context.tellResults(session!, later.map((r) => ({ name: r.name, response: r.response }))));
+    }
   }
 
   /** Closes the session for good (end of call). */
@@ -244,12 +272,14 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
   async #attempt(cause: ReadyInfo['cause']): Promise<void> {
     if (this.#state === 'closed') return;
     this.#attempts++;
+    this.#incidentAttempts++;
     const model = this.model;
     if (!this.modelsTried.includes(model)) this.modelsTried.push(model);
     const connect = this.#o.connect ?? ((o: GeminiLiveSessionOptions) => GeminiLiveSession.connect(o));
-    const config = this.#o.sessionConfig(model);
     let session: GeminiLiveSession;
     try {
+      // Inside the try: a config builder that throws is a failed attempt, not an unhandled rejection.
+      const config = this.#o.sessionConfig(model);
       session = await connect({
         apiKey: this.#o.apiKey,
         ...(this.#o.url ? { url: this.#o.url } : {}),
@@ -262,7 +292,8 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
       if (this.#closed()) return;
       const error = err instanceof CallbridgeError ? err : new CallbridgeError('CB_GEMINI_HANDSHAKE_FAILED', String(err), { cause: err });
       const classified = (error.detail?.['retryClass'] as ClassifiedClose['retryClass'] | undefined) ?? (error.retryable ? 'transient' : 'none');
-      this.#o.breakers?.record(model, false);
+      // As for a live close: a config error is this call's setup, not the model failing.
+      if (classified !== 'none') this.#o.breakers?.record(model, false);
       this.emit('down', {
         model,
         error: undefined,
@@ -286,40 +317,61 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     this.#state = 'ready';
     this.#generating = false;
     this.#contentThisTurn = false;
+    this.#busy = false;
     if (!resumed && cause !== 'start') this.#reseed();
+    const owed = this.#context.owed(); // before listeners send new turns on 'ready'
     this.emit('ready', { model, resumed, cause, attempts, outageMs, setupLatencyMs: session.setupLatencyMs });
     if (this.#startResolve) {
       this.#startResolve(true);
       this.#startResolve = undefined;
     }
-    // Caller audio that arrived without a session, then results the old session never acted on.
+    // Caller audio that arrived without a session, then the reply the old session owed.
     this.#ring.drain(100 * SAMPLES_PER_MS, (chunk) => session.sendAudio(chunk));
-    if (this.#resultsAwaitingContent.length > 0 && cause !== 'start') this.#tellResults();
+    this.#safely('restoring the conversation', () => this.#context.restore(session, owed));
   }
 
-  #recover(retryClass: ClassifiedClose['retryClass'], error: CallbridgeError, cause: ReadyInfo['cause']): void {
+  /**
+   * `beforeContent`: the session died after Gemini started a reply and before any of it (seed
+   * 002's signature). Then the same model is not tried again for this turn when another is usable:
+   * the fallback model answers at once instead of a second wait on a failing model.
+   */
+  #recover(retryClass: ClassifiedClose['retryClass'], error: CallbridgeError, cause: ReadyInfo['cause'], beforeContent = false): void {
     if (this.#state === 'closed') return;
     this.#state = cause === 'start' && this.#startResolve ? 'connecting' : 'recovering';
     const r = this.#retry;
-    if (this.#attempts >= r.maxAttempts) return this.#fail(error);
+    this.#incidentFailures++;
+    if (this.#incidentAttempts >= r.maxAttempts) return this.#fail(error);
+    const failedModel = this.model;
     let delayMs = 0;
-    if (retryClass === 'fresh-session') {
+    if (retryClass === 'fresh-session' && this.#handle !== undefined) {
+      // The handle is stale: drop it and start fresh at once.
       this.#handle = undefined;
-    } else if (retryClass === 'none' || this.#sameModelRetries >= (retryClass === 'quota' ? r.quotaRetries : r.retriesPerModel) || !this.#breakerAllows(this.model)) {
-      // Not worth another try on this model: next one, fresh (a handle only resumes the same model).
-      if (!this.#nextModel()) {
-        if (retryClass === 'none') return this.#fail(error);
-        // Every model was tried: keep cycling while attempts remain, from the first usable one.
-        this.#modelIndex = this.#o.models.indexOf((this.#o.breakers?.usable(this.#o.models) ?? this.#o.models)[0]!);
-      }
-      this.#handle = undefined;
-      this.#sameModelRetries = 0;
-      delayMs = this.#backoff(retryClass);
     } else {
-      this.#sameModelRetries++;
-      delayMs = this.#backoff(retryClass);
+      // A "session not found" with no handle to drop is just a failure: back off like a transient one.
+      const retry = retryClass === 'fresh-session' ? 'transient' : retryClass;
+      if (retry === 'none') this.#configFailed.add(failedModel);
+      const spent = this.#sameModelRetries >= (retry === 'quota' ? r.quotaRetries : r.retriesPerModel);
+      const moveOn = retry === 'none' || spent || !this.#breakerAllows(failedModel) || (beforeContent && retry === 'transient' && this.#hasNextModel());
+      if (moveOn) {
+        // Not worth another try on this model: next one, fresh (a handle only resumes the same model).
+        if (!this.#nextModel()) {
+          if (retry === 'none') return this.#fail(error);
+          // Every model was tried: keep cycling while attempts remain, from the first usable one
+          // (never one that refused this call's config).
+          const candidates = this.#o.models.filter((m) => !this.#configFailed.has(m));
+          if (candidates.length === 0) return this.#fail(error);
+          this.#modelIndex = this.#o.models.indexOf((this.#o.breakers?.usable(candidates) ?? candidates)[0]!);
+        }
+        this.#handle = undefined;
+        this.#sameModelRetries = 0;
+      } else {
+        this.#sameModelRetries++;
+      }
+      // The model that hit the quota is paused for every call; the next model is not, so moving on
+      // waits only a transient backoff.
+      if (retry === 'quota') this.#o.breakers?.pauseForQuota(failedModel, this.#backoff('quota'));
+      delayMs = this.#backoff(this.model !== failedModel ? 'transient' : retry);
     }
-    if (retryClass === 'quota') this.#o.breakers?.pauseForQuota(this.model, delayMs);
     this.#schedule(cause === 'start' ? 'start' : 'fault', delayMs);
   }
 
@@ -335,7 +387,7 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
 
   #backoff(retryClass: ClassifiedClose['retryClass']): number {
     const r = this.#retry;
-    const step = Math.max(0, this.#attempts - 1);
+    const step = Math.max(0, this.#incidentFailures - 1);
     const [base, max] = retryClass === 'quota' ? [r.quotaBaseDelayMs, r.quotaMaxDelayMs] : [r.baseDelayMs, r.maxDelayMs];
     const delay = Math.min(max, base * 2 ** step);
     return Math.round(delay * (1 - r.jitter + 2 * r.jitter * this.#random()));
@@ -345,10 +397,17 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     return this.#o.breakers ? this.#o.breakers.allows(model) : true;
   }
 
+  #hasNextModel(): boolean {
+    for (let i = this.#modelIndex + 1; i < this.#o.models.length; i++) {
+      if (!this.#configFailed.has(this.#o.models[i]!) && this.#breakerAllows(this.#o.models[i]!)) return true;
+    }
+    return false;
+  }
+
   /** Moves to the next model in the list whose breaker allows it; false when there is none. */
   #nextModel(): boolean {
     for (let i = this.#modelIndex + 1; i < this.#o.models.length; i++) {
-      if (this.#breakerAllows(this.#o.models[i]!)) {
+      if (!this.#configFailed.has(this.#o.models[i]!) && this.#breakerAllows(this.#o.models[i]!)) {
         this.#modelIndex = i;
         return true;
       }
@@ -357,7 +416,7 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
   }
 
   #fail(error: CallbridgeError): void {
-    const attempts = this.#attempts;
+    const attempts = this.#incidentAttempts;
     this.#state = 'failed';
     this.#o.log.error({ code: error.code, attempts, models: this.modelsTried }, 'Gemini Live unavailable for this call: giving up');
     this.emit('failed', { error: new CallbridgeError('CB_CALL_GEMINI_UNAVAILABLE', error.message, { cause: error }), attempts });
@@ -379,6 +438,7 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
   }
 
   #detach(): GeminiLiveSession | undefined {
+    this.#stall.disarm();
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
     const session = this.#session;
@@ -392,11 +452,15 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
       case 'text':
       case 'toolCall':
         this.#generating = true;
-        // The model acted after the tool results: they are in its context.
-        if (this.#resultsAwaitingContent.length > 0) this.#resultsAwaitingContent = [];
+        // The model acted: the client turn and tool results before it are in its context.
+        this.#context.modelActed();
+        this.#stall.content();
         if (!this.#contentThisTurn) {
           this.#contentThisTurn = true;
+          // The session works: the incident is over.
           this.#sameModelRetries = 0;
+          this.#incidentAttempts = 0;
+          this.#incidentFailures = 0;
           this.#o.breakers?.record(this.model, true);
         }
         break;
@@ -404,9 +468,16 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
       case 'turnComplete':
         this.#generating = false;
         this.#contentThisTurn = false;
+        this.#busy = false;
+        this.#stall.disarm();
         break;
       case 'sessionResumptionUpdate':
         if (event.resumable && event.newHandle) this.#handle = event.newHandle;
+        else if (!event.resumable && !this.#contentThisTurn) {
+          // Gemini is working on a reply: it must start one in time (seed 002: it may never).
+          this.#busy = true;
+          if (!this.#callerSpeaking) this.#stall.arm(this.model);
+        }
         break;
       case 'goAway':
         this.#planHandover(event.timeLeftMs);
@@ -466,31 +537,49 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
       reason,
     });
     this.#state = 'recovering';
-    this.#recover(error?.retryClass ?? 'transient', error?.error ?? new CallbridgeError('CB_GEMINI_CLOSED'), 'fault');
+    const beforeContent = this.#busy && !this.#contentThisTurn;
+    this.#recover(error?.retryClass ?? 'transient', error?.error ?? new CallbridgeError('CB_GEMINI_CLOSED'), 'fault', beforeContent);
+  }
+
+  #safely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#o.log.warn({ err }, `${what} failed`);
+    }
+  }
+
+  /**
+   * Gemini said it was generating but sent nothing in time (seed 002): replace the session now
+   * rather than wait for its 1011, which can come 3 s later.
+   */
+  #onStall(waitedMs: number): void {
+    const session = this.#session;
+    if (!session || this.#state !== 'ready') return;
+    const model = this.model;
+    this.#detach();
+    void session.close('stalled');
+    clearTimeout(this.#goAwayTimer);
+    this.#handoverWanted = false;
+    this.#outageStartedAt = performance.now() - waitedMs;
+    this.#o.breakers?.record(model, false);
+    const reason = `no content ${waitedMs} ms after Gemini started a reply`;
+    this.#o.log.warn({ model, waitedMs, code: 'CB_GEMINI_STALLED' }, 'Gemini stalled before replying: replacing the session');
+    this.emit('down', { model, error: undefined, duringConnect: false, errorCode: 'CB_GEMINI_STALLED', code: 0, reason });
+    this.#state = 'recovering';
+    this.#recover('transient', new CallbridgeError('CB_GEMINI_STALLED', reason), 'fault', true);
   }
 
   /** A fresh session knows nothing: give it the conversation so far. */
   #reseed(): void {
-    const history = this.#o.history?.() ?? [];
-    if (history.length === 0) return;
     try {
+      const history = this.#o.history?.() ?? [];
+      if (history.length === 0) return;
       this.#session!.sendClientContent(history, false);
     } catch (err) {
       this.#o.log.warn({ err }, 're-seeding the new session failed');
     }
   }
 
-  #tellResults(): void {
-    const results = this.#resultsAwaitingContent;
-    if (results.length === 0 || !this.#session) return;
-    const lines = results.map((r) => `${r.name}: ${JSON.stringify(r.response)}`);
-    const text =
-      'The connection was interrupted right after these function results were sent; you may not have received them. ' +
-      `Use them and continue the conversation from where it left off:\n${lines.join('\n')}`;
-    try {
-      this.#session.sendClientContent([{ role: 'user', parts: [{ text }] }], true);
-    } catch (err) {
-      this.#o.log.warn({ err }, 're-sending tool results failed');
-    }
-  }
+
 }

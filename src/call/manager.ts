@@ -20,6 +20,7 @@ import type { Logger } from '../shared/log.js';
 import { Call } from './call.js';
 import { GeminiLink, type LinkOptions, type RetryPolicy } from './gemini-link.js';
 import type { ModelBreakers } from './breakers.js';
+import { ReplyTimes } from './stall-watch.js';
 import type { Prompt } from './prompts.js';
 
 export interface CallManagerOptions {
@@ -35,6 +36,8 @@ export interface CallManagerOptions {
     model?: string;
     setupTimeoutMs?: number;
     retry?: Partial<RetryPolicy>;
+    /** Default stall limit before healthy reply times are learned (ms). */
+    stallTimeoutMs?: number;
   };
   breakers: ModelBreakers;
   rest: TwilioCallControl | undefined;
@@ -58,11 +61,14 @@ export class CallManager implements CallHandler {
   readonly #o: CallManagerOptions;
   readonly #calls = new Map<string, Call>();
   readonly #noStreamTimers = new Map<string, NodeJS.Timeout>();
+  /** Healthy reply delays per model, learned from every call (the stall limit). */
+  readonly replyTimes: ReplyTimes;
   #draining = false;
   #idleWaiters: Array<() => void> = [];
 
   constructor(options: CallManagerOptions) {
     this.#o = options;
+    this.replyTimes = new ReplyTimes(options.gemini.stallTimeoutMs);
   }
 
   get draining(): boolean {
@@ -200,6 +206,7 @@ export class CallManager implements CallHandler {
       ...(g.setupTimeoutMs ? { setupTimeoutMs: g.setupTimeoutMs } : {}),
       ...(g.retry ? { retry: g.retry } : {}),
       breakers: this.#o.breakers,
+      replyTimes: this.replyTimes,
     });
   }
 

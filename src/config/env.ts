@@ -34,6 +34,11 @@ export const EnvSchema = z.object({
   GEMINI_LIVE_URL: z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }).optional(),
   GEMINI_MODEL: z.string().min(1).optional(),
   /**
+   * How long Gemini may stay silent after signalling it is generating a reply before the session
+   * is replaced (until enough healthy replies have been seen to learn the limit).
+   */
+  GEMINI_STALL_TIMEOUT_MS: z.coerce.number().int().min(300).max(30_000).default(1500),
+  /**
    * While the server shuts down (SIGTERM), new calls are sent here with <Dial> (E.164, e.g. a
    * second instance's number or the front desk); without it they hear a short message.
    */

@@ -168,6 +168,11 @@ export const ERRORS = catalogue({
     fix: 'Transient; reconnect with the resumption handle.',
     retryable: true,
   },
+  CB_GEMINI_STALLED: {
+    explanation: 'Gemini started a reply but sent nothing in time; callbridge replaced the session rather than leave the caller in silence.',
+    fix: 'Transient service fault (seed 002 pattern: a 1011 close usually follows). If it happens on healthy turns, raise GEMINI_STALL_TIMEOUT_MS.',
+    retryable: true,
+  },
   CB_GEMINI_CLOSED: {
     explanation: 'Gemini closed the session with an unexpected close code.',
     fix: 'Read the logged code and reason; retrying once is reasonable.',

@@ -1,10 +1,9 @@
 /**
- * GeminiLink: retry policy per close class, backoff, maxAttempts, model fallback, breakers and the
- * shared quota pause. Fake connect + fake sessions; time is mocked (setTimeout and Date).
+ * GeminiLink: retry policy per close class, backoff, maxAttempts and model fallback (breakers and the
+ * quota pause: call-gemini-link-shared). Fake connect + fake sessions; time is mocked (setTimeout, Date).
  */
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ModelBreakers } from '../../src/call/breakers.js';
 import { CallbridgeError } from '../../src/shared/errors.js';
 import { CLOSES, Harness, advance, advanceUntil, connectError, handshakeFailed, resetMockTimers, setupTimeout, useMockTimers } from './call-gemini-link.fakes.js';
 
@@ -17,7 +16,7 @@ const connects = (h: Harness) => h.gemini.journal.filter((l) => l.startsWith('co
 describe('GeminiLink: first session', () => {
   it('opens the first model with resumption enabled and no handle, and reports ready', async () => {
     const h = new Harness({ history: () => [{ role: 'user', parts: [{ text: 'earlier words' }] }] });
-    const started = await h.start();
+    const { started } = await h.start();
     assert.equal(await started, true);
     assert.equal(h.link.state, 'ready');
     assert.deepEqual(connects(h), ['connect m-a']);
@@ -26,7 +25,7 @@ describe('GeminiLink: first session', () => {
     assert.deepEqual(call.options.config?.sessionResumption, { enabled: true });
     assert.equal(call.options.config?.systemInstruction, 'Be brief.', 'the call’s session config is used');
     assert.equal(h.ready.length, 1);
-    assert.deepEqual({ ...h.ready[0]!, outageMs: 0 }, { model: 'm-a', resumed: false, cause: 'start', attempts: 1, outageMs: 0, setupLatencyMs: 7 });
+    assert.deepEqual(h.ready[0], { model: 'm-a', resumed: false, cause: 'start', attempts: 1, outageMs: 0, setupLatencyMs: 7 });
     assert.deepEqual(h.gemini.last.clientContents(), [], 'the first session is not re-seeded');
     assert.equal(h.link.session, h.gemini.last.asSession);
   });
@@ -44,10 +43,12 @@ describe('GeminiLink: transient closes', () => {
   it('resumes the same model with the latest handle after the base delay', async () => {
     const h = new Harness();
     await h.start();
+    await advance(5000); // the outage is measured from the close, not from the start
     const s1 = h.gemini.last;
     s1.handle('h1');
     s1.speak();
     s1.handle('h2');
+    s1.server({ type: 'sessionResumptionUpdate', newHandle: 'not-resumable', resumable: false });
     s1.serverClose(CLOSES.unavailable);
     assert.equal(h.link.state, 'recovering');
     assert.equal(h.link.session, undefined, 'the dead session is let go at once');
@@ -61,7 +62,7 @@ describe('GeminiLink: transient closes', () => {
     assert.equal(h.ready[1]!.resumed, true);
     assert.equal(h.ready[1]!.model, 'm-a');
     assert.equal(h.ready[1]!.attempts, 1);
-    assert.ok(h.ready[1]!.outageMs >= 0, 'an outage figure is reported');
+    assert.equal(h.ready[1]!.outageMs, 100, 'from the close to the new ready');
     assert.equal(h.link.session, h.gemini.last.asSession);
   });
 
@@ -147,6 +148,24 @@ describe('GeminiLink: config errors (retry class none)', () => {
     assert.equal(h.failed[0]!.attempts, 5);
   });
 
+  it('skips a model that gave a config error when moving on again later', async () => {
+    const h = new Harness({ models: ['m-a', 'm-b', 'm-c'], retry: { retriesPerModel: 0, maxAttempts: 6 } });
+    h.gemini.plan(setupTimeout(), connectError(CLOSES.modelNotFound), setupTimeout(), setupTimeout(), setupTimeout(), setupTimeout());
+    h.link.start();
+    await advanceUntil(() => h.failed.length === 1, 60_000);
+    assert.deepEqual(connects(h), ['connect m-a', 'connect m-b', 'connect m-c', 'connect m-a', 'connect m-c', 'connect m-a']);
+  });
+
+  it('a config error on the last model, after the others’ retries are spent, ends the call', async () => {
+    const h = new Harness({ retry: { maxAttempts: 6 } });
+    h.gemini.plan(setupTimeout(), setupTimeout(), connectError(CLOSES.modelNotFound));
+    const started = h.link.start();
+    await advanceUntil(() => h.failed.length === 1, 60_000);
+    assert.equal(await started, false);
+    assert.deepEqual(connects(h), ['connect m-a', 'connect m-a', 'connect m-b']);
+    assert.equal(h.failed[0]!.attempts, 3);
+  });
+
   it('a setup the client refuses (CB_GEMINI_SETUP_INVALID) also moves to the next model', async () => {
     const h = new Harness();
     h.gemini.plan(new CallbridgeError('CB_GEMINI_SETUP_INVALID', 'voice not available on m-a'));
@@ -179,6 +198,36 @@ describe('GeminiLink: stale handle (fresh-session)', () => {
     h.gemini.last.serverClose(CLOSES.staleHandle);
     await advanceUntil(() => h.ready.length === 2, 5000);
     assert.deepEqual(connects(h), ['connect m-a', 'connect m-a']);
+  });
+});
+
+describe('GeminiLink: stale handle without a handle', () => {
+  it('"session not found" with no handle to drop backs off like a transient close, then moves on', async () => {
+    const h = new Harness();
+    await h.start();
+    h.gemini.plan(connectError(CLOSES.staleHandle));
+    h.gemini.last.serverClose(CLOSES.staleHandle);
+    const first = await advanceUntil(() => h.gemini.calls.length === 2, 5000);
+    assert.equal(first, 100, 'not an immediate reconnect');
+    await advanceUntil(() => h.ready.length === 2, 5000);
+    assert.deepEqual(connects(h), ['connect m-a', 'connect m-a', 'connect m-b']);
+  });
+});
+
+describe('GeminiLink: a session config that throws', () => {
+  it('is a failed attempt, retried, not an unhandled rejection', async () => {
+    let calls = 0;
+    const h = new Harness({
+      sessionConfig: (model) => {
+        if (calls++ === 0) throw new Error('prompt template broken');
+        return { model };
+      },
+    });
+    const started = h.link.start();
+    await advanceUntil(() => h.ready.length === 1, 5000);
+    assert.equal(await started, true);
+    assert.deepEqual(h.down.map((d) => [d.duringConnect, d.errorCode]), [[true, 'CB_GEMINI_HANDSHAKE_FAILED']]);
+    assert.equal(h.gemini.calls.length, 1, 'the failed attempt never reached connect');
   });
 });
 
@@ -262,122 +311,5 @@ describe('GeminiLink: giving up', () => {
       assert.equal(h.ready.at(-1)!.model, 'm-a', 'content resets the same-model retries');
     }
     assert.equal(h.failed.length, 0);
-  });
-});
-
-describe('GeminiLink: circuit breakers', () => {
-  const openBreaker = (b: ModelBreakers, model: string) => {
-    for (let i = 0; i < 6; i++) b.record(model, false);
-    assert.equal(b.state(model), 'open', `${model} breaker is open`);
-  };
-
-  it('a new call skips a model whose breaker is open', async () => {
-    const breakers = new ModelBreakers();
-    openBreaker(breakers, 'm-a');
-    const h = new Harness({ breakers });
-    await h.start();
-    assert.deepEqual(connects(h), ['connect m-b']);
-    assert.equal(h.link.model, 'm-b');
-  });
-
-  it('recovery skips a model whose breaker is open', async () => {
-    const breakers = new ModelBreakers();
-    const h = new Harness({ breakers, models: ['m-a', 'm-b', 'm-c'] });
-    await h.start();
-    openBreaker(breakers, 'm-b');
-    h.gemini.last.serverClose(CLOSES.modelNotFound);
-    await advanceUntil(() => h.ready.length === 2, 5000);
-    assert.deepEqual(connects(h), ['connect m-a', 'connect m-c']);
-  });
-
-  it('moves on when the current model’s breaker opened meanwhile, even with retries left', async () => {
-    const breakers = new ModelBreakers();
-    const h = new Harness({ breakers, retry: { retriesPerModel: 3 } });
-    await h.start();
-    h.gemini.last.handle('h1');
-    openBreaker(breakers, 'm-a');
-    h.gemini.last.serverClose(CLOSES.unavailable);
-    await advanceUntil(() => h.ready.length === 2, 5000);
-    assert.deepEqual(connects(h), ['connect m-a', 'connect m-b']);
-  });
-
-  it('when every breaker is open a call still tries the first model', async () => {
-    const breakers = new ModelBreakers();
-    openBreaker(breakers, 'm-a');
-    openBreaker(breakers, 'm-b');
-    const h = new Harness({ breakers });
-    await h.start();
-    assert.deepEqual(connects(h), ['connect m-a']);
-  });
-
-  it('records a failed connect and a dead session as failures, content as a success', async () => {
-    const breakers = new ModelBreakers();
-    const h = new Harness({ breakers });
-    h.gemini.plan(setupTimeout());
-    await h.start();
-    await advanceUntil(() => h.ready.length === 1, 5000);
-    const stat = (model: string) => breakers.status().find((s) => s.model === model);
-    assert.deepEqual([stat('m-a')?.samples, stat('m-a')?.failureRate], [1, 1]);
-    h.gemini.last.speak();
-    h.gemini.last.speak();
-    assert.deepEqual([stat('m-a')?.samples, stat('m-a')?.failureRate], [2, 0.5], 'one success per turn');
-    h.gemini.last.server({ type: 'turnComplete' });
-    h.gemini.last.serverClose(CLOSES.unavailable);
-    assert.deepEqual([stat('m-a')?.samples, stat('m-a')?.failureRate], [3, 2 / 3], 'died before content this turn');
-  });
-
-  it('does not count a config error against the model’s breaker (it is not the model failing)', async () => {
-    const breakers = new ModelBreakers();
-    const h = new Harness({ breakers });
-    h.gemini.plan(new CallbridgeError('CB_GEMINI_SETUP_INVALID', 'this flow’s voice is not available on m-a'));
-    await h.start();
-    await advanceUntil(() => h.ready.length === 1, 5000);
-    h.gemini.last.serverClose(CLOSES.invalidArgument);
-    const samples = (model: string) => breakers.status().find((s) => s.model === model)?.samples ?? 0;
-    assert.equal(samples('m-a'), 0, 'connect refused for config');
-    assert.equal(samples('m-b'), 0, 'session closed for config');
-  });
-});
-
-describe('GeminiLink: quota', () => {
-  it('backs off longer than for a transient close, and pauses the model for every call', async () => {
-    const breakers = new ModelBreakers();
-    const h = new Harness({ breakers });
-    await h.start();
-    h.gemini.last.serverClose(CLOSES.quota);
-    assert.equal(h.down[0]!.errorCode, 'CB_GEMINI_QUOTA');
-    assert.equal(breakers.quotaWaitMs('m-a'), 1000, 'the process-wide pause is the backoff');
-    const waitedMs = await advanceUntil(() => h.gemini.calls.length === 2, 10_000);
-    assert.equal(waitedMs, 1000, 'quotaBaseDelayMs');
-  });
-
-  it('a second call waits for the pause before connecting, and both retry as one', async () => {
-    const breakers = new ModelBreakers();
-    const a = new Harness({ breakers });
-    const b = new Harness({ breakers });
-    await a.start();
-    await b.start();
-    a.gemini.last.serverClose(CLOSES.quota); // m-a paused 1000 ms
-    await advance(500);
-    b.gemini.last.serverClose(CLOSES.quota); // pause extended to 1500 ms from a's close
-    const c = new Harness({ breakers });
-    const cStarted = c.link.start(); // a new call meanwhile
-    const t = await advanceUntil(() => a.gemini.calls.length === 2 && b.gemini.calls.length === 2 && c.gemini.calls.length === 1, 10_000);
-    assert.equal(t, 1000, 'all three wait until 1500 ms after the first close');
-    assert.equal(a.gemini.calls.length + b.gemini.calls.length + c.gemini.calls.length, 5);
-    assert.equal(await cStarted, true);
-  });
-
-  it('moves to the next model after quotaRetries, pausing the model that hit the quota', async () => {
-    const breakers = new ModelBreakers();
-    const h = new Harness({ breakers, retry: { quotaRetries: 1 } });
-    await h.start();
-    h.gemini.plan(connectError(CLOSES.quota));
-    h.gemini.last.serverClose(CLOSES.quota);
-    await advanceUntil(() => h.down.length === 2, 10_000);
-    assert.ok(breakers.quotaWaitMs('m-a') > 0, 'm-a is paused after its second quota refusal');
-    assert.equal(breakers.quotaWaitMs('m-b'), 0, 'm-b did not hit the quota');
-    await advanceUntil(() => h.ready.length === 2, 20_000);
-    assert.deepEqual(connects(h), ['connect m-a', 'connect m-a', 'connect m-b']);
   });
 });

@@ -218,7 +218,7 @@ describe('GeminiLink: tool results across a reconnect', () => {
     await h.start();
     h.gemini.last.toolCall('c1');
     await restoredAfterClose(h);
-    assert.deepEqual(h.gemini.last.sent, []);
+    assert.equal(h.gemini.last.sent.length, 0, 'nothing to tell yet');
     h.link.sendToolResponse([result('c1', 'booked')]);
     assert.equal(told(h).length, 1);
     assert.ok(!h.gemini.last.sent.some((s) => s.kind === 'toolResponse'), 'not answered by an id the session does not know');
@@ -248,19 +248,15 @@ describe('GeminiLink: tool results across a reconnect', () => {
 });
 
 describe('GeminiLink: sending while down', () => {
-  it('sendText and sendClientContent report whether they were sent', async () => {
+  it('sendClientContent reports whether it was sent; a turn asking for a reply reaches the next session', async () => {
     const h = new Harness();
     h.gemini.plan('hold');
     await h.start();
-    assert.equal(h.link.sendText('hi'), false);
-    assert.equal(h.link.sendClientContent([{ role: 'user', parts: [{ text: 'hi' }] }]), false);
+    assert.equal(h.link.sendClientContent([{ role: 'user', parts: [{ text: 'context' }] }], false), false, 'not sent: no session');
+    assert.equal(h.link.sendClientContent([{ role: 'user', parts: [{ text: 'hi' }] }]), false, 'not sent: no session');
     h.gemini.held.shift()!('ok');
     await advance(0);
-    assert.equal(h.link.sendText('hi'), true);
-    assert.equal(h.link.sendClientContent([{ role: 'user', parts: [{ text: 'hi' }] }], false), true);
-    assert.deepEqual(h.gemini.last.sent, [
-      { kind: 'text', text: 'hi' },
-      { kind: 'clientContent', turns: [{ role: 'user', parts: [{ text: 'hi' }] }], turnComplete: false },
-    ]);
+    assert.deepEqual(h.gemini.last.sent, [{ kind: 'clientContent', turns: [{ role: 'user', parts: [{ text: 'hi' }] }], turnComplete: true }], 'the owed turn went to the new session; plain context did not');
+    assert.equal(h.link.sendClientContent([{ role: 'user', parts: [{ text: 'more' }] }], false), true);
   });
 });

@@ -185,6 +185,8 @@ export class FakeGemini {
   readonly journal: string[] = [];
   readonly sessions: FakeSession[] = [];
   readonly calls: ConnectCall[] = [];
+  /** Mocked Date.now() of each connect attempt. */
+  readonly connectedAt: number[] = [];
   /** Settles the oldest held connect: open a session, or fail with an error. */
   readonly held: Array<(outcome: 'ok' | Error) => void> = [];
   readonly #plan: Outcome[] = [];
@@ -204,6 +206,7 @@ export class FakeGemini {
     const model = options.config?.model ?? '?';
     const handle = options.config?.sessionResumption?.handle;
     this.calls.push({ model, handle, options });
+    this.connectedAt.push(Date.now());
     this.journal.push(`connect ${model}${handle ? ` ${handle}` : ''}`);
     const outcome = this.#plan.shift() ?? 'ok';
     const settle = (o: 'ok' | Error): Promise<GeminiLiveSession> => {
@@ -253,11 +256,11 @@ export class Harness {
     this.link.on('event', (event) => this.events.push(event));
   }
 
-  /** Starts the link and lets the first attempt run. */
-  async start(): Promise<Promise<boolean>> {
+  /** Starts the link and lets the first attempt run; `started` is start()'s promise. */
+  async start(): Promise<{ started: Promise<boolean> }> {
     const started = this.link.start();
     await advance(0);
-    return started;
+    return { started };
   }
 }
 
@@ -266,10 +269,17 @@ export async function flush(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-/** Moves mocked time on by `ms`, then lets the async work it started run. */
+/**
+ * Moves mocked time on by `ms`, then lets the async work it started run, including 0 ms timers
+ * that work set (time does not move for those).
+ */
 export async function advance(ms: number): Promise<void> {
   mock.timers.tick(ms);
   await flush();
+  for (let i = 0; i < 4; i++) {
+    mock.timers.tick(0);
+    await flush();
+  }
 }
 
 /**
@@ -284,10 +294,13 @@ export async function advanceUntil(done: () => boolean, limitMs: number): Promis
   assert.fail(`condition not reached within ${limitMs} ms of mocked time`);
 }
 
+/** Mocks setTimeout and Date; performance.now follows the mocked Date, so outage figures are exact. */
 export function useMockTimers(): void {
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  mock.method(performance, 'now', () => Date.now());
 }
 
 export function resetMockTimers(): void {
+  mock.restoreAll();
   mock.timers.reset();
 }
