@@ -134,6 +134,8 @@ export class Call {
   #callerSamples = 0;
   /** Sample index (into everything the caller sent) where the caller's unanswered words start. */
   #unansweredFrom: number | undefined;
+  /** A reply the lost session was in the middle of: the restored one is asked to finish it. */
+  #cutReply: string | undefined;
 
   constructor(init: CallInit, services: CallServices) {
     this.callSid = init.callSid;
@@ -188,7 +190,9 @@ export class Call {
 
   attachStream(stream: TwilioMediaStream): void {
     if (this.#stream || this.#finished) {
-      stream.close(1008, 'call already has a stream');
+      const reason = this.#finished ? 'call already ended' : 'call already has a stream';
+      this.#log.warn({ code: 'CB_TWILIO_STREAM_REFUSED', streamSid: stream.streamSid, reason }, 'second media stream for a call refused');
+      stream.close(1008, reason);
       return;
     }
     this.#stream = stream;
@@ -301,6 +305,16 @@ export class Call {
     this.#reconnects++;
     this.#dropAudio = false;
     this.#replayUnanswered(info.outageMs);
+    if (this.#cutReply !== undefined) {
+      // Everything generated before the loss still plays out at Twilio; the rest is owed.
+      const said = this.#cutReply ? ` You had said: "${this.#cutReply}".` : '';
+      this.#link.sendClientContent(
+        [{ role: 'user', parts: [{ text: `(System note, not the caller: the connection to you dropped while you were answering.${said} Finish your answer from where you stopped, without repeating yourself.)` }] }],
+        true,
+      );
+      this.#event({ kind: 'note', text: 'Asked the restored session to finish the answer it was giving' }, this.#now());
+      this.#cutReply = undefined;
+    }
     this.#event({ kind: 'reconnect', model: info.model, resumed: info.resumed, silenceMs: info.outageMs }, this.#now());
     this.#record.update({ reconnects: this.#reconnects });
     this.#log.info({ model: info.model, resumed: info.resumed, outageMs: info.outageMs, attempts: info.attempts, cause: info.cause }, 'Gemini session restored');
@@ -325,6 +339,7 @@ export class Call {
     this.#closes.push({ atMs, code: info.code, reason: info.reason, errorCode: info.errorCode, model: info.model });
     this.#event({ kind: 'gemini_close', code: info.code, reason: info.reason, errorCode: info.errorCode, model: info.model }, atMs);
     this.#record.update({ geminiCloses: [...this.#closes] });
+    if (this.#utterances.generating && this.#cutReply === undefined) this.#cutReply = this.#utterances.currentText() ?? '';
     this.#utterances.cut();
     this.#dropAudio = false;
     this.#resolveTurnWaiters();

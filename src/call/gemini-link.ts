@@ -39,6 +39,11 @@ export interface RetryPolicy {
   quotaRetries: number;
   /** Connection attempts per incident, all models together, before giving up. */
   maxAttempts: number;
+  /**
+   * The longest a call may go without an agent: a retry that could not start before this much
+   * silence gives up instead (the caller hears the apology rather than dead air).
+   */
+  maxOutageMs: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
@@ -50,6 +55,7 @@ export const DEFAULT_RETRY: RetryPolicy = {
   quotaMaxDelayMs: 8000,
   quotaRetries: 2,
   maxAttempts: 6,
+  maxOutageMs: 8000,
 };
 
 export interface LinkOptions {
@@ -341,6 +347,7 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     const r = this.#retry;
     this.#incidentFailures++;
     if (this.#incidentAttempts >= r.maxAttempts) return this.#fail(error);
+    const outageMs = performance.now() - this.#outageStartedAt;
     const failedModel = this.model;
     let delayMs = 0;
     if (retryClass === 'fresh-session' && this.#handle !== undefined) {
@@ -371,6 +378,11 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
       // waits only a transient backoff.
       if (retry === 'quota') this.#o.breakers?.pauseForQuota(failedModel, this.#backoff('quota'));
       delayMs = this.#backoff(this.model !== failedModel ? 'transient' : retry);
+    }
+    // A shared quota pause can push the next attempt further out than the backoff.
+    const startsAfterMs = Math.max(delayMs, this.#o.breakers?.quotaWaitMs(this.model) ?? 0);
+    if (outageMs + startsAfterMs > r.maxOutageMs) {
+      return this.#fail(new CallbridgeError(error.code, `${error.message} (no agent for ${Math.round(outageMs)} ms; the next try could not start within ${r.maxOutageMs} ms)`, { cause: error }));
     }
     this.#schedule(cause === 'start' ? 'start' : 'fault', delayMs);
   }

@@ -124,6 +124,7 @@ export class CallManager implements CallHandler {
       // The webhook went elsewhere (another instance, a restart): rebuild the call from the stream.
       const flow = this.#o.router.byName(stream.customParameters['flow'] ?? '') ?? this.#o.router.route('');
       if (!flow || this.#draining) {
+        this.#o.log.warn({ code: 'CB_TWILIO_STREAM_REFUSED', callSid, streamSid: stream.streamSid, reason: this.#draining ? 'draining' : 'no flow' }, 'media stream for an unknown call refused');
         stream.close(1001, 'not accepting calls');
         return;
       }

@@ -56,6 +56,11 @@ export class Utterances {
     return this.#current !== undefined;
   }
 
+  /** What the utterance being generated has said so far (its output transcription). */
+  currentText(): string | undefined {
+    return this.#current?.text.trim().replace(/\s+/g, ' ');
+  }
+
   botText(text: string, atMs: number): void {
     const u = this.current(atMs);
     // Pieces of one turn can come from separate stretches of speech (before and after a

@@ -195,6 +195,11 @@ export const ERRORS = catalogue({
     fix: 'Usually a client that is not Twilio; nothing to do if rare.',
     retryable: false,
   },
+  CB_TWILIO_STREAM_REFUSED: {
+    explanation: 'A media stream with a valid token was refused: its call already has a stream or has ended, or callbridge is shutting down.',
+    fix: 'A second stream for one call means a duplicated <Stream> or a replayed connection; during a shutdown, Twilio should retry elsewhere (FALLBACK_NUMBER).',
+    retryable: false,
+  },
   CB_TWILIO_MALFORMED_MESSAGE: {
     explanation: 'Twilio sent a media-stream message callbridge could not parse; it was ignored.',
     fix: 'Nothing to do if rare; frequent ones mean a proxy is mangling the stream.',

@@ -1,7 +1,8 @@
 /**
  * Media Streams frame → tagged result. Never throws: the receive loop logs a malformed frame
  * once and carries on (docs/CONVENTIONS.md). Validates the field types the reference documents
- * (§2): sequenceNumber / media.chunk / media.timestamp are decimal strings, payload is base64;
+ * (§2): sequenceNumber / media.chunk / media.timestamp are decimal strings, payload is base64,
+ * dtmf.digit is one key (0-9 * # A-D);
  * a binary frame is malformed (Twilio sends text frames only). Extra fields are tolerated: Twilio
  * adds fields without notice.
  */
@@ -24,6 +25,8 @@ export type ParseResult =
 type Obj = Record<string, unknown>;
 
 const DECIMAL = /^\d{1,15}$/;
+/** One key of a phone keypad (A-D are the rare fourth column). */
+const DTMF_DIGIT = /^[0-9*#A-D]$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function isObject(v: unknown): v is Obj {
@@ -126,7 +129,9 @@ function parseMedia(m: Obj): MediaMessage {
 function parseDtmf(m: Obj): DtmfMessage {
   const d = obj(m, 'dtmf', '');
   const digit = str(d, 'digit', 'dtmf.');
-  if (digit.length === 0) throw new Malformed('dtmf.digit is empty');
+  // One key per message. Anything else is not a key press, and must not reach the flows as one
+  // (a "digit" such as "constructor" would look like a mapped key to a plain-object lookup).
+  if (!DTMF_DIGIT.test(digit)) throw new Malformed(digit.length === 0 ? 'dtmf.digit is empty' : 'dtmf.digit is not a phone key');
   const track = d['track'];
   if (track !== undefined && typeof track !== 'string') throw new Malformed('dtmf.track is not a string');
   return {

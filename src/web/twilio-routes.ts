@@ -10,6 +10,10 @@
  *
  * A media stream is handed to the handler only after its `start` arrived (within
  * startTimeoutMs) carrying a valid per-call token for its CallSid.
+ *
+ * Each accepted socket gets a number, `conn`, logged with its peer address when it connects and
+ * on every later line about it, so a socket that is refused or misbehaves before its `start`
+ * (which would name the call) can still be told apart from the others.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';

@@ -91,22 +91,38 @@ export class ValidMessages {
   }
   /** A media message carrying `bytes` μ-law bytes of a tone (default: one 20 ms frame). */
   media(bytes = 160): JsonObject {
-    const payload = Buffer.alloc(bytes);
-    const t = this.#tone;
-    for (let i = 0; i < bytes; i++) {
-      payload[i] = linearToMulaw(Math.round(t.amplitude * Math.sin(t.phase)));
-      t.phase += (2 * Math.PI * t.hz) / 8000;
-    }
-    t.phase %= 2 * Math.PI;
     const msg: JsonObject = {
       event: 'media',
       sequenceNumber: String(++this.#seq),
-      media: { track: 'inbound', chunk: String(++this.#chunk), timestamp: String(this.#timestampMs), payload: payload.toString('base64') },
+      media: { track: 'inbound', chunk: String(++this.#chunk), timestamp: String(this.#timestampMs), payload: this.#payload(bytes) },
       streamSid: this.ids.streamSid,
     };
     this.#timestampMs += bytes / 8;
     return msg;
   }
+  /** Base64 of the next `bytes` bytes of the tone (the common 20 ms frame is cached per phase). */
+  #payload(bytes: number): string {
+    const t = this.#tone;
+    const step = (2 * Math.PI * t.hz) / 8000;
+    const key = Math.round(t.phase * 1000);
+    if (bytes === 160) {
+      const cached = this.#frames.get(key);
+      if (cached) {
+        t.phase = (t.phase + 160 * step) % (2 * Math.PI);
+        return cached;
+      }
+    }
+    const payload = Buffer.alloc(bytes);
+    for (let i = 0; i < bytes; i++) {
+      payload[i] = linearToMulaw(Math.round(t.amplitude * Math.sin(t.phase)));
+      t.phase += step;
+    }
+    t.phase %= 2 * Math.PI;
+    const b64 = payload.toString('base64');
+    if (bytes === 160 && this.#frames.size < 64) this.#frames.set(key, b64);
+    return b64;
+  }
+  readonly #frames = new Map<number, string>();
   dtmf(digit = '1'): JsonObject {
     return { event: 'dtmf', streamSid: this.ids.streamSid, sequenceNumber: String(++this.#seq), dtmf: { track: 'inbound_track', digit } };
   }
@@ -213,12 +229,46 @@ export const MUTATION_KINDS: readonly MutationKind[] = [
   'bad-custom-parameters', 'odd-dtmf', 'odd-mark',
 ];
 
-/** Payload sizes around the usual 160-byte frame, and far from it. */
-const ODD_PAYLOAD_BYTES = [0, 1, 2, 3, 4, 7, 80, 159, 161, 319, 321, 1000, 4000, 8001, 16000];
+/**
+ * How often each kind is picked, relative to 1. Frames near the cap carry 6 s of audio each: a
+ * few of them test the edge, a flood of them would only be a load test.
+ */
+const KIND_WEIGHTS: Partial<Record<MutationKind, number>> = { 'near-cap-payload': 0.05, 'deep-nesting': 0.5 };
 
-/** One mutated frame built from one of `m`'s valid messages. Never a frame that must close the socket. */
-export function mutate(rng: Prng, m: ValidMessages, kind: MutationKind = rng.pick(MUTATION_KINDS)): FuzzFrame {
-  const base = (): JsonObject => rng.pick([m.media(), m.media(), m.media(), m.start(), m.dtmf(), m.mark(), m.stop(), m.connected()]);
+/** A mutation kind, by KIND_WEIGHTS. */
+export function pickKind(rng: Prng, from: readonly MutationKind[] = MUTATION_KINDS): MutationKind {
+  const total = from.reduce((sum, k) => sum + (KIND_WEIGHTS[k] ?? 1), 0);
+  let x = rng.next() * total;
+  for (const k of from) {
+    x -= KIND_WEIGHTS[k] ?? 1;
+    if (x < 0) return k;
+  }
+  return from.at(-1)!;
+}
+
+/** Payload sizes around the usual 160-byte frame, and far from it. */
+const ODD_PAYLOAD_BYTES = [0, 1, 2, 3, 4, 7, 80, 159, 161, 319, 321, 1000, 4000, 8001];
+
+/** Which valid messages mutations start from (media most often). */
+export type BaseEvent = 'media' | 'start' | 'dtmf' | 'mark' | 'stop' | 'connected';
+export const ALL_BASES: readonly BaseEvent[] = ['media', 'media', 'media', 'start', 'dtmf', 'mark', 'stop', 'connected'];
+
+/**
+ * One mutated frame built from one of `m`'s valid messages (of the `bases` events). Never a frame
+ * that must close the socket; but a mutation may leave a message valid (an extra field on a `stop`
+ * still stops the stream), so leave `stop` out of `bases` while a stream must keep running.
+ */
+export function mutate(rng: Prng, m: ValidMessages, kind: MutationKind = pickKind(rng), bases: readonly BaseEvent[] = ALL_BASES): FuzzFrame {
+  const base = (): JsonObject => {
+    switch (rng.pick(bases)) {
+      case 'media': return m.media();
+      case 'start': return m.start();
+      case 'dtmf': return m.dtmf();
+      case 'mark': return m.mark();
+      case 'stop': return m.stop();
+      case 'connected': return m.connected();
+    }
+  };
   switch (kind) {
     case 'wrong-type': {
       const msg = base();
@@ -254,7 +304,8 @@ export function mutate(rng: Prng, m: ValidMessages, kind: MutationKind = rng.pic
       return { kind, data: JSON.stringify(msg) };
     }
     case 'bad-decimal': {
-      const msg = rng.pick([m.media(), m.media(), m.start(), m.dtmf(), m.mark(), m.stop()]);
+      let msg = base();
+      if (msg['event'] === 'connected') msg = m.media();
       const options = paths(msg).filter((p) => ['sequenceNumber', 'chunk', 'timestamp'].includes(p.at(-1)!));
       setAt(msg, rng.pick(options), rng.pick(BAD_DECIMALS));
       return { kind, data: JSON.stringify(msg) };
@@ -271,7 +322,7 @@ export function mutate(rng: Prng, m: ValidMessages, kind: MutationKind = rng.pic
       return { kind, data: withPayload(msg, b64) };
     }
     case 'wrong-stream-sid': {
-      const msg = rng.pick([m.media(), m.media(), m.dtmf(), m.mark(), m.stop(), m.start()]);
+      const msg = base();
       msg['streamSid'] = rng.pick<Json>(['MZ' + 'f'.repeat(32), '', 'mz' + m.ids.streamSid.slice(2), m.ids.streamSid + ' ', 42, null, { sid: m.ids.streamSid }]);
       return { kind, data: JSON.stringify(msg) };
     }
@@ -339,7 +390,7 @@ export function mutate(rng: Prng, m: ValidMessages, kind: MutationKind = rng.pic
       return { kind, data: text };
     }
     case 'proto-keys': {
-      const valid = JSON.stringify(rng.pick([m.start(), m.media(), m.mark()]));
+      const valid = JSON.stringify(base());
       const text = rng.pick([
         valid.replace('"customParameters":{', '"customParameters":{"__proto__":{"callbridgeToken":"x"},"constructor":"y","toString":"z",'),
         valid.replace('{', '{"__proto__":{"event":"stop"},'),
@@ -349,18 +400,27 @@ export function mutate(rng: Prng, m: ValidMessages, kind: MutationKind = rng.pic
       return { kind, data: text };
     }
     case 'huge-numbers': {
-      const valid = JSON.stringify(rng.pick([m.start(), m.media()]));
-      const text = rng.pick([
-        valid.replace('"sampleRate":8000', '"sampleRate":1e999'),
-        valid.replace('"channels":1', '"channels":-1e999'),
-        valid.replace('"sampleRate":8000', `"sampleRate":${'9'.repeat(400)}`),
-        valid.replace(/"sequenceNumber":"\d+"/, '"sequenceNumber":1e999'),
-        valid.replace(/"chunk":"\d+"/, '"chunk":-0.0000001'),
-      ]);
+      // Every variant changes the message (an unchanged start would be a valid start).
+      const start = rng.chance(0.5);
+      const valid = JSON.stringify(start ? m.start() : m.media());
+      const text = rng.pick(
+        start
+          ? [
+              valid.replace('"sampleRate":8000', '"sampleRate":1e999'),
+              valid.replace('"channels":1', '"channels":-1e999'),
+              valid.replace('"sampleRate":8000', `"sampleRate":${'9'.repeat(400)}`),
+              valid.replace(/"sequenceNumber":"\d+"/, '"sequenceNumber":1e999'),
+            ]
+          : [
+              valid.replace(/"sequenceNumber":"\d+"/, '"sequenceNumber":1e999'),
+              valid.replace(/"chunk":"\d+"/, '"chunk":-0.0000001'),
+              valid.replace(/"timestamp":"\d+"/, '"timestamp":1e999'),
+            ],
+      );
       return { kind, data: text };
     }
     case 'big-timestamp': {
-      const msg = m.media(rng.pick([160, 160, 1, 8000]));
+      const msg = m.media(rng.pick([160, 160, 1, 800]));
       (msg['media'] as JsonObject)['timestamp'] = rng.pick(['999999999999999', '86400000', '3600000', '100000000000', '4294967296', '9007199254740']);
       return { kind, data: JSON.stringify(msg) };
     }
@@ -380,10 +440,47 @@ export function mutate(rng: Prng, m: ValidMessages, kind: MutationKind = rng.pic
       return { kind, data: JSON.stringify(m.start(params as JsonObject)) };
     }
     case 'odd-dtmf':
-      return { kind, data: JSON.stringify(m.dtmf(rng.pick(['', '0', '#', '*', '12345', 'A', 'z', '\u0000', 'd'.repeat(5000), ...UNICODE_GARBAGE]))) };
+      return { kind, data: JSON.stringify(m.dtmf(rng.pick(['', '0', '#', '*', '12345', 'A', 'z', '\u0000', 'd'.repeat(5000), 'constructor', '__proto__', 'toString', ...UNICODE_GARBAGE]))) };
     case 'odd-mark':
       return { kind, data: JSON.stringify(m.mark(rng.pick(['', 'g0:m1:u1:20ms', 'g999:m999:x:1ms', 'm'.repeat(10_000), ...UNICODE_GARBAGE]))) };
   }
+}
+
+/**
+ * Every field of every message, replaced by a value of every other JSON type (and, for the
+ * decimal-string fields, by a non-decimal string), plus every field left out: a systematic
+ * sweep besides the random mutations. None of the `stop` variants is a valid stop.
+ */
+export function wrongTypeSweep(m: ValidMessages, events: readonly BaseEvent[] = ['media', 'start', 'dtmf', 'mark', 'stop', 'connected']): FuzzFrame[] {
+  const frames: FuzzFrame[] = [];
+  const build = (event: BaseEvent): JsonObject => {
+    switch (event) {
+      case 'media': return m.media();
+      case 'start': return m.start();
+      case 'dtmf': return m.dtmf();
+      case 'mark': return m.mark();
+      case 'stop': return m.stop();
+      case 'connected': return m.connected();
+    }
+  };
+  const decimalFields = new Set(['sequenceNumber', 'chunk', 'timestamp']);
+  for (const event of new Set(events)) {
+    for (const path of paths(build(event))) {
+      const field = path.at(-1)!;
+      const values: Json[] = [7, -1.5, true, null, [], [field], { [field]: 'x' }];
+      if (decimalFields.has(field)) values.push('x1', '');
+      if (field === 'sampleRate' || field === 'channels') values.push('8000');
+      for (const value of values) {
+        const msg = build(event);
+        setAt(msg, path, value);
+        frames.push({ kind: 'wrong-type-sweep', data: JSON.stringify(msg) });
+      }
+      const msg = build(event);
+      deleteAt(msg, path);
+      frames.push({ kind: 'missing-field-sweep', data: JSON.stringify(msg) });
+    }
+  }
+  return frames;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -113,3 +113,15 @@ describe('GeminiLink: the stall watch and the caller', () => {
     assert.equal(h.down[0]?.errorCode, 'CB_GEMINI_STALLED', 'then it is');
   });
 });
+
+describe('GeminiLink: bounded outages', () => {
+  it('gives up (the caller hears the apology) when the next try could not start within maxOutageMs', async () => {
+    const h = new Harness({ models: ['m-a'], retry: { maxOutageMs: 3000, quotaRetries: 10, maxAttempts: 50, quotaBaseDelayMs: 1000, quotaMaxDelayMs: 1000 } });
+    await h.start();
+    h.gemini.plan(...Array.from({ length: 20 }, () => new Error('refused')));
+    h.gemini.last.serverClose(CLOSES.quota);
+    const waited = await advanceUntil(() => h.failed.length === 1, 20_000);
+    assert.ok(waited <= 3000, `failed after ${waited} ms of outage (limit 3000)`);
+    assert.equal(h.failed[0]!.error.code, 'CB_CALL_GEMINI_UNAVAILABLE');
+  });
+});

@@ -165,4 +165,25 @@ describe('TwilioMediaStream', () => {
     socket.frame(media(big, 3));
     assert.deepEqual(got, big);
   });
+
+  it('a media timestamp far ahead of the stream is not believed: logged once, the previous frame’s end is used instead', () => {
+    const { socket, stream, logs } = setup();
+    const got: number[] = [];
+    stream.on('media', (m) => got.push(m.timestampMs));
+    socket.frame(start());
+    const at = (chunk: number, timestamp: string, bytes = 160) => ({
+      ...media(Array.from({ length: bytes }, () => 0xff), chunk),
+      media: { track: 'inbound', chunk: String(chunk), timestamp, payload: Buffer.alloc(bytes, 0xff).toString('base64') },
+    });
+    socket.frame(at(1, '0'));
+    socket.frame(at(2, '999999999999999'));
+    socket.frame(at(3, '86400000', 80));
+    socket.frame(at(4, '9000')); // 9 s ahead of 50 ms of audio: within the 10 s allowed (a gap Twilio may leave)
+    socket.frame(at(5, '10070')); // 70 ms of audio so far + 10 s: still believed
+    socket.frame(at(6, '11000')); // 90 ms (or the wall-clock time since start, if more) + 10 s: not
+    assert.deepEqual(got, [0, 20, 40, 9000, 10070, 10090], 'timestamps too far ahead are replaced by the previous frame’s end');
+    const warned = logs.filter((l) => l['kind'] === 'timestamp-ahead');
+    assert.equal(warned.length, 1, 'logged once');
+    assert.equal(warned[0]!['code'], 'CB_TWILIO_UNEXPECTED_MESSAGE');
+  });
 });

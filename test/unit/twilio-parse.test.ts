@@ -135,6 +135,9 @@ describe('Twilio frame parser: mutations never throw and say what is wrong', () 
     malformed(mutated(FIXTURES.start, (x) => { x.start.customParameters.FirstName = 7; }), /customParameters.FirstName/);
     malformed(mutated(FIXTURES.start, (x) => { x.start.tracks = 'inbound'; }), /tracks/);
     malformed(mutated(FIXTURES.dtmf, (x) => { x.dtmf.digit = 1; }), /digit/);
+    for (const digit of ['', '12', 'x', 'constructor', '__proto__', '💥', '1\u0000']) {
+      malformed(mutated(FIXTURES.dtmf, (x) => { x.dtmf.digit = digit; }), /dtmf.digit is (empty|not a phone key)/);
+    }
     malformed(mutated(FIXTURES.mark, (x) => { x.mark = 'my label'; }), /mark is not an object/);
     malformed(mutated(FIXTURES.stop, (x) => { x.stop.callSid = null; }), /callSid/);
   });
