@@ -46,9 +46,18 @@ export interface TurnConfig {
 }
 
 
+/** EmulatorOptions.audioTap with the session's id bound. */
+export interface BoundTap {
+  received(samples: Int16Array, sampleRateHz: number): void;
+  sent(samples: Int16Array, sampleRateHz: number): void;
+}
+
 export interface ConversationConfig extends TurnConfig {
   /** Send caller audio straight back (see ModelSpec.echo). */
   echo?: boolean;
+  /** The echo talks in windows (EmulatorOptions.echo); absent: all the time. */
+  echoWindows?: { talkMs: number; quietMs: number; bargeInEvery: number };
+  tap?: BoundTap;
   scenario: Scenario;
   snapshot?: CursorSnapshot | undefined;
   vad: VadDefaults;
@@ -68,6 +77,10 @@ export class Conversation {
   #pendingText: string[] = [];
   #inputAudioMs = 0;
   #echo: StreamingResampler | undefined;
+  /** Echo windows: whether the echo is talking, and how many windows have ended. */
+  #echoTalking = true;
+  #echoWindowsEnded = 0;
+  #echoWindowStartMs = 0;
 
   constructor(host: ConversationHost, config: ConversationConfig) {
     this.#host = host;
@@ -163,14 +176,35 @@ export class Conversation {
     }
     const samples = bytesToPcm16(Buffer.from(data, 'base64'));
     this.#host.record.counts.audioBytesReceived += samples.length * 2;
+    this.#config.tap?.received(samples, rateHz);
     this.#inputAudioMs += (samples.length / rateHz) * 1000;
-    if (this.#config.echo) return this.#sendEcho(samples, rateHz);
+    if (this.#config.echo) return this.#echoWindow(samples, rateHz);
     if (!this.#automaticVad) return;
     if (!this.#vad || this.#vad.config.sampleRateHz !== rateHz) {
       this.#vad = new EnergyVad(vadConfigFromSetup(this.#config.setup.realtimeInputConfig, this.#config.vad, rateHz));
     }
     const events = this.#vad.push(samples);
     if (events.length > 0) this.#onVad(events);
+  }
+
+  /** Echo windows (by caller audio received): talk, then end the turn and stay quiet. */
+  #echoWindow(samples: Int16Array, rateHz: number): void {
+    const w = this.#config.echoWindows;
+    if (!w) return this.#sendEcho(samples, rateHz);
+    const inWindowMs = this.#inputAudioMs - this.#echoWindowStartMs;
+    if (this.#echoTalking && inWindowMs > w.talkMs) {
+      this.#echoTalking = false;
+      this.#echoWindowsEnded++;
+      const bargeIn = w.bargeInEvery > 0 && this.#echoWindowsEnded % w.bargeInEvery === 0;
+      if (bargeIn) this.#host.sendJson('{"serverContent":{"interrupted":true}}');
+      else this.#host.sendJson('{"serverContent":{"generationComplete":true}}');
+      this.#host.sendJson('{"serverContent":{"turnComplete":true}}');
+      this.#echo?.reset();
+    } else if (!this.#echoTalking && inWindowMs > w.talkMs + w.quietMs) {
+      this.#echoTalking = true;
+      this.#echoWindowStartMs = this.#inputAudioMs;
+    }
+    if (this.#echoTalking) this.#sendEcho(samples, rateHz);
   }
 
   /** Echo model: the caller's audio straight back as 24 kHz model audio, at once. */
@@ -184,6 +218,7 @@ export class Conversation {
       `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm;rate=${OUTPUT_RATE_HZ}","data":"${b64}"}}]}}}`,
       out.byteLength,
     );
+    this.#config.tap?.sent(out, OUTPUT_RATE_HZ);
   }
 
   #onVad(events: readonly VadEvent[]): void {

@@ -73,6 +73,22 @@ export interface EmulatorOptions {
   /** Received messages kept per session; older ones are dropped (default 20000). */
   maxRecordedPerSession?: number;
   log?: Logger;
+  /**
+   * Echo models only: talk in windows, as a bot that speaks part of the time. Measured in caller
+   * audio received: echo `talkMs`, then stay quiet `quietMs` (the window ends with
+   * generationComplete → turnComplete, or, every `bargeInEvery`-th window, with interrupted →
+   * turnComplete as if the caller had barged in). Default: echo all the time.
+   */
+  echo?: { talkMs: number; quietMs: number; bargeInEvery?: number };
+  /** Sees every chunk of audio a session receives and sends (the load benchmark times frames with it). */
+  audioTap?: AudioTap;
+}
+
+export interface AudioTap {
+  /** Caller audio as the session received it (before any processing). */
+  received(sessionId: number, samples: Int16Array, sampleRateHz: number): void;
+  /** Model audio just handed to the socket. */
+  sent(sessionId: number, samples: Int16Array, sampleRateHz: number): void;
 }
 
 const nonNegative = z.number().min(0);
@@ -124,11 +140,14 @@ const PlainSchema = z.strictObject({
   ttsRateWpm: z.number().min(80).max(450).default(170),
   recordAudioPayloads: z.boolean().default(true),
   maxRecordedPerSession: z.number().int().positive().default(20000),
+  echo: z
+    .strictObject({ talkMs: z.number().positive(), quietMs: nonNegative, bargeInEvery: z.number().int().min(0).default(0) })
+    .optional(),
 });
 
 export type ResolvedOptions = Readonly<
   z.infer<typeof PlainSchema> &
-    Pick<EmulatorOptions, 'requireApiKey' | 'scenario' | 'scenariosByModel' | 'scenariosBySystemInstruction' | 'models' | 'tts' | 'ttsCacheDir' | 'voice' | 'log'>
+    Pick<EmulatorOptions, 'requireApiKey' | 'scenario' | 'scenariosByModel' | 'scenariosBySystemInstruction' | 'models' | 'tts' | 'ttsCacheDir' | 'voice' | 'log' | 'audioTap'>
 >;
 
 export class EmulatorOptionsError extends Error {
@@ -140,7 +159,7 @@ export class EmulatorOptionsError extends Error {
 
 /** Applies defaults and checks ranges; throws EmulatorOptionsError naming every bad field. */
 export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
-  const { requireApiKey, scenario, scenariosByModel, scenariosBySystemInstruction, models, tts, ttsCacheDir, voice, log, ...plain } = options;
+  const { requireApiKey, scenario, scenariosByModel, scenariosBySystemInstruction, models, tts, ttsCacheDir, voice, log, audioTap, ...plain } = options;
   const result = PlainSchema.safeParse(plain);
   if (!result.success) {
     throw new EmulatorOptionsError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
@@ -154,5 +173,5 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     }
   }
   if (problems.length > 0) throw new EmulatorOptionsError(problems);
-  return Object.freeze({ ...result.data, requireApiKey, scenario, scenariosByModel, scenariosBySystemInstruction, models, tts, ttsCacheDir, voice, log });
+  return Object.freeze({ ...result.data, requireApiKey, scenario, scenariosByModel, scenariosBySystemInstruction, models, tts, ttsCacheDir, voice, log, audioTap });
 }

@@ -18,12 +18,12 @@ import {
   close,
   type CloseSpec,
 } from './close-reasons.js';
-import { Conversation } from './conversation.js';
+import { Conversation, type BoundTap } from './conversation.js';
 import type { CursorSnapshot } from './cursor.js';
 import { FaultPlan, SeededRng, deriveSeed, type FaultKind } from './faults.js';
 import type { HandleStore } from './handles.js';
 import type { ModelSpec } from './models.js';
-import type { ResolvedOptions } from './options.js';
+import type { AudioTap, ResolvedOptions } from './options.js';
 import type { SessionRecord } from './recorder.js';
 import type { Scenario } from './scenario.js';
 import { espeakVoiceFor, type SpeechSynth } from './tts.js';
@@ -171,6 +171,8 @@ export class EmulatedSession {
     const voiceName = setup.generationConfig?.speechConfig?.voiceConfig?.prebuiltVoiceConfig?.voiceName;
     this.#conversation = new Conversation(this.#host(facts.modelId), {
       echo: facts.spec.echo === true,
+      ...(options.echo ? { echoWindows: options.echo } : {}),
+      ...(options.audioTap ? { tap: bindTap(options.audioTap, this.record.id) } : {}),
       scenario,
       snapshot,
       setup,
@@ -302,4 +304,12 @@ export class EmulatedSession {
     if (this.record.logicalId) this.#ctx.handles.closed(this.record.logicalId, this.record.id);
     this.#ctx.onClosed(this);
   }
+}
+
+/** The tap with this session's id bound (so the conversation need not know it). */
+function bindTap(tap: AudioTap, sessionId: number): BoundTap {
+  return {
+    received: (samples, sampleRateHz) => tap.received(sessionId, samples, sampleRateHz),
+    sent: (samples, sampleRateHz) => tap.sent(sessionId, samples, sampleRateHz),
+  };
 }

@@ -1,0 +1,276 @@
+/**
+ * Load benchmark: N concurrent calls through one callbridge process, per-frame latency added by
+ * callbridge in each direction, frames lost or late, callbridge CPU and memory; a sweep over N;
+ * and the bridge's share of a chirp's round trip at 10 calls. Method: bench/README.md.
+ *
+ * Three kinds of process on 127.0.0.1: callbridge (`node --import tsx src/main.ts`, as `npm
+ * start`, pinned to CPU 0 when taskset exists), the emulator serving the echo model
+ * (load/emulator-proc.ts) and the Twilio-side driver (load/driver.ts), both pinned to CPU 1.
+ *
+ * Run: npm run bench:load [-- --calls 10,50,100,200,400 --seconds 30 --ramp 40 --talk-ms 3000
+ *      --quiet-ms 2000 --barge-in-every 3 --no-rtt --no-pin]
+ * Prints a table; writes JSON to bench/results/load-<time>.json (not in git).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { groupDelayMs } from '../src/audio/resampler.js';
+import { startServerProcess, type ServerProcess } from '../test/support/server-process.js';
+import type { CallTimes, RunRequest, RunResult } from './load/driver.js';
+import type { EmulatorReply, SessionStamps } from './load/emulator-proc.js';
+import { analyse, pct, sessionsByCall, LATE_MS, type LoadAnalysis } from './load/analyse.js';
+import { ProcStats, rssMb } from './load/proc-stats.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
+};
+const SWEEP = arg('calls', '10,50,100,200,400').split(',').map(Number).filter((n) => n > 0);
+const TALK_S = Number(arg('seconds', '30'));
+const RAMP_PER_S = Number(arg('ramp', '40'));
+const ECHO_TALK_MS = Number(arg('talk-ms', '3000'));
+const ECHO_QUIET_MS = Number(arg('quiet-ms', '2000'));
+const BARGE_IN_EVERY = Number(arg('barge-in-every', '3'));
+const RTT = !args.includes('--no-rtt');
+const PIN = !args.includes('--no-pin') && spawnSync('taskset', ['-V']).status === 0 && cpus().length >= 2;
+const AUTH_TOKEN = 'load-bench-auth-token-0123456789abcdef';
+const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
+
+if (PIN) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+const pinned = (cpu: number, cmd: string[]) => (PIN ? ['taskset', ['-c', String(cpu), ...cmd]] as const : [cmd[0]!, cmd.slice(1)] as const);
+
+/** A child node process with an IPC channel. */
+function child(script: string, env: Record<string, string>): ChildProcess {
+  const [cmd, argv] = pinned(1, [process.execPath, '--import', 'tsx', script]);
+  return spawn(cmd, [...argv], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+function nextMessage<T>(proc: ChildProcess, type: string, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} from ${proc.spawnargs.join(' ')} in ${timeoutMs} ms`)), timeoutMs);
+    const on = (m: { type: string; message?: string }) => {
+      if (m.type === 'error') {
+        clearTimeout(timer);
+        proc.off('message', on);
+        reject(new Error(m.message));
+      } else if (m.type === type) {
+        clearTimeout(timer);
+        proc.off('message', on);
+        resolve(m as T);
+      }
+    };
+    proc.on('message', on);
+  });
+}
+
+async function startEmulatorProc(windows: boolean): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = child('bench/load/emulator-proc.ts', windows ? { ECHO_TALK_MS: String(ECHO_TALK_MS), ECHO_QUIET_MS: String(ECHO_QUIET_MS), ECHO_BARGE_IN_EVERY: String(BARGE_IN_EVERY) } : {});
+  const ready = await nextMessage<{ url: string }>(proc, 'ready', 30_000);
+  return { proc, url: ready.url };
+}
+
+async function startBridge(emulatorUrl: string, dir: string): Promise<ServerProcess> {
+  mkdirSync(join(dir, 'flows'), { recursive: true });
+  mkdirSync(join(dir, 'tools'), { recursive: true });
+  writeFileSync(join(dir, 'flows', 'echo.yaml'), ['name: load-echo', 'default: true', 'model: gemini-emulator-echo', 'persona: You echo.', 'stages:', '  - name: main', '    instructions: Echo.'].join('\n'));
+  const env = { DATA_DIR: join(dir, 'data'), FLOWS_DIR: join(dir, 'flows'), TOOLS_DIR: join(dir, 'tools'), GEMINI_LIVE_URL: emulatorUrl, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info' };
+  if (!PIN) return startServerProcess(env);
+  return startServerProcess(env, ['taskset', '-c', '0']);
+}
+
+interface RunFigures {
+  calls: number;
+  analysis: LoadAnalysis;
+  bridge: { cpuPct: number; rssIdleMb: number; rssMb: number; rssPerCallMb: number };
+  driver: { cpuPct: number; lagP99Ms: number; lateSends: number };
+  emulator: { cpuPct: number; lagP99Ms: number };
+}
+
+let nextCall = 1;
+const driver = child('bench/load/driver.ts', {});
+await nextMessage(driver, 'ready', 30_000);
+
+async function drive(url: string, calls: number, talkMs: number, extra: Partial<RunRequest> = {}): Promise<RunResult> {
+  const req: RunRequest = { type: 'run', url, authToken: AUTH_TOKEN, accountSid: ACCOUNT_SID, calls, firstCall: nextCall, rampPerSec: RAMP_PER_S, talkMs, ...extra };
+  nextCall += calls;
+  driver.send(req);
+  return nextMessage<RunResult>(driver, 'result', talkMs + calls * (1000 / RAMP_PER_S) + 60_000);
+}
+async function emulatorReport(proc: ChildProcess) {
+  proc.send({ type: 'report' });
+  return nextMessage<Extract<EmulatorReply, { type: 'report' }>>(proc, 'report', 30_000);
+}
+
+/** One load run on a fresh callbridge: warm-up, then N calls; CPU and RSS over the steady part. */
+async function loadRun(n: number): Promise<RunFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'cb-load-'));
+  const emu = await startEmulatorProc(true);
+  const bridge = await startBridge(emu.url, dir);
+  try {
+    await drive(bridge.url, 5, 3000); // module loading, JIT, WASM compile: not what is measured
+    await new Promise((r) => setTimeout(r, 1500));
+    const pid = bridge.child.pid!;
+    const rssIdleMb = rssMb(pid);
+    emu.proc.send({ type: 'reset' });
+    const running = drive(bridge.url, n, TALK_S * 1000);
+    const rampMs = (n / RAMP_PER_S) * 1000;
+    const steadyMs = TALK_S * 1000 - rampMs - 2000;
+    await new Promise((r) => setTimeout(r, rampMs + 1000));
+    const cpu = new ProcStats(pid);
+    let rssPeak = rssMb(pid);
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(pid))), 500);
+    await new Promise((r) => setTimeout(r, Math.max(2000, steadyMs)));
+    const bridgeCpu = cpu.read().cpuPct;
+    clearInterval(sampler);
+    const result = await running;
+    const emuReport = await emulatorReport(emu.proc);
+    return {
+      calls: n,
+      analysis: analyse(result.calls, emuReport.sessions),
+      bridge: { cpuPct: bridgeCpu, rssIdleMb, rssMb: rssPeak, rssPerCallMb: (rssPeak - rssIdleMb) / n },
+      driver: { cpuPct: result.cpuPct, lagP99Ms: result.lagP99Ms, lateSends: result.lateSends },
+      emulator: { cpuPct: emuReport.cpuPct, lagP99Ms: emuReport.lagP99Ms },
+    };
+  } finally {
+    bridge.child.kill('SIGTERM');
+    await Promise.race([bridge.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    emu.proc.send({ type: 'exit' });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface RoundTrip {
+  chirps: number;
+  found: number;
+  roundTripMs: { p50: number; p99: number; max: number };
+  emulatorMs: { p50: number; p99: number };
+  bridgeMs: { p50: number; p99: number; max: number };
+  filterDelayMs: { bridge: number; emulator: number };
+}
+
+/**
+ * The chirp round trip at 10 calls (the echo always on): from the chirp's first sample leaving
+ * the driver to it arriving back. The emulator's share is its own hold (echo sent − chunk
+ * received) plus its 16 → 24 kHz filter's delay; the rest is callbridge's (both filters,
+ * JSON/base64, sockets, its event loop).
+ */
+async function roundTrip(calls: number): Promise<RoundTrip> {
+  const dir = mkdtempSync(join(tmpdir(), 'cb-load-rtt-'));
+  const emu = await startEmulatorProc(false);
+  const bridge = await startBridge(emu.url, dir);
+  try {
+    await drive(bridge.url, 5, 3000);
+    emu.proc.send({ type: 'reset' });
+    const result = await drive(bridge.url, calls, 20_000, { chirpEveryMs: 500 });
+    const report = await emulatorReport(emu.proc);
+    const byCall = sessionsByCall(report.sessions);
+    const emuFilterMs = groupDelayMs(16000, 24000);
+    const rtts: number[] = [];
+    const emuShares: number[] = [];
+    const bridgeShares: number[] = [];
+    let chirps = 0;
+    for (const call of result.calls) {
+      const s = byCall.get(call.n);
+      chirps += call.chirps.length;
+      if (!s) continue;
+      for (const c of call.chirps) {
+        if (c.heardAt === undefined) continue;
+        const rtt = chirpRoundTrip(call, c.sentAt, c.heardAt);
+        const hold = emulatorHold(s, c.sentAt);
+        if (rtt === undefined || hold === undefined) continue;
+        rtts.push(rtt);
+        emuShares.push(hold + emuFilterMs);
+        bridgeShares.push(rtt - hold - emuFilterMs);
+      }
+    }
+    const sorted = (a: number[]) => Float64Array.from(a).sort();
+    const r = sorted(rtts);
+    const e = sorted(emuShares);
+    const b = sorted(bridgeShares);
+    return {
+      chirps,
+      found: rtts.length,
+      roundTripMs: { p50: pct(r, 50), p99: pct(r, 99), max: r.at(-1) ?? NaN },
+      emulatorMs: { p50: pct(e, 50), p99: pct(e, 99) },
+      bridgeMs: { p50: pct(b, 50), p99: pct(b, 99), max: b.at(-1) ?? NaN },
+      filterDelayMs: { bridge: groupDelayMs(8000, 16000) + groupDelayMs(24000, 8000), emulator: emuFilterMs },
+    };
+  } finally {
+    bridge.child.kill('SIGTERM');
+    await Promise.race([bridge.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    emu.proc.send({ type: 'exit' });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A sample's time on each side: a frame's send (or arrival) time plus the sample's position in it
+ * at 8 kHz. The round trip is the chirp's first sample heard minus the same sample sent.
+ */
+function chirpRoundTrip(call: CallTimes, sentAt: number, heardAt: number): number | undefined {
+  const k = Math.floor(sentAt / 160);
+  const sent = call.sentMs[k];
+  let m = 0;
+  while (m < call.recvEndSample.length && call.recvEndSample[m]! <= heardAt) m++;
+  const arrived = call.recvEndMs[m];
+  if (sent === undefined || arrived === undefined) return undefined;
+  const msgStart = m > 0 ? call.recvEndSample[m - 1]! : 0;
+  return arrived + (heardAt - msgStart) / 8 - (sent + (sentAt - k * 160) / 8);
+}
+
+/** The emulator's hold of the chunk carrying 8 kHz sample `sentAt`: echo sent − chunk received. */
+function emulatorHold(s: SessionStamps, sentAt: number): number | undefined {
+  const at16k = 2 * sentAt + 1;
+  const i = s.inEndSample.findIndex((e) => e >= at16k);
+  const o = s.outEndSample.findIndex((e) => e >= 1.5 * (i >= 0 ? s.inEndSample[i]! : Infinity));
+  if (i < 0 || o < 0) return undefined;
+  return s.outEndMs[o]! - s.inEndMs[i]!;
+}
+
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}${PIN ? ', callbridge pinned to CPU 0, driver and emulator to CPU 1' : ', not pinned'}`;
+console.log(`# callbridge load benchmark — ${machine}`);
+console.log(`# each call: ${TALK_S} s of continuous caller audio; echo model talks ${ECHO_TALK_MS} ms then is quiet ${ECHO_QUIET_MS} ms (bot speech ${Math.round((100 * ECHO_TALK_MS) / (ECHO_TALK_MS + ECHO_QUIET_MS))} % of the time), every ${BARGE_IN_EVERY}rd turn ends in a barge-in; ramp ${RAMP_PER_S} calls/s; late = over ${LATE_MS} ms`);
+
+const results: { runs: RunFigures[]; roundTrip?: RoundTrip; machine: string; options: Record<string, unknown> } = {
+  runs: [],
+  machine,
+  options: { sweep: SWEEP, talkS: TALK_S, rampPerS: RAMP_PER_S, echoTalkMs: ECHO_TALK_MS, echoQuietMs: ECHO_QUIET_MS, bargeInEvery: BARGE_IN_EVERY },
+};
+try {
+  if (RTT) {
+    const r = await roundTrip(10);
+    results.roundTrip = r;
+    console.log(
+      `round trip of a chirp at 10 calls (${r.found}/${r.chirps} found): ${f1(r.roundTripMs.p50)} ms p50, ${f1(r.roundTripMs.p99)} p99, ${f1(r.roundTripMs.max)} max; ` +
+        `emulator ${f1(r.emulatorMs.p50)} p50 (its filter ${f2(r.filterDelayMs.emulator)}); callbridge's share ${f1(r.bridgeMs.p50)} ms p50, ${f1(r.bridgeMs.p99)} p99, ${f1(r.bridgeMs.max)} max (of which filters ${f2(r.filterDelayMs.bridge)})`,
+    );
+  }
+  console.log('');
+  console.log('| calls | in p50/p99/max ms | out p50/p99/max ms | lost in/out | late in/out | bridge CPU % | RSS MB (per call) | driver CPU %, late sends | emulator CPU % |');
+  console.log('|---:|---|---|---|---|---:|---|---|---:|');
+  for (const n of SWEEP) {
+    const run = await loadRun(n);
+    results.runs.push(run);
+    const a = run.analysis;
+    console.log(
+      `| ${n} | ${f2(a.inbound.p50Ms)} / ${f2(a.inbound.p99Ms)} / ${f1(a.inbound.maxMs)} | ${f2(a.outbound.p50Ms)} / ${f2(a.outbound.p99Ms)} / ${f1(a.outbound.maxMs)} | ` +
+        `${a.inbound.lost}/${a.outbound.lost} of ${a.inbound.frames}/${a.outbound.frames} | ${a.inbound.late}/${a.outbound.late} | ${f1(run.bridge.cpuPct)} | ${f1(run.bridge.rssMb)} (${f2(run.bridge.rssPerCallMb)}) | ` +
+        `${f1(run.driver.cpuPct)}, ${run.driver.lateSends} | ${f1(run.emulator.cpuPct)} |`,
+    );
+    if (a.callsWithErrors.length > 0) console.log(`#   ${n} calls: ${a.callsWithErrors.length} with errors, e.g. ${a.callsWithErrors.slice(0, 3).join('; ')}`);
+  }
+  const holding = results.runs.filter((r) => r.analysis.inbound.lost === 0 && r.analysis.outbound.lost === 0 && r.analysis.inbound.p99Ms <= 20 && r.analysis.outbound.p99Ms <= 20 && r.analysis.callsWithErrors.length === 0);
+  const largest = holding.reduce((m, r) => Math.max(m, r.calls), 0);
+  console.log('');
+  console.log(`largest N with p99 <= 20 ms per direction and no frame lost: ${largest || 'none'}${largest === Math.max(...SWEEP) ? ' (the largest tried)' : ''}`);
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  const file = join(ROOT, 'bench', 'results', `load-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2));
+  console.log(`# JSON: ${file}`);
+} finally {
+  driver.send({ type: 'exit' });
+}

@@ -1,0 +1,103 @@
+/**
+ * The parts of the load benchmark (bench/load*) that its figures rest on: the call tag survives
+ * callbridge's inbound conversion; the emulator's audio tap and echo windows (with barge-ins)
+ * behave as documented; the analysis matches frames by sample position and counts losses; the
+ * chirp is found where it is. (The benchmark's figures themselves are not tested here.)
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { InboundAudio } from '../../src/call/audio-path.js';
+import { startEmulator } from '../../src/emulator/index.js';
+import { TAG_FRAMES, TAG_MAX, decodeTag, tagCode, tagProbeIndex } from '../../bench/load/tag.js';
+import { analyse } from '../../bench/load/analyse.js';
+import { CHIRP, findChirp } from '../../bench/load/chirp.js';
+import type { CallTimes } from '../../bench/load/driver.js';
+import type { SessionStamps } from '../../bench/load/emulator-proc.js';
+import { FAST, RawClient } from './emulator-harness.js';
+
+describe('load benchmark parts', () => {
+  it('a call tag survives μ-law and the 8 → 16 kHz filter, followed by any audio', () => {
+    for (const n of [0, 1, 42, 99, 100, 4321, 65535, TAG_MAX]) {
+      const inbound = new InboundAudio();
+      const out: number[] = [];
+      for (let f = 0; f < TAG_FRAMES; f++) out.push(...inbound.convert(new Uint8Array(160).fill(tagCode(n, f))));
+      out.push(...inbound.convert(new Uint8Array(160).fill(0x10))); // loud audio right after
+      const probes = Array.from({ length: TAG_FRAMES }, (_, f) => out[tagProbeIndex(f)]!);
+      assert.equal(decodeTag(probes), n, `call ${n}: probes ${probes.join(',')}`);
+    }
+    assert.equal(decodeTag([1234, 5, 9]), undefined, 'levels that are not tag levels are no tag');
+    assert.equal(decodeTag([1, 2]), undefined, 'too few probes are no tag');
+  });
+
+  it('the emulator’s tap sees every chunk, and echo windows end in turnComplete or (every 2nd) interrupted', async () => {
+    const received: number[] = [];
+    const sent: number[] = [];
+    const emulator = await startEmulator({
+      timing: FAST,
+      echo: { talkMs: 200, quietMs: 100, bargeInEvery: 2 },
+      audioTap: { received: (_id, s) => received.push(s.length), sent: (_id, s) => sent.push(s.length) },
+    });
+    try {
+      const client = await RawClient.connect(`${emulator.url}?key=k`);
+      await client.setup({ model: 'models/gemini-emulator-echo', generationConfig: { responseModalities: ['AUDIO'] } });
+      // 1 s of audio: windows talk 0-200 ms, quiet to 300, talk to 500, quiet to 600, talk to 800, quiet to 900, talk.
+      client.sendAudio(new Int16Array(16000).fill(1000));
+      await client.waitFor(() => received.length === 50, { timeoutMs: 5000 }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(received.length, 50, 'the tap saw all 50 chunks received');
+      assert.ok(received.every((n) => n === 320), 'each of 320 samples');
+      const ends = client.messages.filter((m) => m.serverContent?.interrupted || m.serverContent?.generationComplete).map((m) => (m.serverContent.interrupted ? 'interrupted' : 'complete'));
+      assert.deepEqual(ends, ['complete', 'interrupted', 'complete'], 'three windows ended, the 2nd by a barge-in');
+      assert.equal(client.messages.filter((m) => m.serverContent?.turnComplete).length, 3, 'each window ends with turnComplete');
+      const audio = client.messages.filter((m) => m.serverContent?.modelTurn).length;
+      assert.equal(sent.length, audio, 'the tap saw every audio chunk sent');
+      assert.ok(sent.every((n) => n === 480), 'each 320 samples at 16 kHz → 480 at 24 kHz');
+      // 50 chunks of 20 ms; quiet for 3 windows of 100 ms (5 chunks each): about 35 echoed.
+      assert.ok(audio >= 32 && audio <= 38, `about 35 of the 50 chunks echoed (${audio})`);
+      client.ws.close();
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('the analysis matches frames by sample position, and counts frames that never arrived as lost', () => {
+    const call: CallTimes = {
+      n: 7, callSid: 'CA7', clears: 0, marksReturned: 0, chirps: [],
+      sentMs: [0, 20, 40, 60],
+      // Out: two 160-sample messages, then one of 320 (callbridge joining two chunks would look like this).
+      recvEndMs: [13, 33, 58],
+      recvEndSample: [160, 320, 640],
+    };
+    const session: SessionStamps = {
+      session: 1, tag: [],
+      inEndMs: [2, 23, 45], // the 4th frame never arrived
+      inEndSample: [320, 640, 960],
+      outEndMs: [10, 30, 50, 51, 70],
+      outEndSample: [480, 960, 1440, 1920, 2400], // the 5th chunk (480 samples) never reached the caller
+    };
+    const probes = Array.from({ length: TAG_FRAMES }, (_, f) => tagCode(7, f));
+    const inbound = new InboundAudio();
+    const pcm: number[] = [];
+    for (const code of probes) pcm.push(...inbound.convert(new Uint8Array(160).fill(code)));
+    session.tag = Array.from({ length: TAG_FRAMES }, (_, f) => pcm[tagProbeIndex(f)]!);
+    const a = analyse([call], [session]);
+    assert.equal(a.callsMatched, 1, 'the session is matched to the call by its tag');
+    assert.equal(a.inbound.lost, 1, 'one inbound frame lost');
+    assert.equal(a.inbound.frames, 4);
+    assert.equal(a.inbound.maxMs, 5, 'inbound latencies 2, 3, 5 ms');
+    assert.equal(a.inbound.p50Ms, 3);
+    assert.equal(a.outbound.lost, 1, 'one outbound frame (160 samples at 8 kHz) lost');
+    // 13-10, 33-30, and the joined message ending at 8 kHz sample 640 = 24 kHz 1920: 58-51.
+    assert.equal(a.outbound.maxMs, 7, 'the joined message is timed from the chunk holding its last sample');
+    assert.equal(a.outbound.p50Ms, 3);
+    assert.equal(analyse([call], []).callsWithErrors.length, 1, 'a call with no session is reported');
+  });
+
+  it('finds a chirp where it is, and nothing in silence', () => {
+    const heard = new Int16Array(4000);
+    heard.set(CHIRP, 1234);
+    for (let i = 0; i < heard.length; i++) heard[i] = heard[i]! + ((i * 7919) % 200) - 100;
+    assert.equal(findChirp(heard, 1000, 2000), 1234, 'the chirp is found at its first sample');
+    assert.equal(findChirp(new Int16Array(4000), 0, 3000), undefined, 'silence has no chirp');
+  });
+});
