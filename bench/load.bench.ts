@@ -8,7 +8,7 @@
  * (load/emulator-proc.ts) and the Twilio-side driver (load/driver.ts), both pinned to CPU 1.
  *
  * Run: npm run bench:load [-- --calls 10,50,100,200,400 --seconds 30 --ramp 40 --talk-ms 3000
- *      --quiet-ms 2000 --barge-in-every 3 --no-rtt --no-pin]
+ *      --quiet-ms 2000 --barge-in-every 3 --no-rtt --no-pin --profile]
  * Prints a table; writes JSON to bench/results/load-<time>.json (not in git).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -35,6 +35,8 @@ const ECHO_TALK_MS = Number(arg('talk-ms', '3000'));
 const ECHO_QUIET_MS = Number(arg('quiet-ms', '2000'));
 const BARGE_IN_EVERY = Number(arg('barge-in-every', '3'));
 const RTT = !args.includes('--no-rtt');
+/** --profile: callbridge runs with --cpu-prof; the profiles land in bench/results/profiles. */
+const PROFILE = args.includes('--profile');
 const PIN = !args.includes('--no-pin') && spawnSync('taskset', ['-V']).status === 0 && cpus().length >= 2;
 const AUTH_TOKEN = 'load-bench-auth-token-0123456789abcdef';
 const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
@@ -42,10 +44,17 @@ const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 if (PIN) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 const pinned = (cpu: number, cmd: string[]) => (PIN ? ['taskset', ['-c', String(cpu), ...cmd]] as const : [cmd[0]!, cmd.slice(1)] as const);
 
-/** A child node process with an IPC channel. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+/** A child node process with an IPC channel (killed when this process exits, however it exits). */
 function child(script: string, env: Record<string, string>): ChildProcess {
   const [cmd, argv] = pinned(1, [process.execPath, '--import', 'tsx', script]);
-  return spawn(cmd, [...argv], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = spawn(cmd, [...argv], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
 }
 function nextMessage<T>(proc: ChildProcess, type: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -74,10 +83,10 @@ async function startEmulatorProc(windows: boolean): Promise<{ proc: ChildProcess
 async function startBridge(emulatorUrl: string, dir: string): Promise<ServerProcess> {
   mkdirSync(join(dir, 'flows'), { recursive: true });
   mkdirSync(join(dir, 'tools'), { recursive: true });
-  writeFileSync(join(dir, 'flows', 'echo.yaml'), ['name: load-echo', 'default: true', 'model: gemini-emulator-echo', 'persona: You echo.', 'stages:', '  - name: main', '    instructions: Echo.'].join('\n'));
+  writeFileSync(join(dir, 'flows', 'echo.yaml'), ['name: load-echo', 'default: true', 'model: gemini-emulator-echo', 'persona: You echo.', 'greeting: Hello.', 'stages:', '  - name: main', '    instructions: Echo.'].join('\n'));
   const env = { DATA_DIR: join(dir, 'data'), FLOWS_DIR: join(dir, 'flows'), TOOLS_DIR: join(dir, 'tools'), GEMINI_LIVE_URL: emulatorUrl, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info' };
-  if (!PIN) return startServerProcess(env);
-  return startServerProcess(env, ['taskset', '-c', '0']);
+  const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles')}`] : [];
+  return startServerProcess(env, PIN ? ['taskset', '-c', '0'] : [], nodeArgs);
 }
 
 interface RunFigures {
@@ -108,6 +117,7 @@ async function loadRun(n: number): Promise<RunFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'cb-load-'));
   const emu = await startEmulatorProc(true);
   const bridge = await startBridge(emu.url, dir);
+  children.add(bridge.child);
   try {
     await drive(bridge.url, 5, 3000); // module loading, JIT, WASM compile: not what is measured
     await new Promise((r) => setTimeout(r, 1500));
@@ -160,6 +170,7 @@ async function roundTrip(calls: number): Promise<RoundTrip> {
   const dir = mkdtempSync(join(tmpdir(), 'cb-load-rtt-'));
   const emu = await startEmulatorProc(false);
   const bridge = await startBridge(emu.url, dir);
+  children.add(bridge.child);
   try {
     await drive(bridge.url, 5, 3000);
     emu.proc.send({ type: 'reset' });

@@ -61,6 +61,8 @@ export interface RunResult {
 const FRAME_SAMPLES = 160;
 const FRAME_MS = 20;
 const DRAIN_MS = 800;
+/** Twilio opens the media stream a moment after it got the TwiML (the caller simulator uses the same). */
+const CONNECT_DELAY_MS = 300;
 
 /** A speech-like loop: 1.2 s of a gliding two-tone voice, 0.8 s of near-silence; μ-law frames. */
 function speechLoop(): Buffer[] {
@@ -120,6 +122,7 @@ class LoadCall {
     const connect = verbs.find((v) => v.verb === 'Connect');
     const stream = connect?.verb === 'Connect' ? connect.stream : undefined;
     if (!stream) throw new Error(`webhook answered ${res.status} without <Connect><Stream>`);
+    await new Promise((resolve) => setTimeout(resolve, CONNECT_DELAY_MS));
     const ws = new WebSocket(stream.url, { headers: { 'x-twilio-signature': twilioSignature(r.authToken, stream.url, {}) }, perMessageDeflate: false });
     this.#ws = ws;
     ws.on('message', (data: Buffer) => this.#onMessage(data));

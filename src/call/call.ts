@@ -74,6 +74,12 @@ const SILENCE_CHECK_EVERY_FRAMES = 10;
  * Twilio's buffer where only `clear` can stop it.
  */
 const LOCAL_BARGE_IN_MS = 300;
+/**
+ * Chunks of one reply share a Twilio mark, one per this much audio at most (twilio/playout.ts):
+ * per-chunk marks would triple the messages of every 20 ms chunk. What the caller heard is known
+ * to within this.
+ */
+const MARK_EVERY_MS = 100;
 /** Caller audio (16 kHz) kept for replay after a fault: the last 10 s. */
 const REPLAY_KEEP_SAMPLES = 10 * 16000;
 /** Audio before the detected start of speech replayed with it (the detector starts late). */
@@ -197,7 +203,7 @@ export class Call {
     }
     this.#stream = stream;
     this.#streamStartMs = this.#now();
-    this.#playout = trackPlayout(stream);
+    this.#playout = trackPlayout(stream, { markEveryMs: MARK_EVERY_MS });
     this.#utterances.playout = this.#playout;
     if (this.flow.recording) this.#recording = openCallRecording({ dataDir: this.#s.dataDir, callSid: this.callSid, log: this.#log });
     this.#record.update({
@@ -371,6 +377,7 @@ export class Call {
         this.#onInterrupted();
         return;
       case 'turnComplete':
+        this.#playout?.flushMark(); // the reply's last audio: know promptly when it has played
         this.#dropAudio = false;
         this.#utterances.turnComplete();
         this.#resolveTurnWaiters();
@@ -413,11 +420,15 @@ export class Call {
     this.#sendToCaller(utterance.id, mulaw);
   }
 
-  /** Hot path: one media message and one mark per chunk of bot audio. */
+  /** Hot path: one media message and one mark per chunk of bot audio, in one socket write. */
   #sendToCaller(utteranceId: string, mulaw: Uint8Array): void {
     const stream = this.#stream!;
-    if (!stream.sendMedia(mulaw)) return;
-    this.#playout!.sent(utteranceId, mulaw.length / 8);
+    let sent = false;
+    stream.batch(() => {
+      sent = stream.sendMedia(mulaw);
+      if (sent) this.#playout!.sent(utteranceId, mulaw.length / 8);
+    });
+    if (!sent) return;
     if (this.#firstBotAudioMs === undefined) {
       this.#firstBotAudioMs = this.#now() - this.#streamStartMs!;
       this.#record.update({ latency: { firstBotAudioMs: this.#firstBotAudioMs, turns: this.#turns } });

@@ -72,6 +72,8 @@ export interface EmulatorOptions {
   recordAudioPayloads?: boolean;
   /** Received messages kept per session; older ones are dropped (default 20000). */
   maxRecordedPerSession?: number;
+  /** Session records kept (closed ones beyond this are forgotten, oldest first; default 10000). */
+  maxSessionRecords?: number;
   log?: Logger;
   /**
    * Echo models only: talk in windows, as a bot that speaks part of the time. Measured in caller
@@ -140,6 +142,7 @@ const PlainSchema = z.strictObject({
   ttsRateWpm: z.number().min(80).max(450).default(170),
   recordAudioPayloads: z.boolean().default(true),
   maxRecordedPerSession: z.number().int().positive().default(20000),
+  maxSessionRecords: z.number().int().positive().default(10_000),
   echo: z
     .strictObject({ talkMs: z.number().positive(), quietMs: nonNegative, bargeInEvery: z.number().int().min(0).default(0) })
     .optional(),

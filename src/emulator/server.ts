@@ -94,7 +94,9 @@ class EmulatorServer extends EventEmitter implements Emulator {
   readonly #server: Server;
   readonly #wss: WebSocketServer;
   readonly #ownsTts: boolean;
-  readonly #records: SessionRecord[] = [];
+  /** Session records by id, oldest first; closed ones beyond maxSessionRecords are dropped. */
+  readonly #records = new Map<number, SessionRecord>();
+  #sessionsOpened = 0;
   readonly #open = new Map<number, EmulatedSession>();
   readonly #startedAt = new Date();
   readonly #ctx: SessionContext;
@@ -146,33 +148,44 @@ class EmulatorServer extends EventEmitter implements Emulator {
   }
 
   get sessions(): readonly SessionRecord[] {
-    return [...this.#records];
+    return [...this.#records.values()];
   }
 
   session(id: number): SessionRecord | undefined {
-    return this.#records[id - 1];
+    return this.#records.get(id);
   }
 
   received(sessionId?: number): ReceivedMessage[] {
     if (sessionId !== undefined) return [...(this.session(sessionId)?.received ?? [])];
-    return this.#records.flatMap((r) => r.received);
+    return [...this.#records.values()].flatMap((r) => r.received);
   }
 
   stats(): EmulatorStats {
     const faultsInjected: Partial<Record<FaultKind, number>> = {};
-    const counts = { sessions: this.#records.length, active: this.#open.size, received: 0, sent: 0, audioChunksSent: 0, garbageSent: 0, handles: this.#ctx.handles.size };
-    for (const r of this.#records) {
+    const counts = { sessions: this.#sessionsOpened, active: this.#open.size, received: 0, sent: 0, audioChunksSent: 0, garbageSent: 0, handles: this.#ctx.handles.size };
+    for (const r of this.#records.values()) {
       counts.received += r.counts.received;
       counts.sent += r.counts.sent;
       counts.audioChunksSent += r.counts.audioChunksSent;
       counts.garbageSent += r.counts.garbageSent;
       for (const f of r.faults) faultsInjected[f] = (faultsInjected[f] ?? 0) + 1;
     }
-    return { url: this.url, startedAt: this.#startedAt.toISOString(), counts, faultsInjected, sessions: this.#records.map((r) => r.summary()) };
+    return { url: this.url, startedAt: this.#startedAt.toISOString(), counts, faultsInjected, sessions: [...this.#records.values()].map((r) => r.summary()) };
+  }
+
+  /** A long-running emulator keeps the newest maxSessionRecords closed sessions' records. */
+  #forgetOldRecords(): void {
+    let excess = this.#records.size - this.#ctx.options.maxSessionRecords;
+    for (const [id, r] of this.#records) {
+      if (excess <= 0) return;
+      if (r.state !== 'closed') continue;
+      this.#records.delete(id);
+      excess--;
+    }
   }
 
   waitForSession(id?: number, timeoutMs = 5000): Promise<SessionRecord> {
-    const wanted = id ?? this.#records.length + 1;
+    const wanted = id ?? this.#sessionsOpened + 1;
     const existing = this.session(wanted);
     if (existing) return Promise.resolve(existing);
     return this.#waitFor('session', (r) => r.id === wanted, timeoutMs, `session ${wanted} to connect`);
@@ -238,11 +251,12 @@ class EmulatorServer extends EventEmitter implements Emulator {
     const key = query.get('key') ?? (Array.isArray(header) ? header[0] : header);
     const authorized = keyAccepted(this.#ctx.options.requireApiKey, key ?? undefined);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const record = new SessionRecord(this.#records.length + 1, path, match[1]!, {
+      const record = new SessionRecord(++this.#sessionsOpened, path, match[1]!, {
         maxReceived: this.#ctx.options.maxRecordedPerSession,
         keepAudio: this.#ctx.options.recordAudioPayloads,
       });
-      this.#records.push(record);
+      this.#records.set(record.id, record);
+      this.#forgetOldRecords();
       const session = new EmulatedSession(ws, record, this.#ctx, authorized);
       this.#open.set(record.id, session);
       this.#ctx.log.debug({ session: record.id, apiVersion: record.apiVersion, authorized }, 'emulator session opened');

@@ -65,6 +65,11 @@ export interface TwilioMediaStreamEvents {
 
 export interface TwilioMediaStreamOptions {
   log: Logger;
+  /**
+   * The TCP socket under the WebSocket, when the caller has it: `batch()` corks it so that the
+   * messages sent together (a media message and its mark) leave in one write.
+   */
+  transport?: { cork(): void; uncork(): void };
 }
 
 export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
@@ -78,6 +83,7 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
 
   readonly #socket: MediaSocket;
   readonly #log: Logger;
+  readonly #transport: TwilioMediaStreamOptions['transport'];
   readonly #warned = new Set<string>();
   #connected = false;
   #ended = false;
@@ -95,6 +101,7 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
     super();
     this.#socket = socket;
     this.#log = options.log;
+    this.#transport = options.transport;
     socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     socket.on('close', (code, reason) => this.#onClose(code, reason.toString('utf8')));
     socket.on('error', (err) => this.#warnOnce('socket-error', 'CB_TWILIO_MALFORMED_MESSAGE', { err: err.message }));
@@ -111,6 +118,18 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   /** Bytes queued in the socket and not yet sent (back-pressure indicator). */
   get bufferedAmount(): number {
     return this.#socket.bufferedAmount;
+  }
+
+  /** Runs `send` with the socket corked: whatever it sends goes out in one write. */
+  batch(send: () => void): void {
+    const t = this.#transport;
+    if (!t) return send();
+    t.cork();
+    try {
+      send();
+    } finally {
+      t.uncork();
+    }
   }
 
   /** Sends μ-law 8 kHz audio (any length). Returns false when the stream cannot send any more. */

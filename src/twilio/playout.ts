@@ -9,6 +9,12 @@
  * played position to the mark's sent position (and marks are echoed in order, so every earlier
  * pending mark is played too).
  *
+ * With `markEveryMs` > 0 (what calls use: 100 ms), consecutive chunks of one utterance share a
+ * mark: it is sent once that much audio is unmarked, when the next utterance starts, or at the
+ * latest `markEveryMs` after the first unmarked chunk. A chunk of 20 ms would otherwise cost a mark
+ * and its echo each (three messages per chunk instead of one); "heard" is then known to within
+ * `markEveryMs`. Unmarked audio counts as still playing.
+ *
  * `interrupt()` sends `clear`, bumps the generation and moves every pending mark to a "cleared"
  * set: Twilio echoes them all after a clear, and those echoes mean "discarded", not "played".
  */
@@ -62,9 +68,14 @@ export class PlayoutTracker {
   #seq = 0;
   #waiters: Waiter[] = [];
   #ended = false;
+  readonly #markEveryMs: number;
+  /** Audio sent and not yet behind a mark: its utterance and duration. */
+  #unmarked: { utteranceId: string; ms: number } | undefined;
+  #markTimer: NodeJS.Timeout | undefined;
 
-  constructor(channel: PlayoutChannel) {
+  constructor(channel: PlayoutChannel, options: { markEveryMs?: number } = {}) {
     this.#channel = channel;
+    this.#markEveryMs = options.markEveryMs ?? 0;
   }
 
   /** Bumped by every `interrupt()`. */
@@ -79,22 +90,42 @@ export class PlayoutTracker {
 
   /** True while sent audio is still waiting to be played. */
   get isPlaying(): boolean {
-    return this.#pending.size > 0;
+    return this.#pending.size > 0 || this.#unmarked !== undefined;
   }
 
   /**
    * Records that `durationMs` more audio of `utteranceId` was just sent (after the media message),
-   * and sends a mark behind it. Returns the mark name.
+   * and sends a mark behind it (now, or shared with the next chunks: see markEveryMs).
    */
-  sent(utteranceId: string, durationMs: number): string {
+  sent(utteranceId: string, durationMs: number): void {
     let u = this.#utterances.get(utteranceId);
     if (!u) this.#utterances.set(utteranceId, (u = { sentMs: 0, playedMs: 0, pending: 0 }));
     u.sentMs += Math.max(0, durationMs);
-    const name = `g${this.#generation}:m${++this.#seq}:${utteranceId.slice(0, 64)}:${Math.round(u.sentMs)}ms`;
-    this.#pending.set(name, { utteranceId, sentMs: u.sentMs });
+    if (this.#unmarked && this.#unmarked.utteranceId !== utteranceId) this.flushMark();
+    this.#unmarked ??= { utteranceId, ms: 0 };
+    this.#unmarked.ms += Math.max(0, durationMs);
+    if (this.#unmarked.ms >= this.#markEveryMs) this.flushMark();
+    else this.#markTimer ??= setTimeout(() => this.flushMark(), this.#markEveryMs);
+  }
+
+  /** Sends the mark behind audio sent without one yet (nothing if there is none). */
+  flushMark(): void {
+    if (this.#markTimer) clearTimeout(this.#markTimer);
+    this.#markTimer = undefined;
+    const unmarked = this.#unmarked;
+    if (!unmarked) return;
+    this.#unmarked = undefined;
+    const u = this.#utterances.get(unmarked.utteranceId)!;
+    const name = `g${this.#generation}:m${++this.#seq}:${unmarked.utteranceId.slice(0, 64)}:${Math.round(u.sentMs)}ms`;
+    this.#pending.set(name, { utteranceId: unmarked.utteranceId, sentMs: u.sentMs });
     u.pending++;
     this.#channel.sendMark(name);
-    return name;
+  }
+
+  #dropUnmarked(): void {
+    if (this.#markTimer) clearTimeout(this.#markTimer);
+    this.#markTimer = undefined;
+    this.#unmarked = undefined;
   }
 
   /**
@@ -128,6 +159,8 @@ export class PlayoutTracker {
     this.#channel.sendClear();
     this.#generation++;
     let result: InterruptResult | null = null;
+    const unmarked = this.#unmarked;
+    this.#dropUnmarked();
     for (const [name, m] of this.#pending) {
       this.#cleared.add(name);
       const u = this.#utterances.get(m.utteranceId);
@@ -139,6 +172,11 @@ export class PlayoutTracker {
       }
     }
     this.#pending.clear();
+    if (unmarked) {
+      const u = this.#utterances.get(unmarked.utteranceId);
+      if (result === null) result = { utteranceId: unmarked.utteranceId, sentMs: u?.sentMs ?? 0, heardMs: u?.playedMs ?? 0, alsoCleared: [] };
+      else if (unmarked.utteranceId !== result.utteranceId && !result.alsoCleared.includes(unmarked.utteranceId)) result.alsoCleared.push(unmarked.utteranceId);
+    }
     for (const w of this.#waiters) w.resolve('cleared');
     this.#waiters = [];
     return result;
@@ -161,6 +199,7 @@ export class PlayoutTracker {
    */
   whenPlayed(utteranceId?: string): Promise<PlayedOutcome> {
     if (this.#ended) return Promise.resolve('ended');
+    this.flushMark(); // waiting for it: no reason to hold its mark back
     if (this.#isPlayed(utteranceId)) return Promise.resolve('played');
     return new Promise((resolve) => this.#waiters.push({ utteranceId, resolve }));
   }
@@ -168,13 +207,14 @@ export class PlayoutTracker {
   /** The stream ended: marks will never come; pending waits resolve with 'ended'. */
   end(): void {
     this.#ended = true;
+    this.#dropUnmarked();
     for (const w of this.#waiters) w.resolve('ended');
     this.#waiters = [];
   }
 
   #isPlayed(utteranceId: string | undefined): boolean {
-    if (utteranceId === undefined) return this.#pending.size === 0;
-    return (this.#utterances.get(utteranceId)?.pending ?? 0) === 0;
+    if (utteranceId === undefined) return this.#pending.size === 0 && this.#unmarked === undefined;
+    return (this.#utterances.get(utteranceId)?.pending ?? 0) === 0 && this.#unmarked?.utteranceId !== utteranceId;
   }
 
   #settleWaiters(): void {
@@ -189,8 +229,8 @@ export class PlayoutTracker {
 }
 
 /** A tracker wired to a stream: mark echoes feed it, the stream's end ends it. */
-export function trackPlayout(stream: TwilioMediaStream): PlayoutTracker {
-  const tracker = new PlayoutTracker(stream);
+export function trackPlayout(stream: TwilioMediaStream, options: { markEveryMs?: number } = {}): PlayoutTracker {
+  const tracker = new PlayoutTracker(stream, options);
   stream.on('mark', ({ name }) => tracker.onMark(name));
   stream.on('end', () => tracker.end());
   return tracker;

@@ -164,7 +164,7 @@ export function mountTwilioRoutes(app: Express, options: TwilioRoutesOptions): T
     const conn = ++accepted;
     const connLog = log.child({ conn });
     connLog.info({ remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}` }, 'media stream connected');
-    const stream = new TwilioMediaStream(ws, { log: connLog });
+    const stream = new TwilioMediaStream(ws, { log: connLog, transport: req.socket });
     streams.add(stream);
     let timedOut = false;
     const timer = setTimeout(() => {

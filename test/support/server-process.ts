@@ -15,9 +15,12 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `wrap`: a command to run it under (e.g. ['taskset', '-c', '0']); it must exec node, keeping the pid. */
-export async function startServerProcess(env: Record<string, string>, wrap: readonly string[] = []): Promise<ServerProcess> {
-  const command = [...wrap, process.execPath, '--import', 'tsx', 'src/main.ts'];
+/**
+ * `wrap`: a command to run it under (e.g. ['taskset', '-c', '0']); it must exec node, keeping the
+ * pid. `nodeArgs`: extra options for node (e.g. --cpu-prof, which NODE_OPTIONS may not carry).
+ */
+export async function startServerProcess(env: Record<string, string>, wrap: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<ServerProcess> {
+  const command = [...wrap, process.execPath, ...nodeArgs, '--import', 'tsx', 'src/main.ts'];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },

@@ -186,4 +186,30 @@ describe('TwilioMediaStream', () => {
     assert.equal(warned.length, 1, 'logged once');
     assert.equal(warned[0]!['code'], 'CB_TWILIO_UNEXPECTED_MESSAGE');
   });
+
+  it('batch() corks the transport around what it sends, and uncorks even when the sender throws', () => {
+    const socket = new FakeSocket();
+    const order: string[] = [];
+    const origSend = socket.send.bind(socket);
+    socket.send = (data: string) => {
+      order.push('send');
+      origSend(data);
+    };
+    const stream = new TwilioMediaStream(socket, { log: createLogger({ level: 'silent' }), transport: { cork: () => order.push('cork'), uncork: () => order.push('uncork') } });
+    socket.frame(start());
+    stream.batch(() => {
+      stream.sendMedia(new Uint8Array([1, 2]));
+      stream.sendMark('m1');
+    });
+    assert.deepEqual(order, ['cork', 'send', 'send', 'uncork'], 'media and mark leave in one corked write');
+    order.length = 0;
+    assert.throws(() => stream.batch(() => { throw new Error('boom'); }), /boom/);
+    assert.deepEqual(order, ['cork', 'uncork'], 'uncorked after a throw');
+    order.length = 0;
+    const plain = setup();
+    plain.socket.frame(start());
+    let ran = false;
+    plain.stream.batch(() => (ran = true));
+    assert.ok(ran, 'without a transport, batch() just runs');
+  });
 });

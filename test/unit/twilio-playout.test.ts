@@ -102,7 +102,8 @@ describe('PlayoutTracker', () => {
     assert.equal(t.playedMs('u2'), 0);
     assert.equal(t.pendingMarks, 0);
     // A new utterance after the clear uses the new generation and plays normally.
-    const name = t.sent('u3', 200);
+    t.sent('u3', 200);
+    const name = ch.sent.at(-1)!;
     assert.match(name, /^g1:/);
     assert.ok(t.onMark(name), 't.onMark(name)');
     assert.equal(t.playedMs('u3'), 200);
@@ -126,5 +127,33 @@ describe('PlayoutTracker', () => {
     t.end();
     assert.deepEqual(await settled(w), { done: true, value: 'ended' });
     assert.equal(await t.whenPlayed(), 'ended');
+  });
+
+  it('with markEveryMs, chunks of one utterance share a mark: at 100 ms of audio, at the next utterance, or by the timer', async () => {
+    const ch = channel();
+    const t = new PlayoutTracker(ch, { markEveryMs: 100 });
+    for (let i = 0; i < 5; i++) t.sent('u1', 20);
+    assert.deepEqual(ch.sent, ['g0:m1:u1:100ms'], 'five 20 ms chunks, one mark');
+    t.sent('u1', 20);
+    assert.ok(t.isPlaying, 'unmarked audio counts as playing');
+    t.sent('u2', 20);
+    assert.deepEqual(ch.sent, ['g0:m1:u1:100ms', 'g0:m2:u1:120ms'], 'a new utterance marks the end of the previous one');
+    await new Promise((r) => setTimeout(r, 130));
+    assert.deepEqual(ch.sent.slice(2), ['g0:m3:u2:20ms'], 'the timer marks the tail at the latest markEveryMs later');
+    for (const name of ch.sent) t.onMark(name);
+    assert.equal(t.playedMs('u1'), 120);
+    assert.equal(t.playedMs('u2'), 20);
+    assert.ok(!t.isPlaying, 'all played');
+    // whenPlayed sends the held mark at once; interrupt counts unmarked audio as cleared.
+    t.sent('u3', 40);
+    const waiting = t.whenPlayed('u3');
+    assert.equal(ch.sent.at(-1), 'g0:m4:u3:40ms', 'whenPlayed flushes the mark');
+    t.onMark('g0:m4:u3:40ms');
+    assert.equal(await waiting, 'played');
+    t.sent('u4', 60);
+    assert.deepEqual(t.interrupt(), { utteranceId: 'u4', sentMs: 60, heardMs: 0, alsoCleared: [] }, 'unmarked audio is what was playing');
+    assert.ok(!t.isPlaying, 'nothing left after the clear');
+    await new Promise((r) => setTimeout(r, 130));
+    assert.equal(ch.sent.at(-1), 'g0:m4:u3:40ms', 'no mark for cleared audio');
   });
 });
