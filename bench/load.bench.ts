@@ -7,8 +7,8 @@
  * start`, pinned to CPU 0 when taskset exists), the emulator serving the echo model
  * (load/emulator-proc.ts) and the Twilio-side driver (load/driver.ts), both pinned to CPU 1.
  *
- * Run: npm run bench:load [-- --calls 10,50,100,200,400 --seconds 30 --ramp 40 --talk-ms 3000
- *      --quiet-ms 2000 --barge-in-every 3 --no-rtt --no-pin --profile]
+ * Run: npm run bench:load [-- --calls 10,50,100,200,400 --seconds 20 --ramp 10 --talk-ms 3000
+ *      --quiet-ms 2000 --barge-in-every 3 --no-rtt --no-pin --profile --diagnose]
  * Prints a table; writes JSON to bench/results/load-<time>.json (not in git).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -29,14 +29,17 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
 };
 const SWEEP = arg('calls', '10,50,100,200,400').split(',').map(Number).filter((n) => n > 0);
-const TALK_S = Number(arg('seconds', '30'));
-const RAMP_PER_S = Number(arg('ramp', '40'));
+/** Seconds with every call up (each call talks for the ramp plus this). */
+const STEADY_S = Number(arg('seconds', '20'));
+const RAMP_PER_S = Number(arg('ramp', '10'));
 const ECHO_TALK_MS = Number(arg('talk-ms', '3000'));
 const ECHO_QUIET_MS = Number(arg('quiet-ms', '2000'));
 const BARGE_IN_EVERY = Number(arg('barge-in-every', '3'));
 const RTT = !args.includes('--no-rtt');
 /** --profile: callbridge runs with --cpu-prof; the profiles land in bench/results/profiles. */
 const PROFILE = args.includes('--profile');
+/** --diagnose: callbridge runs with --trace-gc and the event-loop stall monitor; a summary per run. */
+const DIAGNOSE = args.includes('--diagnose');
 const PIN = !args.includes('--no-pin') && spawnSync('taskset', ['-V']).status === 0 && cpus().length >= 2;
 const AUTH_TOKEN = 'load-bench-auth-token-0123456789abcdef';
 const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
@@ -85,7 +88,10 @@ async function startBridge(emulatorUrl: string, dir: string): Promise<ServerProc
   mkdirSync(join(dir, 'tools'), { recursive: true });
   writeFileSync(join(dir, 'flows', 'echo.yaml'), ['name: load-echo', 'default: true', 'model: gemini-emulator-echo', 'persona: You echo.', 'greeting: Hello.', 'stages:', '  - name: main', '    instructions: Echo.'].join('\n'));
   const env = { DATA_DIR: join(dir, 'data'), FLOWS_DIR: join(dir, 'flows'), TOOLS_DIR: join(dir, 'tools'), GEMINI_LIVE_URL: emulatorUrl, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info' };
-  const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles')}`] : [];
+  const nodeArgs = [
+    ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles')}`] : []),
+    ...(DIAGNOSE ? ['--trace-gc', '--import', join(ROOT, 'test', 'support', 'loop-monitor.mjs')] : []),
+  ];
   return startServerProcess(env, PIN ? ['taskset', '-c', '0'] : [], nodeArgs);
 }
 
@@ -124,9 +130,9 @@ async function loadRun(n: number): Promise<RunFigures> {
     const pid = bridge.child.pid!;
     const rssIdleMb = rssMb(pid);
     emu.proc.send({ type: 'reset' });
-    const running = drive(bridge.url, n, TALK_S * 1000);
     const rampMs = (n / RAMP_PER_S) * 1000;
-    const steadyMs = TALK_S * 1000 - rampMs - 2000;
+    const running = drive(bridge.url, n, rampMs + STEADY_S * 1000);
+    const steadyMs = STEADY_S * 1000 - 3000;
     await new Promise((r) => setTimeout(r, rampMs + 1000));
     const cpu = new ProcStats(pid);
     let rssPeak = rssMb(pid);
@@ -136,6 +142,10 @@ async function loadRun(n: number): Promise<RunFigures> {
     clearInterval(sampler);
     const result = await running;
     const emuReport = await emulatorReport(emu.proc);
+    if (DIAGNOSE) {
+      diagnose(bridge.output());
+      writeFileSync(join(ROOT, 'bench', 'results', `raw-${n}.json`), JSON.stringify({ calls: result.calls, sessions: emuReport.sessions }));
+    }
     return {
       calls: n,
       analysis: analyse(result.calls, emuReport.sessions),
@@ -240,16 +250,29 @@ function emulatorHold(s: SessionStamps, sentAt: number): number | undefined {
   return s.outEndMs[o]! - s.inEndMs[i]!;
 }
 
+/** Summary of --trace-gc lines and loop-monitor stalls in callbridge's output. */
+function diagnose(output: string): void {
+  const pauses = [...output.matchAll(/(Scavenge|Mark-Compact|Mark-sweep)[^,]*?, ([\d.]+) \/ [\d.]+ ms/g)].map((m) => ({ kind: m[1]!, ms: Number(m[2]) }));
+  const byKind = new Map<string, number[]>();
+  for (const p of pauses) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p.ms]);
+  for (const [kind, ms] of byKind) {
+    ms.sort((a, b) => a - b);
+    console.log(`#   GC ${kind}: ${ms.length} pauses, p50 ${ms[Math.floor(ms.length / 2)]} ms, max ${ms.at(-1)} ms, ${ms.filter((x) => x >= 10).length} of 10 ms or more`);
+  }
+  const stalls = output.split('\n').filter((l) => l.includes('"loopMonitor":true'));
+  console.log(`#   event-loop stalls >= 50 ms: ${stalls.length}${stalls.length ? `: ${stalls.slice(0, 8).map((l) => { const j = JSON.parse(l) as { stallMs: number; runMs: number; waitMs: number }; return `${j.stallMs} (ran ${j.runMs}, waited ${j.waitMs})`; }).join(', ')}` : ''}`);
+}
+
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}${PIN ? ', callbridge pinned to CPU 0, driver and emulator to CPU 1' : ', not pinned'}`;
 console.log(`# callbridge load benchmark — ${machine}`);
-console.log(`# each call: ${TALK_S} s of continuous caller audio; echo model talks ${ECHO_TALK_MS} ms then is quiet ${ECHO_QUIET_MS} ms (bot speech ${Math.round((100 * ECHO_TALK_MS) / (ECHO_TALK_MS + ECHO_QUIET_MS))} % of the time), every ${BARGE_IN_EVERY}rd turn ends in a barge-in; ramp ${RAMP_PER_S} calls/s; late = over ${LATE_MS} ms`);
+console.log(`# each call: continuous caller audio for the ramp plus ${STEADY_S} s; echo model talks ${ECHO_TALK_MS} ms then is quiet ${ECHO_QUIET_MS} ms (bot speech ${Math.round((100 * ECHO_TALK_MS) / (ECHO_TALK_MS + ECHO_QUIET_MS))} % of the time), every ${BARGE_IN_EVERY}rd turn ends in a barge-in; ramp ${RAMP_PER_S} calls/s; late = over ${LATE_MS} ms`);
 
 const results: { runs: RunFigures[]; roundTrip?: RoundTrip; machine: string; options: Record<string, unknown> } = {
   runs: [],
   machine,
-  options: { sweep: SWEEP, talkS: TALK_S, rampPerS: RAMP_PER_S, echoTalkMs: ECHO_TALK_MS, echoQuietMs: ECHO_QUIET_MS, bargeInEvery: BARGE_IN_EVERY },
+  options: { sweep: SWEEP, steadyS: STEADY_S, rampPerS: RAMP_PER_S, echoTalkMs: ECHO_TALK_MS, echoQuietMs: ECHO_QUIET_MS, bargeInEvery: BARGE_IN_EVERY },
 };
 try {
   if (RTT) {
@@ -261,8 +284,8 @@ try {
     );
   }
   console.log('');
-  console.log('| calls | in p50/p99/max ms | out p50/p99/max ms | lost in/out | late in/out | bridge CPU % | RSS MB (per call) | driver CPU %, late sends | emulator CPU % |');
-  console.log('|---:|---|---|---|---|---:|---|---|---:|');
+  console.log('| calls | in p50/p99/max ms | out p50/p99/max ms | lost in/out | late in/out | bridge CPU % | RSS MB (per call) | driver CPU %, loop lag p99 ms, late sends | emulator CPU %, loop lag p99 ms |');
+  console.log('|---:|---|---|---|---|---:|---|---|---|');
   for (const n of SWEEP) {
     const run = await loadRun(n);
     results.runs.push(run);
@@ -270,7 +293,7 @@ try {
     console.log(
       `| ${n} | ${f2(a.inbound.p50Ms)} / ${f2(a.inbound.p99Ms)} / ${f1(a.inbound.maxMs)} | ${f2(a.outbound.p50Ms)} / ${f2(a.outbound.p99Ms)} / ${f1(a.outbound.maxMs)} | ` +
         `${a.inbound.lost}/${a.outbound.lost} of ${a.inbound.frames}/${a.outbound.frames} | ${a.inbound.late}/${a.outbound.late} | ${f1(run.bridge.cpuPct)} | ${f1(run.bridge.rssMb)} (${f2(run.bridge.rssPerCallMb)}) | ` +
-        `${f1(run.driver.cpuPct)}, ${run.driver.lateSends} | ${f1(run.emulator.cpuPct)} |`,
+        `${f1(run.driver.cpuPct)}, ${f1(run.driver.lagP99Ms)}, ${run.driver.lateSends} | ${f1(run.emulator.cpuPct)}, ${f1(run.emulator.lagP99Ms)} |`,
     );
     if (a.callsWithErrors.length > 0) console.log(`#   ${n} calls: ${a.callsWithErrors.length} with errors, e.g. ${a.callsWithErrors.slice(0, 3).join('; ')}`);
   }

@@ -32,6 +32,10 @@ export interface LoadAnalysis {
   callsMatched: number;
   callsWithErrors: string[];
   clears: number;
+  /** When late frames were sent (monotonic ms), per direction: stalls show up as clusters. */
+  lateAtMs: { inbound: number[]; outbound: number[] };
+  /** Late frames among each call's first second (call set-up, not steady streaming). */
+  lateInFirstSecond: number;
 }
 
 /** Nearest-rank percentile of a sorted array. */
@@ -102,6 +106,8 @@ export function analyse(calls: CallTimes[], sessions: SessionStamps[]): LoadAnal
   let outLost = 0;
   let matched = 0;
   const errors: string[] = [];
+  const lateAtMs = { inbound: [] as number[], outbound: [] as number[] };
+  let lateInFirstSecond = 0;
   for (const call of calls) {
     if (call.error) errors.push(`${call.callSid}: ${call.error}`);
     const s = byCall.get(call.n);
@@ -112,10 +118,19 @@ export function analyse(calls: CallTimes[], sessions: SessionStamps[]): LoadAnal
     }
     matched++;
     const i = inboundLatencies(call, s);
-    for (const l of i.latencies) inbound.push(l);
+    for (const [k, l] of i.latencies.entries()) {
+      inbound.push(l);
+      if (l > LATE_MS) {
+        lateAtMs.inbound.push(call.sentMs[k]!);
+        if (k < 50) lateInFirstSecond++;
+      }
+    }
     inLost += i.lost;
     const o = outboundLatencies(call, s);
-    for (const l of o.latencies) outbound.push(l);
+    for (const [m, l] of o.latencies.entries()) {
+      outbound.push(l);
+      if (l > LATE_MS) lateAtMs.outbound.push(call.recvEndMs[m]!);
+    }
     outLost += o.lost;
   }
   return {
@@ -124,5 +139,7 @@ export function analyse(calls: CallTimes[], sessions: SessionStamps[]): LoadAnal
     callsMatched: matched,
     callsWithErrors: errors,
     clears: calls.reduce((a, c) => a + c.clears, 0),
+    lateAtMs,
+    lateInFirstSecond,
   };
 }

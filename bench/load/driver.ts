@@ -18,6 +18,7 @@ import { monoMs } from './clock.js';
 import { TAG_FRAMES, tagCode } from './tag.js';
 import { ProcStats } from './proc-stats.js';
 import { CHIRP, findChirp } from './chirp.js';
+import { Series } from './series.js';
 
 export interface RunRequest {
   type: 'run';
@@ -86,6 +87,9 @@ function speechLoop(): Buffer[] {
 
 class LoadCall {
   readonly times: CallTimes;
+  readonly #sent = new Series();
+  readonly #recvEnd = new Series();
+  readonly #recvEndSample = new Series();
   readonly #req: RunRequest;
   readonly #streamSid: string;
   #ws: WebSocket | undefined;
@@ -156,7 +160,7 @@ class LoadCall {
         return late;
       }
       const payload = payloadOf(this, k);
-      this.times.sentMs.push(monoMs());
+      this.#sent.push(monoMs());
       ws.send(`{"event":"media","sequenceNumber":"${++this.#seq}","media":{"track":"inbound","chunk":"${k + 1}","timestamp":"${k * FRAME_MS}","payload":"${payload}"},"streamSid":"${this.#streamSid}"}`);
     }
     while (this.#marks.length > 0 && this.#marks[0]!.atMs <= now) this.#returnMark(this.#marks.shift()!.name);
@@ -177,8 +181,8 @@ class LoadCall {
         if (this.#recvSamples + samples <= this.#heard.length) this.#heard.set(decodeMulaw(mulaw), this.#recvSamples);
       }
       this.#recvSamples += samples;
-      this.times.recvEndMs.push(at);
-      this.times.recvEndSample.push(this.#recvSamples);
+      this.#recvEnd.push(at);
+      this.#recvEndSample.push(this.#recvSamples);
       this.#playedUntilMs = Math.max(this.#playedUntilMs, at) + samples / 8;
     } else if (text.includes('"event":"mark"')) {
       const name = /"name":"([^"]*)"/.exec(text)?.[1] ?? '';
@@ -215,6 +219,11 @@ class LoadCall {
       out.push({ sentAt, heardAt: findChirp(this.#heard!.subarray(0, this.#recvSamples), sentAt, sentAt + 2000) });
     }
     return out;
+  }
+
+  /** The stamps, as plain arrays for the report. */
+  result(): CallTimes {
+    return { ...this.times, sentMs: this.#sent.toArray(), recvEndMs: this.#recvEnd.toArray(), recvEndSample: this.#recvEndSample.toArray() };
   }
 
   #end(): void {
@@ -283,7 +292,7 @@ async function run(req: RunRequest): Promise<RunResult> {
   await Promise.all(calls.map((c) => Promise.race([c.done, new Promise((r) => setTimeout(r, req.talkMs + 15_000))])));
   clearInterval(ticker);
   const st = stats.read();
-  return { type: 'result', calls: calls.map((c) => c.times), cpuPct: st.cpuPct, lagP99Ms: st.lagP99Ms, lateSends };
+  return { type: 'result', calls: calls.map((c) => c.result()), cpuPct: st.cpuPct, lagP99Ms: st.lagP99Ms, lateSends };
 }
 
 process.on('message', (m: RunRequest | { type: 'exit' }) => {

@@ -11,6 +11,7 @@ import { startEmulator } from '../../src/emulator/index.js';
 import { monoMs } from './clock.js';
 import { TAG_FRAMES, tagProbeIndex } from './tag.js';
 import { ProcStats } from './proc-stats.js';
+import { Series } from './series.js';
 
 export interface SessionStamps {
   session: number;
@@ -33,11 +34,20 @@ const talkMs = Number(process.env['ECHO_TALK_MS'] ?? 0);
 const quietMs = Number(process.env['ECHO_QUIET_MS'] ?? 0);
 const bargeInEvery = Number(process.env['ECHO_BARGE_IN_EVERY'] ?? 0);
 
-let sessions = new Map<number, SessionStamps & { inCount: number; outCount: number }>();
+interface Stamps {
+  tag: number[];
+  inEndMs: Series;
+  inEndSample: Series;
+  outEndMs: Series;
+  outEndSample: Series;
+  inCount: number;
+  outCount: number;
+}
+let sessions = new Map<number, Stamps>();
 const stampsOf = (id: number) => {
   let s = sessions.get(id);
   if (!s) {
-    s = { session: id, tag: [], inEndMs: [], inEndSample: [], outEndMs: [], outEndSample: [], inCount: 0, outCount: 0 };
+    s = { tag: [], inEndMs: new Series(), inEndSample: new Series(), outEndMs: new Series(), outEndSample: new Series(), inCount: 0, outCount: 0 };
     sessions.set(id, s);
   }
   return s;
@@ -83,7 +93,9 @@ process.on('message', (m: EmulatorRequest) => {
     const st = stats.read();
     const reply: EmulatorReply = {
       type: 'report',
-      sessions: [...sessions.values()].map(({ inCount: _i, outCount: _o, ...s }) => s),
+      sessions: [...sessions].map(([id, s]) => ({
+        session: id, tag: s.tag, inEndMs: s.inEndMs.toArray(), inEndSample: s.inEndSample.toArray(), outEndMs: s.outEndMs.toArray(), outEndSample: s.outEndSample.toArray(),
+      })),
       cpuPct: st.cpuPct,
       rssMb: st.rssMb,
       lagP99Ms: st.lagP99Ms,
