@@ -12,7 +12,7 @@
  * Prints a table; writes JSON to bench/results/load-<time>.json (not in git).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { groupDelayMs } from '../src/audio/resampler.js';
@@ -40,6 +40,8 @@ const RTT = !args.includes('--no-rtt');
 const PROFILE = args.includes('--profile');
 /** --diagnose: callbridge runs with --trace-gc and the event-loop stall monitor; a summary per run. */
 const DIAGNOSE = args.includes('--diagnose');
+/** --bridge-node-args "<options>": extra node options for callbridge (e.g. GC settings to compare). */
+const BRIDGE_NODE_ARGS = arg('bridge-node-args', '').split(' ').filter(Boolean);
 const PIN = !args.includes('--no-pin') && spawnSync('taskset', ['-V']).status === 0 && cpus().length >= 2;
 const AUTH_TOKEN = 'load-bench-auth-token-0123456789abcdef';
 const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
@@ -53,8 +55,13 @@ process.on('exit', () => {
 });
 /** A child node process with an IPC channel (killed when this process exits, however it exits). */
 function child(script: string, env: Record<string, string>): ChildProcess {
-  const [cmd, argv] = pinned(1, [process.execPath, '--import', 'tsx', script]);
-  const proc = spawn(cmd, [...argv], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // With --diagnose the load generators run with --trace-gc and the stall monitor too (output to bench/results/).
+  const diag = DIAGNOSE ? ['--trace-gc', '--import', join(ROOT, 'test', 'support', 'loop-monitor.mjs')] : [];
+  // A larger young generation: the generators' per-message garbage dies young instead of being
+  // promoted and collected by full GCs, whose pauses would count as callbridge's latency.
+  const [cmd, argv] = pinned(1, [process.execPath, '--max-semi-space-size=64', ...diag, '--import', 'tsx', script]);
+  const out = DIAGNOSE ? openSync(join(ROOT, 'bench', 'results', `${script.split('/').pop()}.log`), 'a') : 'inherit';
+  const proc = spawn(cmd, [...argv], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out, 'ipc'] });
   children.add(proc);
   proc.once('exit', () => children.delete(proc));
   return proc;
@@ -89,6 +96,7 @@ async function startBridge(emulatorUrl: string, dir: string): Promise<ServerProc
   writeFileSync(join(dir, 'flows', 'echo.yaml'), ['name: load-echo', 'default: true', 'model: gemini-emulator-echo', 'persona: You echo.', 'greeting: Hello.', 'stages:', '  - name: main', '    instructions: Echo.'].join('\n'));
   const env = { DATA_DIR: join(dir, 'data'), FLOWS_DIR: join(dir, 'flows'), TOOLS_DIR: join(dir, 'tools'), GEMINI_LIVE_URL: emulatorUrl, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info' };
   const nodeArgs = [
+    ...BRIDGE_NODE_ARGS,
     ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles')}`] : []),
     ...(DIAGNOSE ? ['--trace-gc', '--import', join(ROOT, 'test', 'support', 'loop-monitor.mjs')] : []),
   ];

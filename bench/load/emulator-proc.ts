@@ -58,7 +58,8 @@ const emulator = await startEmulator({
   port: 0,
   host: '127.0.0.1',
   recordAudioPayloads: false,
-  maxRecordedPerSession: 50,
+  maxRecordedPerSession: 1,
+  maxSessionRecords: 50,
   usageMetadata: false,
   // Realistic setup latency (the bridge opens sessions at webhook time; this is not on the frame path).
   timing: { setupLatencyMs: 150, setupLatencyJitterMs: 50 },
