@@ -159,6 +159,8 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
   /** Gemini signalled (resumable: false) that it is working on a reply in this turn. */
   #busy = false;
   #callerSpeaking = false;
+  /** The caller finished speaking after the last reply ended: a reply is due (not a quiet moment). */
+  #replyDue = false;
   #startResolve: ((ok: boolean) => void) | undefined;
   readonly modelsTried: string[] = [];
 
@@ -215,6 +217,7 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
    */
   callerSpeaking(speaking: boolean): void {
     this.#callerSpeaking = speaking;
+    if (!speaking) this.#replyDue = true;
     if (speaking) this.#stall.disarm();
     else if (this.#busy && !this.#contentThisTurn && this.#state === 'ready') this.#stall.arm(this.model);
   }
@@ -467,6 +470,7 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
         // The model acted: the client turn and tool results before it are in its context.
         this.#context.modelActed();
         this.#stall.content();
+        this.#replyDue = false; // the answer is under way
         if (!this.#contentThisTurn) {
           this.#contentThisTurn = true;
           // The session works: the incident is over.
@@ -505,8 +509,14 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     return this.#state === 'closed';
   }
 
+  /**
+   * A moment to hand over without costing the caller anything: the model is not speaking or
+   * working on a reply, no tool call is pending, and the caller is neither talking nor waiting for
+   * an answer to what they just said (a hand-over then would lose the reply being prepared and
+   * add a reconnect to its latency). Right after a reply's turnComplete is the usual one.
+   */
   #quiet(): boolean {
-    return !this.#generating && (this.#session?.pendingToolCalls.length ?? 0) === 0;
+    return !this.#generating && !this.#busy && !this.#callerSpeaking && !this.#replyDue && (this.#session?.pendingToolCalls.length ?? 0) === 0;
   }
 
   #planHandover(timeLeftMs: number | undefined): void {

@@ -33,6 +33,26 @@ describe('GeminiLink: goAway', () => {
     assert.equal(h.link.session, h.gemini.last.asSession);
   });
 
+  it('not while the caller talks or waits for the answer to what they said: after that answer', async () => {
+    const h = new Harness();
+    await h.start();
+    const s1 = h.gemini.last;
+    s1.handle('h1');
+    h.link.callerSpeaking(true);
+    s1.server({ type: 'goAway', timeLeftMs: 30_000 });
+    await advance(1000);
+    assert.equal(handedOver(h), false, 'not while the caller talks');
+    h.link.callerSpeaking(false);
+    s1.server({ type: 'sessionResumptionUpdate', resumable: true, newHandle: 'h2' });
+    await advance(1000);
+    assert.equal(handedOver(h), false, 'not while the answer is due (a hand-over would lose it)');
+    s1.speak();
+    s1.server({ type: 'turnComplete' });
+    await advance(0);
+    assert.equal(handedOver(h), true, 'right after the answer');
+    assert.deepEqual(h.gemini.calls.map((c) => c.handle), [undefined, 'h2']);
+  });
+
   it('does not connect until the old socket has closed; caller audio meanwhile is kept', async () => {
     const h = new Harness();
     await h.start();
