@@ -23,14 +23,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmulator } from '../../src/emulator/index.js';
 import { placeCall } from '../../src/simulator/index.js';
 import { fitSine } from '../../src/audio/analysis.js';
 import { testFlow } from '../support/e2e.js';
-import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { serverDirs, startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { MUTATION_KINDS, TERMINAL_CLOSE_CODE } from '../support/twilio-fuzz.js';
 import { startFuzzDriver, type FuzzDriver, type FuzzOptions } from '../support/twilio-fuzz-driver.js';
 import { analyseEcho, parseLog, SchedWatch, tail, within, type LogLine } from '../support/fuzz-observe.js';
@@ -65,10 +64,7 @@ describe('bridge fuzz: the Twilio side', () => {
   it(`thousands of mutated Twilio messages neither crash the server nor disturb 3 normal calls (FUZZ_SEED=${SEED})`, async () => {
     console.log(`# bridge-fuzz-twilio: FUZZ_SEED=${SEED}`);
     const seedNote = `(FUZZ_SEED=${SEED})`;
-    const dir = mkdtempSync(join(tmpdir(), 'cb-fuzz-'));
-    mkdirSync(join(dir, 'flows'));
-    mkdirSync(join(dir, 'tools'));
-    writeFileSync(join(dir, 'flows', 'echo.yaml'), testFlow({ model: 'gemini-emulator-echo' }));
+    const { dir, env } = serverDirs('cb-fuzz-', { 'echo.yaml': testFlow({ model: 'gemini-emulator-echo' }) });
     const emulator = await startEmulator({
       port: 0,
       host: '127.0.0.1',
@@ -81,9 +77,7 @@ describe('bridge fuzz: the Twilio side', () => {
     let driver: FuzzDriver | undefined;
     try {
       server = await startServerProcess({
-        DATA_DIR: join(dir, 'data'),
-        FLOWS_DIR: join(dir, 'flows'),
-        TOOLS_DIR: join(dir, 'tools'),
+        ...env,
         GEMINI_LIVE_URL: emulator.url,
         TWILIO_AUTH_TOKEN: AUTH_TOKEN,
         LOG_LEVEL: 'info',

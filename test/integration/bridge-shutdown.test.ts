@@ -5,24 +5,20 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import twilio from 'twilio';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { placeCall, type ScriptStep } from '../../src/simulator/index.js';
 import { openSqliteStore } from '../../src/transcripts/index.js';
 import { testFlow } from '../support/e2e.js';
-import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { serverDirs, startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 const AUTH = 'shutdown-test-auth-token';
 const talk: ScriptStep[] = [{ tone: { hz: 300, durationMs: 500, amplitude: 8000 } }, { waitForBotSpeech: { timeoutMs: 10000 } }, { waitForBotSilence: { silenceMs: 500, timeoutMs: 10000 } }];
 
 async function setup(deadlineMs: number): Promise<{ server: ServerProcess; emulator: Emulator; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'cb-term-'));
-  mkdirSync(join(dir, 'flows'));
-  mkdirSync(join(dir, 'tools'));
-  writeFileSync(join(dir, 'flows', 'line.yaml'), testFlow());
+  const { dir, env } = serverDirs('cb-term-', { 'line.yaml': testFlow() });
   const emulator = await startEmulator({
     port: 0,
     host: '127.0.0.1',
@@ -30,9 +26,7 @@ async function setup(deadlineMs: number): Promise<{ server: ServerProcess; emula
     scenario: { name: 'chat', turns: [], endOfScenario: { mode: 'repeat', say: { toneHz: 600, durationMs: 500 } } },
   });
   const server = await startServerProcess({
-    DATA_DIR: join(dir, 'data'),
-    FLOWS_DIR: join(dir, 'flows'),
-    TOOLS_DIR: join(dir, 'tools'),
+    ...env,
     GEMINI_LIVE_URL: emulator.url,
     TWILIO_AUTH_TOKEN: AUTH,
     FALLBACK_NUMBER: '+15550109876',

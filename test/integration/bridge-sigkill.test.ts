@@ -7,21 +7,17 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmulator } from '../../src/emulator/index.js';
 import { placeCall, type ScriptStep } from '../../src/simulator/index.js';
 import { openSqliteStore } from '../../src/transcripts/index.js';
 import { testFlow } from '../support/e2e.js';
-import { startServerProcess } from '../support/server-process.js';
+import { serverDirs, startServerProcess } from '../support/server-process.js';
 
 describe('durability of call records', () => {
   it('SIGKILL mid-call: every event older than 1 s before the kill is in the store', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cb-kill-'));
-    mkdirSync(join(dir, 'flows'));
-    mkdirSync(join(dir, 'tools'));
-    writeFileSync(join(dir, 'flows', 'line.yaml'), testFlow());
+    const { dir, env } = serverDirs('cb-kill-', { 'line.yaml': testFlow() });
     const emulator = await startEmulator({
       port: 0,
       host: '127.0.0.1',
@@ -30,9 +26,7 @@ describe('durability of call records', () => {
     });
     const authToken = 'sigkill-test-auth-token';
     const server = await startServerProcess({
-      DATA_DIR: join(dir, 'data'),
-      FLOWS_DIR: join(dir, 'flows'),
-      TOOLS_DIR: join(dir, 'tools'),
+      ...env,
       GEMINI_LIVE_URL: emulator.url,
       TWILIO_AUTH_TOKEN: authToken,
     });

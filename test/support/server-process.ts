@@ -3,8 +3,24 @@
  * tests that kill or signal it, and reads its URL from its log.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
+
+/**
+ * A fresh temporary directory for a server process: `flows/` holding `flows` (file name → YAML),
+ * an empty `tools/`, and `data/` to be; `env` points the server at them.
+ */
+export function serverDirs(prefix: string, flows: Readonly<Record<string, string>>): { dir: string; env: { DATA_DIR: string; FLOWS_DIR: string; TOOLS_DIR: string } } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const env = { DATA_DIR: join(dir, 'data'), FLOWS_DIR: join(dir, 'flows'), TOOLS_DIR: join(dir, 'tools') };
+  mkdirSync(env.FLOWS_DIR);
+  mkdirSync(env.TOOLS_DIR);
+  for (const [file, yaml] of Object.entries(flows)) writeFileSync(join(env.FLOWS_DIR, file), yaml);
+  return { dir, env };
+}
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams;

@@ -8,28 +8,10 @@
  * Every generated frame carries a `kind` so a run can report what it sent, and the whole sequence
  * of one connection is a function of (seed, connection number), so a failure reproduces.
  */
+import { SeededRng } from '../../src/emulator/faults.js';
 
-/** mulberry32: small, fast, seedable. */
-export class Prng {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)]!;
-  }
+/** The emulator's seeded generator (mulberry32), plus what fuzzing needs besides. */
+export class Prng extends SeededRng {
   bytes(n: number): Buffer {
     const b = Buffer.alloc(n);
     for (let i = 0; i < n; i++) b[i] = Math.floor(this.next() * 256);
@@ -76,6 +58,17 @@ export class ValidMessages {
     toneHz = 1250,
   ) {
     this.#tone = { hz: toneHz, phase: 0, amplitude: 6000 };
+  }
+  /** A valid message of `event`. */
+  of(event: BaseEvent): JsonObject {
+    switch (event) {
+      case 'media': return this.media();
+      case 'start': return this.start();
+      case 'dtmf': return this.dtmf();
+      case 'mark': return this.mark();
+      case 'stop': return this.stop();
+      case 'connected': return this.connected();
+    }
   }
   connected(): JsonObject {
     return { event: 'connected', protocol: 'Call', version: '1.0.0' };
@@ -259,16 +252,7 @@ export const ALL_BASES: readonly BaseEvent[] = ['media', 'media', 'media', 'star
  * still stops the stream), so leave `stop` out of `bases` while a stream must keep running.
  */
 export function mutate(rng: Prng, m: ValidMessages, kind: MutationKind = pickKind(rng), bases: readonly BaseEvent[] = ALL_BASES): FuzzFrame {
-  const base = (): JsonObject => {
-    switch (rng.pick(bases)) {
-      case 'media': return m.media();
-      case 'start': return m.start();
-      case 'dtmf': return m.dtmf();
-      case 'mark': return m.mark();
-      case 'stop': return m.stop();
-      case 'connected': return m.connected();
-    }
-  };
+  const base = (): JsonObject => m.of(rng.pick(bases));
   switch (kind) {
     case 'wrong-type': {
       const msg = base();
@@ -453,29 +437,19 @@ export function mutate(rng: Prng, m: ValidMessages, kind: MutationKind = pickKin
  */
 export function wrongTypeSweep(m: ValidMessages, events: readonly BaseEvent[] = ['media', 'start', 'dtmf', 'mark', 'stop', 'connected']): FuzzFrame[] {
   const frames: FuzzFrame[] = [];
-  const build = (event: BaseEvent): JsonObject => {
-    switch (event) {
-      case 'media': return m.media();
-      case 'start': return m.start();
-      case 'dtmf': return m.dtmf();
-      case 'mark': return m.mark();
-      case 'stop': return m.stop();
-      case 'connected': return m.connected();
-    }
-  };
   const decimalFields = new Set(['sequenceNumber', 'chunk', 'timestamp']);
   for (const event of new Set(events)) {
-    for (const path of paths(build(event))) {
+    for (const path of paths(m.of(event))) {
       const field = path.at(-1)!;
       const values: Json[] = [7, -1.5, true, null, [], [field], { [field]: 'x' }];
       if (decimalFields.has(field)) values.push('x1', '');
       if (field === 'sampleRate' || field === 'channels') values.push('8000');
       for (const value of values) {
-        const msg = build(event);
+        const msg = m.of(event);
         setAt(msg, path, value);
         frames.push({ kind: 'wrong-type-sweep', data: JSON.stringify(msg) });
       }
-      const msg = build(event);
+      const msg = m.of(event);
       deleteAt(msg, path);
       frames.push({ kind: 'missing-field-sweep', data: JSON.stringify(msg) });
     }
