@@ -12,14 +12,14 @@
  * Prints a table; writes JSON to bench/results/load-<time>.json (not in git).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { groupDelayMs } from '../src/audio/resampler.js';
-import { startServerProcess, type ServerProcess } from '../test/support/server-process.js';
+import { serverDirs, startServerProcess, type ServerProcess } from '../test/support/server-process.js';
 import type { CallTimes, RunRequest, RunResult } from './load/driver.js';
 import type { EmulatorReply, SessionStamps } from './load/emulator-proc.js';
-import { analyse, pct, sessionsByCall, LATE_MS, type LoadAnalysis } from './load/analyse.js';
+import { analyse, firstAtLeast, pct, sessionsByCall, LATE_MS, type LoadAnalysis } from './load/analyse.js';
 import { ProcStats, rssMb } from './load/proc-stats.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -90,17 +90,32 @@ async function startEmulatorProc(windows: boolean): Promise<{ proc: ChildProcess
   return { proc, url: ready.url };
 }
 
-async function startBridge(emulatorUrl: string, dir: string): Promise<ServerProcess> {
-  mkdirSync(join(dir, 'flows'), { recursive: true });
-  mkdirSync(join(dir, 'tools'), { recursive: true });
-  writeFileSync(join(dir, 'flows', 'echo.yaml'), ['name: load-echo', 'default: true', 'model: gemini-emulator-echo', 'persona: You echo.', 'greeting: Hello.', 'stages:', '  - name: main', '    instructions: Echo.'].join('\n'));
-  const env = { DATA_DIR: join(dir, 'data'), FLOWS_DIR: join(dir, 'flows'), TOOLS_DIR: join(dir, 'tools'), GEMINI_LIVE_URL: emulatorUrl, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info' };
+const ECHO_FLOW = ['name: load-echo', 'default: true', 'model: gemini-emulator-echo', 'persona: You echo.', 'greeting: Hello.', 'stages:', '  - name: main', '    instructions: Echo.'].join('\n');
+
+/**
+ * A fresh emulator process (echo windows on or off) and a fresh callbridge pinned to CPU 0 that
+ * uses it, both warmed up by 5 short calls (module loading, JIT, WASM compile: not what is
+ * measured); stopped and cleaned up after `fn`, however it ends.
+ */
+async function withBridge<T>(echoWindows: boolean, fn: (bridge: ServerProcess, emu: ChildProcess) => Promise<T>): Promise<T> {
+  const { dir, env } = serverDirs('cb-load-', { 'echo.yaml': ECHO_FLOW });
+  const emu = await startEmulatorProc(echoWindows);
   const nodeArgs = [
     ...BRIDGE_NODE_ARGS,
     ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles')}`] : []),
     ...(DIAGNOSE ? ['--trace-gc', '--import', join(ROOT, 'test', 'support', 'loop-monitor.mjs')] : []),
   ];
-  return startServerProcess(env, PIN ? ['taskset', '-c', '0'] : [], nodeArgs);
+  const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emu.url, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info' }, PIN ? ['taskset', '-c', '0'] : [], nodeArgs);
+  children.add(bridge.child);
+  try {
+    await drive(bridge.url, 5, 3000);
+    return await fn(bridge, emu.proc);
+  } finally {
+    bridge.child.kill('SIGTERM');
+    await Promise.race([bridge.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    emu.proc.send({ type: 'exit' });
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 interface RunFigures {
@@ -128,16 +143,11 @@ async function emulatorReport(proc: ChildProcess) {
 
 /** One load run on a fresh callbridge: warm-up, then N calls; CPU and RSS over the steady part. */
 async function loadRun(n: number): Promise<RunFigures> {
-  const dir = mkdtempSync(join(tmpdir(), 'cb-load-'));
-  const emu = await startEmulatorProc(true);
-  const bridge = await startBridge(emu.url, dir);
-  children.add(bridge.child);
-  try {
-    await drive(bridge.url, 5, 3000); // module loading, JIT, WASM compile: not what is measured
+  return withBridge(true, async (bridge, emu) => {
     await new Promise((r) => setTimeout(r, 1500));
     const pid = bridge.child.pid!;
     const rssIdleMb = rssMb(pid);
-    emu.proc.send({ type: 'reset' });
+    emu.send({ type: 'reset' });
     const rampMs = (n / RAMP_PER_S) * 1000;
     const running = drive(bridge.url, n, rampMs + STEADY_S * 1000);
     const steadyMs = STEADY_S * 1000 - 3000;
@@ -149,7 +159,7 @@ async function loadRun(n: number): Promise<RunFigures> {
     const bridgeCpu = cpu.read().cpuPct;
     clearInterval(sampler);
     const result = await running;
-    const emuReport = await emulatorReport(emu.proc);
+    const emuReport = await emulatorReport(emu);
     if (DIAGNOSE) {
       diagnose(bridge.output());
       writeFileSync(join(ROOT, 'bench', 'results', `raw-${n}.json`), JSON.stringify({ calls: result.calls, sessions: emuReport.sessions }));
@@ -161,12 +171,7 @@ async function loadRun(n: number): Promise<RunFigures> {
       driver: { cpuPct: result.cpuPct, lagP99Ms: result.lagP99Ms, lateSends: result.lateSends },
       emulator: { cpuPct: emuReport.cpuPct, lagP99Ms: emuReport.lagP99Ms },
     };
-  } finally {
-    bridge.child.kill('SIGTERM');
-    await Promise.race([bridge.exited, new Promise((r) => setTimeout(r, 10_000))]);
-    emu.proc.send({ type: 'exit' });
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 interface RoundTrip {
@@ -185,15 +190,10 @@ interface RoundTrip {
  * JSON/base64, sockets, its event loop).
  */
 async function roundTrip(calls: number): Promise<RoundTrip> {
-  const dir = mkdtempSync(join(tmpdir(), 'cb-load-rtt-'));
-  const emu = await startEmulatorProc(false);
-  const bridge = await startBridge(emu.url, dir);
-  children.add(bridge.child);
-  try {
-    await drive(bridge.url, 5, 3000);
-    emu.proc.send({ type: 'reset' });
+  return withBridge(false, async (bridge, emu) => {
+    emu.send({ type: 'reset' });
     const result = await drive(bridge.url, calls, 20_000, { chirpEveryMs: 500 });
-    const report = await emulatorReport(emu.proc);
+    const report = await emulatorReport(emu);
     const byCall = sessionsByCall(report.sessions);
     const emuFilterMs = groupDelayMs(16000, 24000);
     const rtts: number[] = [];
@@ -226,12 +226,7 @@ async function roundTrip(calls: number): Promise<RoundTrip> {
       bridgeMs: { p50: pct(b, 50), p99: pct(b, 99), max: b.at(-1) ?? NaN },
       filterDelayMs: { bridge: groupDelayMs(8000, 16000) + groupDelayMs(24000, 8000), emulator: emuFilterMs },
     };
-  } finally {
-    bridge.child.kill('SIGTERM');
-    await Promise.race([bridge.exited, new Promise((r) => setTimeout(r, 10_000))]);
-    emu.proc.send({ type: 'exit' });
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /**
@@ -241,8 +236,7 @@ async function roundTrip(calls: number): Promise<RoundTrip> {
 function chirpRoundTrip(call: CallTimes, sentAt: number, heardAt: number): number | undefined {
   const k = Math.floor(sentAt / 160);
   const sent = call.sentMs[k];
-  let m = 0;
-  while (m < call.recvEndSample.length && call.recvEndSample[m]! <= heardAt) m++;
+  const m = firstAtLeast(call.recvEndSample, heardAt + 1); // the message holding sample heardAt
   const arrived = call.recvEndMs[m];
   if (sent === undefined || arrived === undefined) return undefined;
   const msgStart = m > 0 ? call.recvEndSample[m - 1]! : 0;
@@ -252,10 +246,11 @@ function chirpRoundTrip(call: CallTimes, sentAt: number, heardAt: number): numbe
 /** The emulator's hold of the chunk carrying 8 kHz sample `sentAt`: echo sent − chunk received. */
 function emulatorHold(s: SessionStamps, sentAt: number): number | undefined {
   const at16k = 2 * sentAt + 1;
-  const i = s.inEndSample.findIndex((e) => e >= at16k);
-  const o = s.outEndSample.findIndex((e) => e >= 1.5 * (i >= 0 ? s.inEndSample[i]! : Infinity));
-  if (i < 0 || o < 0) return undefined;
-  return s.outEndMs[o]! - s.inEndMs[i]!;
+  const i = firstAtLeast(s.inEndSample, at16k);
+  const received = s.inEndMs[i];
+  if (received === undefined) return undefined;
+  const sent = s.outEndMs[firstAtLeast(s.outEndSample, 1.5 * s.inEndSample[i]!)];
+  return sent === undefined ? undefined : sent - received;
 }
 
 /** Summary of --trace-gc lines and loop-monitor stalls in callbridge's output. */

@@ -57,7 +57,7 @@ function stats(latencies: number[], lost: number): DirectionStats {
 }
 
 /** Index of the first entry of `ends` (ascending) that is ≥ `sample`, starting the search at `from`. */
-function firstAtLeast(ends: number[], sample: number, from: number): number {
+export function firstAtLeast(ends: readonly number[], sample: number, from = 0): number {
   let j = from;
   while (j < ends.length && ends[j]! < sample) j++;
   return j;

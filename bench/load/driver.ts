@@ -86,7 +86,8 @@ function speechLoop(): Buffer[] {
 }
 
 class LoadCall {
-  readonly times: CallTimes;
+  /** Everything but the stamps, which live in the series below until result(). */
+  readonly times: Omit<CallTimes, 'sentMs' | 'recvEndMs' | 'recvEndSample'>;
   readonly #sent = new Series();
   readonly #recvEnd = new Series();
   readonly #recvEndSample = new Series();
@@ -107,7 +108,7 @@ class LoadCall {
   constructor(n: number, req: RunRequest) {
     this.#req = req;
     const hex = n.toString(16).padStart(32, '0');
-    this.times = { n, callSid: `CA${hex}`, sentMs: [], recvEndMs: [], recvEndSample: [], clears: 0, marksReturned: 0, chirps: [] };
+    this.times = { n, callSid: `CA${hex}`, clears: 0, marksReturned: 0, chirps: [] };
     this.#streamSid = `MZ${hex}`;
     if (req.chirpEveryMs) this.#heard = new Int16Array(((req.talkMs + DRAIN_MS + 2000) * 8) | 0);
     this.done = new Promise((r) => (this.#resolve = r));

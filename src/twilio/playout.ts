@@ -110,11 +110,9 @@ export class PlayoutTracker {
 
   /** Sends the mark behind audio sent without one yet (nothing if there is none). */
   flushMark(): void {
-    if (this.#markTimer) clearTimeout(this.#markTimer);
-    this.#markTimer = undefined;
     const unmarked = this.#unmarked;
+    this.#dropUnmarked();
     if (!unmarked) return;
-    this.#unmarked = undefined;
     const u = this.#utterances.get(unmarked.utteranceId)!;
     const name = `g${this.#generation}:m${++this.#seq}:${unmarked.utteranceId.slice(0, 64)}:${Math.round(u.sentMs)}ms`;
     this.#pending.set(name, { utteranceId: unmarked.utteranceId, sentMs: u.sentMs });
@@ -122,6 +120,7 @@ export class PlayoutTracker {
     this.#channel.sendMark(name);
   }
 
+  /** Forgets the audio not yet behind a mark, and its timer. */
   #dropUnmarked(): void {
     if (this.#markTimer) clearTimeout(this.#markTimer);
     this.#markTimer = undefined;
@@ -158,28 +157,23 @@ export class PlayoutTracker {
   interrupt(): InterruptResult | null {
     this.#channel.sendClear();
     this.#generation++;
-    let result: InterruptResult | null = null;
-    const unmarked = this.#unmarked;
-    this.#dropUnmarked();
+    // Utterances with audio not yet played (behind pending marks, or not marked yet), oldest first.
+    const discarded: string[] = [];
     for (const [name, m] of this.#pending) {
       this.#cleared.add(name);
       const u = this.#utterances.get(m.utteranceId);
       if (u) u.pending = 0;
-      if (result === null) {
-        result = { utteranceId: m.utteranceId, sentMs: u?.sentMs ?? m.sentMs, heardMs: u?.playedMs ?? 0, alsoCleared: [] };
-      } else if (m.utteranceId !== result.utteranceId && !result.alsoCleared.includes(m.utteranceId)) {
-        result.alsoCleared.push(m.utteranceId);
-      }
+      if (!discarded.includes(m.utteranceId)) discarded.push(m.utteranceId);
     }
     this.#pending.clear();
-    if (unmarked) {
-      const u = this.#utterances.get(unmarked.utteranceId);
-      if (result === null) result = { utteranceId: unmarked.utteranceId, sentMs: u?.sentMs ?? 0, heardMs: u?.playedMs ?? 0, alsoCleared: [] };
-      else if (unmarked.utteranceId !== result.utteranceId && !result.alsoCleared.includes(unmarked.utteranceId)) result.alsoCleared.push(unmarked.utteranceId);
-    }
+    if (this.#unmarked && !discarded.includes(this.#unmarked.utteranceId)) discarded.push(this.#unmarked.utteranceId);
+    this.#dropUnmarked();
     for (const w of this.#waiters) w.resolve('cleared');
     this.#waiters = [];
-    return result;
+    const [utteranceId, ...alsoCleared] = discarded;
+    if (utteranceId === undefined) return null;
+    const u = this.#utterances.get(utteranceId);
+    return { utteranceId, sentMs: u?.sentMs ?? 0, heardMs: u?.playedMs ?? 0, alsoCleared };
   }
 
   /** Audio of `utteranceId` the caller has heard, in ms (0 for an unknown utterance). */
