@@ -8,7 +8,8 @@
  * (load/emulator-proc.ts) and the Twilio-side driver (load/driver.ts), both pinned to CPU 1.
  *
  * Run: npm run bench:load [-- --calls 10,50,100,200,400 --seconds 20 --ramp 10 --talk-ms 3000
- *      --quiet-ms 2000 --barge-in-every 3 --no-rtt --no-pin --profile --diagnose]
+ *      --quiet-ms 2000 --barge-in-every 3 --no-rtt --no-pin --profile --diagnose --floor]
+ * --floor puts bench/load/relay.ts (a bare relay) where callbridge runs: the apparatus's own row.
  * Prints a table; writes JSON to bench/results/load-<time>.json (not in git).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -40,6 +41,8 @@ const RTT = !args.includes('--no-rtt');
 const PROFILE = args.includes('--profile');
 /** --diagnose: callbridge runs with --trace-gc and the event-loop stall monitor; a summary per run. */
 const DIAGNOSE = args.includes('--diagnose');
+/** --floor: bench/load/relay.ts (a bare relay: what the machine and the measuring programs add) instead of callbridge. */
+const FLOOR = args.includes('--floor');
 /** --bridge-node-args "<options>": extra node options for callbridge (e.g. GC settings to compare). */
 const BRIDGE_NODE_ARGS = arg('bridge-node-args', '').split(' ').filter(Boolean);
 const PIN = !args.includes('--no-pin') && spawnSync('taskset', ['-V']).status === 0 && cpus().length >= 2;
@@ -56,10 +59,11 @@ process.on('exit', () => {
 /** A child node process with an IPC channel (killed when this process exits, however it exits). */
 function child(script: string, env: Record<string, string>): ChildProcess {
   // With --diagnose the load generators run with --trace-gc and the stall monitor too (output to bench/results/).
-  const diag = DIAGNOSE ? ['--trace-gc', '--import', join(ROOT, 'test', 'support', 'loop-monitor.mjs')] : [];
+  const diag = DIAGNOSE ? ['--trace-gc', '--trace-incremental-marking', '--import', join(ROOT, 'test', 'support', 'loop-monitor.mjs')] : [];
   // A larger young generation: the generators' per-message garbage dies young instead of being
   // promoted and collected by full GCs, whose pauses would count as callbridge's latency.
-  const [cmd, argv] = pinned(1, [process.execPath, '--max-semi-space-size=64', ...diag, '--import', 'tsx', script]);
+  const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles', script.split('/').pop()!.replace(/\.ts$/, ''))}`] : [];
+  const [cmd, argv] = pinned(1, [process.execPath, '--min-semi-space-size=64', '--max-semi-space-size=64', ...diag, ...prof, '--import', 'tsx', script]);
   const out = DIAGNOSE ? openSync(join(ROOT, 'bench', 'results', `${script.split('/').pop()}.log`), 'a') : 'inherit';
   const proc = spawn(cmd, [...argv], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out, 'ipc'] });
   children.add(proc);
@@ -103,9 +107,10 @@ async function withBridge<T>(echoWindows: boolean, fn: (bridge: ServerProcess, e
   const nodeArgs = [
     ...BRIDGE_NODE_ARGS,
     ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles')}`] : []),
-    ...(DIAGNOSE ? ['--trace-gc', '--import', join(ROOT, 'test', 'support', 'loop-monitor.mjs')] : []),
+    ...(DIAGNOSE ? ['--trace-gc', '--trace-incremental-marking', '--import', join(ROOT, 'test', 'support', 'loop-monitor.mjs')] : []),
   ];
-  const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emu.url, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info' }, PIN ? ['taskset', '-c', '0'] : [], nodeArgs);
+  const entry = FLOOR ? 'bench/load/relay.ts' : 'src/main.ts';
+  const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emu.url, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info' }, PIN ? ['taskset', '-c', '0'] : [], nodeArgs, entry);
   children.add(bridge.child);
   try {
     await drive(bridge.url, 5, 3000);
@@ -162,6 +167,7 @@ async function loadRun(n: number): Promise<RunFigures> {
     const emuReport = await emulatorReport(emu);
     if (DIAGNOSE) {
       diagnose(bridge.output());
+      writeFileSync(join(ROOT, 'bench', 'results', `bridge-${n}.log`), bridge.output());
       writeFileSync(join(ROOT, 'bench', 'results', `raw-${n}.json`), JSON.stringify({ calls: result.calls, sessions: emuReport.sessions }));
     }
     return {
@@ -262,20 +268,26 @@ function diagnose(output: string): void {
     ms.sort((a, b) => a - b);
     console.log(`#   GC ${kind}: ${ms.length} pauses, p50 ${ms[Math.floor(ms.length / 2)]} ms, max ${ms.at(-1)} ms, ${ms.filter((x) => x >= 10).length} of 10 ms or more`);
   }
+  // Why full collections started (--trace-incremental-marking): "external memory pressure" means
+  // Buffers and typed arrays (off the V8 heap), "allocation limit" the heap's own growth.
+  const starts = new Map<string, number>();
+  for (const m of output.matchAll(/\[IncrementalMarking\] Start \(([^)]+)\)/g)) starts.set(m[1]!, (starts.get(m[1]!) ?? 0) + 1);
+  if (starts.size > 0) console.log(`#   full GCs started by: ${[...starts].map(([why, n]) => `${why} ${n}`).join(', ')}`);
   const stalls = output.split('\n').filter((l) => l.includes('"loopMonitor":true'));
-  console.log(`#   event-loop stalls >= 50 ms: ${stalls.length}${stalls.length ? `: ${stalls.slice(0, 8).map((l) => { const j = JSON.parse(l) as { stallMs: number; runMs: number; waitMs: number }; return `${j.stallMs} (ran ${j.runMs}, waited ${j.waitMs})`; }).join(', ')}` : ''}`);
+  console.log(`#   event-loop stalls >= ${Number(process.env['LOOP_MONITOR_STALL_MS']) || 50} ms: ${stalls.length}${stalls.length ? `: ${stalls.slice(0, 8).map((l) => { const j = JSON.parse(l) as { stallMs: number; runMs: number; waitMs: number }; return `${j.stallMs} (ran ${j.runMs}, waited ${j.waitMs})`; }).join(', ')}` : ''}`);
 }
 
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}${PIN ? ', callbridge pinned to CPU 0, driver and emulator to CPU 1' : ', not pinned'}`;
 console.log(`# callbridge load benchmark — ${machine}`);
+if (FLOOR) console.log('# FLOOR: bench/load/relay.ts (a bare relay, not callbridge) in callbridge\'s place: what the apparatus and the machine add');
 console.log(`# each call: continuous caller audio for the ramp plus ${STEADY_S} s; echo model talks ${ECHO_TALK_MS} ms then is quiet ${ECHO_QUIET_MS} ms (bot speech ${Math.round((100 * ECHO_TALK_MS) / (ECHO_TALK_MS + ECHO_QUIET_MS))} % of the time), every ${BARGE_IN_EVERY}rd turn ends in a barge-in; ramp ${RAMP_PER_S} calls/s; late = over ${LATE_MS} ms`);
 
 const results: { runs: RunFigures[]; roundTrip?: RoundTrip; machine: string; options: Record<string, unknown> } = {
   runs: [],
   machine,
-  options: { sweep: SWEEP, steadyS: STEADY_S, rampPerS: RAMP_PER_S, echoTalkMs: ECHO_TALK_MS, echoQuietMs: ECHO_QUIET_MS, bargeInEvery: BARGE_IN_EVERY },
+  options: { floor: FLOOR, sweep: SWEEP, steadyS: STEADY_S, rampPerS: RAMP_PER_S, echoTalkMs: ECHO_TALK_MS, echoQuietMs: ECHO_QUIET_MS, bargeInEvery: BARGE_IN_EVERY },
 };
 try {
   if (RTT) {
@@ -305,7 +317,7 @@ try {
   console.log('');
   console.log(`largest N with p99 <= 20 ms per direction and no frame lost: ${largest || 'none'}${largest === Math.max(...SWEEP) ? ' (the largest tried)' : ''}`);
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  const file = join(ROOT, 'bench', 'results', `load-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const file = join(ROOT, 'bench', 'results', `load-${FLOOR ? 'floor-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(results, null, 2));
   console.log(`# JSON: ${file}`);
 } finally {

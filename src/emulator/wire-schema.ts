@@ -233,7 +233,18 @@ export function snakeToCamel(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
-/** camelCase JSON name → snake_case proto name, as the server spells paths in its errors. */
+const snakeNames = new Map<string, string>();
+
+/**
+ * camelCase JSON name → snake_case proto name, as the server spells paths in its errors.
+ * Memoized (validate.ts asks for every field of every message; the names are the schema's, a
+ * bounded set, and the cache stops growing at 512 names whoever the caller).
+ */
 export function camelToSnake(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  let snake = snakeNames.get(name);
+  if (snake === undefined) {
+    snake = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    if (snakeNames.size < 512) snakeNames.set(name, snake);
+  }
+  return snake;
 }

@@ -2,7 +2,8 @@
  * The parts of the load benchmark (bench/load*) that its figures rest on: the call tag survives
  * callbridge's inbound conversion; the emulator's audio tap and echo windows (with barge-ins)
  * behave as documented; the analysis matches frames by sample position and counts losses; the
- * chirp is found where it is. (The benchmark's figures themselves are not tested here.)
+ * chirp is found where it is; the floor relay (--floor) carries a call's audio both ways.
+ * (The benchmark's figures themselves are not tested here.)
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,9 @@ import { CHIRP, findChirp } from '../../bench/load/chirp.js';
 import type { CallTimes } from '../../bench/load/driver.js';
 import type { SessionStamps } from '../../bench/load/emulator-proc.js';
 import { FAST, RawClient } from './emulator-harness.js';
+import WebSocket from 'ws';
+import { startServerProcess } from '../support/server-process.js';
+import { readTwiml } from '../../src/simulator/twiml-reader.js';
 
 describe('load benchmark parts', () => {
   it('a call tag survives μ-law and the 8 → 16 kHz filter, followed by any audio', () => {
@@ -99,5 +103,40 @@ describe('load benchmark parts', () => {
     for (let i = 0; i < heard.length; i++) heard[i] = heard[i]! + ((i * 7919) % 200) - 100;
     assert.equal(findChirp(heard, 1000, 2000), 1234, 'the chirp is found at its first sample');
     assert.equal(findChirp(new Int16Array(4000), 0, 3000), undefined, 'silence has no chirp');
+  });
+
+  it('the floor relay carries a call: every frame reaches the emulator, every echoed chunk comes back at 8 kHz', async () => {
+    const received: number[] = [];
+    const emulator = await startEmulator({ timing: FAST, audioTap: { received: (_id, s) => received.push(s.length), sent: () => undefined } });
+    const relay = await startServerProcess({ GEMINI_LIVE_URL: emulator.url }, [], [], 'bench/load/relay.ts');
+    try {
+      const res = await fetch(`${relay.url}/twilio/voice`, { method: 'POST', body: new URLSearchParams({ CallSid: 'CA1' }) });
+      const connect = readTwiml(await res.text()).find((v) => v.verb === 'Connect');
+      assert.ok(connect?.verb === 'Connect' && connect.stream, 'the webhook answers with <Connect><Stream>');
+      const ws = new WebSocket(connect.stream.url);
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      let mulawBytes = 0;
+      let streamSid = '';
+      ws.on('message', (d: Buffer) => {
+        const m = JSON.parse(d.toString()) as { event: string; streamSid: string; media?: { payload: string } };
+        if (m.event === 'media') {
+          mulawBytes += Buffer.from(m.media!.payload, 'base64').length;
+          streamSid = m.streamSid;
+        }
+      });
+      ws.send(JSON.stringify({ event: 'start', streamSid: 'MZ1', start: { callSid: 'CA1', streamSid: 'MZ1' } }));
+      const payload = Buffer.alloc(160, 0x10).toString('base64');
+      for (let k = 0; k < 50; k++) ws.send(JSON.stringify({ event: 'media', streamSid: 'MZ1', media: { chunk: String(k + 1), timestamp: String(k * 20), payload } }));
+      const deadline = Date.now() + 5000;
+      while (mulawBytes < 50 * 160 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual([received.length, received.every((n) => n === 320)], [50, true], 'the emulator got 50 chunks of 320 samples at 16 kHz');
+      assert.equal(mulawBytes, 50 * 160, 'the caller got the echo of all 50 frames back as 8 kHz μ-law');
+      assert.equal(streamSid, 'MZ1', 'media messages name the stream');
+      ws.close();
+    } finally {
+      relay.child.kill('SIGTERM');
+      await relay.exited;
+      await emulator.close();
+    }
   });
 });

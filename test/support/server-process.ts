@@ -34,9 +34,10 @@ export interface ServerProcess {
 /**
  * `wrap`: a command to run it under (e.g. ['taskset', '-c', '0']); it must exec node, keeping the
  * pid. `nodeArgs`: extra options for node (e.g. --cpu-prof, which NODE_OPTIONS may not carry).
+ * `entry`: the script to run instead of src/main.ts (the load bench's floor relay).
  */
-export async function startServerProcess(env: Record<string, string>, wrap: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<ServerProcess> {
-  const command = [...wrap, process.execPath, ...nodeArgs, '--import', 'tsx', 'src/main.ts'];
+export async function startServerProcess(env: Record<string, string>, wrap: readonly string[] = [], nodeArgs: readonly string[] = [], entry = 'src/main.ts'): Promise<ServerProcess> {
+  const command = [...wrap, process.execPath, ...nodeArgs, '--import', 'tsx', entry];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },

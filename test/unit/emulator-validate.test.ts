@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_MODELS, checkRealtimeInput, checkSetup, parseAudioMime, parseClientFrame, truncateReason } from '../../src/emulator/index.js';
+import { isProtoBase64 } from '../../src/emulator/validate.js';
+import { SeededRng } from '../../src/emulator/faults.js';
 import type { Setup } from '../../src/gemini/protocol.js';
 
 const MODEL = 'models/gemini-2.5-flash-native-audio-preview-12-2025';
@@ -72,6 +74,24 @@ describe('emulator frame parsing', () => {
     const two = rejection('{"clientContent":{},"realtimeInput":{}}');
     assert.equal(two.code, 1007);
     assert.match(two.reason, /Oneof field 'message_type' is already set/);
+  });
+
+  it('bytes fields: the table check accepts exactly what the proto3-JSON base64 pattern accepts', () => {
+    const pattern = /^(?:[A-Za-z0-9+/\-_]{4})*(?:[A-Za-z0-9+/\-_]{2}(?:==)?|[A-Za-z0-9+/\-_]{3}=?)?$/;
+    const alphabet = 'AZaz09+/-_=.! \u00e9\u{1F600}"';
+    const rng = new SeededRng(7);
+    let accepted = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const length = Math.floor(rng.next() * 10);
+      let s = '';
+      for (let j = 0; j < length; j++) s += rng.next() < 0.85 ? 'Ab9+/-_'[Math.floor(rng.next() * 7)]! : [...alphabet][Math.floor(rng.next() * [...alphabet].length)]!;
+      assert.equal(isProtoBase64(s), pattern.test(s), `verdicts differ for ${JSON.stringify(s)}`);
+      if (pattern.test(s)) accepted++;
+    }
+    assert.ok(accepted > 2000 && accepted < 18_000, `both verdicts well represented (${accepted} accepted of 20000)`);
+    for (const s of ['', 'AAAA', 'AA==', 'AAA=', 'AA', 'AAA', 'A', 'AA=', 'AAA==', '=', '====', 'AA==AA', 'A-_B']) {
+      assert.equal(isProtoBase64(s), pattern.test(s), `verdicts differ for ${JSON.stringify(s)}`);
+    }
   });
 
   it('non-JSON and non-object frames → 1007', () => {
