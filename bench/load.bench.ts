@@ -52,18 +52,27 @@ const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 if (PIN) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 const pinned = (cpu: number, cmd: string[]) => (PIN ? ['taskset', ['-c', String(cpu), ...cmd]] as const : [cmd[0]!, cmd.slice(1)] as const);
 
+/**
+ * Node options for --profile (profiles in bench/results/profiles/<subdir>) and --diagnose
+ * (GC tracing, why full GCs start, and the event-loop stall monitor), for any of the processes.
+ */
+function traceArgs(profileSubdir: string): string[] {
+  return [
+    ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles', profileSubdir)}`] : []),
+    ...(DIAGNOSE ? ['--trace-gc', '--trace-incremental-marking', '--import', join(ROOT, 'test', 'support', 'loop-monitor.mjs')] : []),
+  ];
+}
+
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
 /** A child node process with an IPC channel (killed when this process exits, however it exits). */
 function child(script: string, env: Record<string, string>): ChildProcess {
-  // With --diagnose the load generators run with --trace-gc and the stall monitor too (output to bench/results/).
-  const diag = DIAGNOSE ? ['--trace-gc', '--trace-incremental-marking', '--import', join(ROOT, 'test', 'support', 'loop-monitor.mjs')] : [];
   // A larger young generation: the generators' per-message garbage dies young instead of being
   // promoted and collected by full GCs, whose pauses would count as callbridge's latency.
-  const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles', script.split('/').pop()!.replace(/\.ts$/, ''))}`] : [];
-  const [cmd, argv] = pinned(1, [process.execPath, '--min-semi-space-size=64', '--max-semi-space-size=64', ...diag, ...prof, '--import', 'tsx', script]);
+  // With --diagnose / --profile the load generators are traced and profiled too (output to bench/results/).
+  const [cmd, argv] = pinned(1, [process.execPath, '--min-semi-space-size=64', '--max-semi-space-size=64', ...traceArgs(script.split('/').pop()!.replace(/\.ts$/, '')), '--import', 'tsx', script]);
   const out = DIAGNOSE ? openSync(join(ROOT, 'bench', 'results', `${script.split('/').pop()}.log`), 'a') : 'inherit';
   const proc = spawn(cmd, [...argv], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out, 'ipc'] });
   children.add(proc);
@@ -106,8 +115,7 @@ async function withBridge<T>(echoWindows: boolean, fn: (bridge: ServerProcess, e
   const emu = await startEmulatorProc(echoWindows);
   const nodeArgs = [
     ...BRIDGE_NODE_ARGS,
-    ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles')}`] : []),
-    ...(DIAGNOSE ? ['--trace-gc', '--trace-incremental-marking', '--import', join(ROOT, 'test', 'support', 'loop-monitor.mjs')] : []),
+    ...traceArgs(''),
   ];
   const entry = FLOOR ? 'bench/load/relay.ts' : 'src/main.ts';
   const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emu.url, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info' }, PIN ? ['taskset', '-c', '0'] : [], nodeArgs, entry);

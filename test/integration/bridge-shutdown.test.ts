@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import twilio from 'twilio';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { placeCall, type ScriptStep } from '../../src/simulator/index.js';
-import { openSqliteStore } from '../../src/transcripts/index.js';
+import { openSqliteStore, type CallRecord, type StoredCallEvent } from '../../src/transcripts/index.js';
 import { testFlow } from '../support/e2e.js';
 import { serverDirs, startServerProcess, type ServerProcess } from '../support/server-process.js';
 
@@ -35,6 +35,28 @@ async function setup(deadlineMs: number): Promise<{ server: ServerProcess; emula
   return { server, emulator, dir };
 }
 
+/** Runs `fn` with a fresh server and emulator; kills, closes and deletes them however it ends. */
+async function withServer(deadlineMs: number, fn: (ctx: { server: ServerProcess; emulator: Emulator; dir: string }) => Promise<void>): Promise<void> {
+  const ctx = await setup(deadlineMs);
+  try {
+    await fn(ctx);
+  } finally {
+    if (ctx.server.child.exitCode === null) ctx.server.child.kill('SIGKILL');
+    await ctx.emulator.close();
+    rmSync(ctx.dir, { recursive: true, force: true });
+  }
+}
+
+/** The call's record in the server's transcript store (opened after the server has exited). */
+async function storedCall(dir: string, callSid: string): Promise<{ record: CallRecord | undefined; events: StoredCallEvent[] }> {
+  const store = openSqliteStore({ dataDir: join(dir, 'data') });
+  try {
+    return { record: await store.getCall(callSid), events: await store.getEvents(callSid) };
+  } finally {
+    await store.close();
+  }
+}
+
 async function webhook(url: string, callSid: string): Promise<{ status: number; body: string }> {
   const form = { CallSid: callSid, AccountSid: 'AC00000000000000000000000000000000', From: '+15557654321', To: '+15550100100' };
   const signature = twilio.getExpectedTwilioSignature(AUTH, `${url}/twilio/voice`, form);
@@ -44,8 +66,7 @@ async function webhook(url: string, callSid: string): Promise<{ status: number; 
 
 describe('graceful shutdown (SIGTERM)', () => {
   it('not ready, new calls go to the fallback number, the active call finishes, transcripts flushed, exit 0', async () => {
-    const { server, emulator, dir } = await setup(15_000);
-    try {
+    await withServer(15_000, async ({ server, dir }) => {
       assert.equal((await fetch(`${server.url}/readyz`)).status, 200, 'ready before');
       const call = placeCall({ serverUrl: server.url, from: '+15557654321', to: '+15550100100', authToken: AUTH, script: [{ waitForBotSpeech: { timeoutMs: 10000 } }, ...talk, ...talk, ...talk, ...talk] });
       await new Promise((r) => setTimeout(r, 2500));
@@ -64,24 +85,14 @@ describe('graceful shutdown (SIGTERM)', () => {
       assert.equal(result.outcome.endedBy, 'caller', 'the caller ended it, not the server');
       const exit = await Promise.race([server.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
       assert.deepEqual(exit, { code: 0, signal: null }, `exited cleanly once the call ended:\n${server.output().slice(-2000)}`);
-      const store = openSqliteStore({ dataDir: join(dir, 'data') });
-      try {
-        const record = await store.getCall(result.callSid);
-        assert.ok(record && record.outcome !== 'in_progress', `the active call's record was completed and flushed: ${record?.outcome}`);
-        assert.ok((await store.getEvents(result.callSid)).some((e) => e.kind === 'bot_utterance'), 'with its events');
-      } finally {
-        await store.close();
-      }
-    } finally {
-      if (server.child.exitCode === null) server.child.kill('SIGKILL');
-      await emulator.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+      const { record, events } = await storedCall(dir, result.callSid);
+      assert.ok(record && record.outcome !== 'in_progress', `the active call's record was completed and flushed: ${record?.outcome}`);
+      assert.ok(events.some((e) => e.kind === 'bot_utterance'), 'with its events');
+    });
   });
 
   it('a call still running at the deadline is ended and recorded (CB_CALL_SHUTDOWN), then the process exits 0', async () => {
-    const { server, emulator, dir } = await setup(1500);
-    try {
+    await withServer(1500, async ({ server, dir }) => {
       const long: ScriptStep[] = [{ waitForBotSpeech: { timeoutMs: 10000 } }, ...Array.from({ length: 20 }, () => talk).flat()];
       const call = placeCall({ serverUrl: server.url, from: '+15557654321', to: '+15550100100', authToken: AUTH, script: long, maxDurationMs: 60_000 });
       await new Promise((r) => setTimeout(r, 2000));
@@ -93,18 +104,9 @@ describe('graceful shutdown (SIGTERM)', () => {
       assert.ok(tookMs >= 1400 && tookMs < 6000, `exited ${tookMs.toFixed(0)} ms after SIGTERM (deadline 1500 ms)`);
       const result = await call;
       assert.notEqual(result.outcome.endedBy, 'caller', 'the server ended the call');
-      const store = openSqliteStore({ dataDir: join(dir, 'data') });
-      try {
-        const record = await store.getCall(result.callSid);
-        assert.equal(record?.outcome, 'failed');
-        assert.equal(record?.outcomeDetail?.errorCode, 'CB_CALL_SHUTDOWN');
-      } finally {
-        await store.close();
-      }
-    } finally {
-      if (server.child.exitCode === null) server.child.kill('SIGKILL');
-      await emulator.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+      const { record } = await storedCall(dir, result.callSid);
+      assert.equal(record?.outcome, 'failed');
+      assert.equal(record?.outcomeDetail?.errorCode, 'CB_CALL_SHUTDOWN');
+    });
   });
 });
