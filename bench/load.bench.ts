@@ -14,14 +14,14 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { groupDelayMs } from '../src/audio/resampler.js';
 import { serverDirs, startServerProcess, type ServerProcess } from '../test/support/server-process.js';
 import type { CallTimes, RunRequest, RunResult } from './load/driver.js';
 import type { EmulatorReply, SessionStamps } from './load/emulator-proc.js';
 import { analyse, firstAtLeast, pct, sessionsByCall, LATE_MS, type LoadAnalysis } from './load/analyse.js';
-import { ProcStats, rssMb } from './load/proc-stats.js';
+import { MachineStats, ProcStats, rssMb, type CpuShare } from './load/proc-stats.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -137,6 +137,8 @@ interface RunFigures {
   bridge: { cpuPct: number; rssIdleMb: number; rssMb: number; rssPerCallMb: number };
   driver: { cpuPct: number; lagP99Ms: number; lateSends: number };
   emulator: { cpuPct: number; lagP99Ms: number };
+  /** Each CPU over the same window as the bridge's CPU: busy and stolen by the hypervisor. */
+  cpus: CpuShare[];
 }
 
 let nextCall = 1;
@@ -166,10 +168,12 @@ async function loadRun(n: number): Promise<RunFigures> {
     const steadyMs = STEADY_S * 1000 - 3000;
     await new Promise((r) => setTimeout(r, rampMs + 1000));
     const cpu = new ProcStats(pid);
+    const machineStats = new MachineStats();
     let rssPeak = rssMb(pid);
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(pid))), 500);
     await new Promise((r) => setTimeout(r, Math.max(2000, steadyMs)));
     const bridgeCpu = cpu.read().cpuPct;
+    const cpuShares = machineStats.shares();
     clearInterval(sampler);
     const result = await running;
     const emuReport = await emulatorReport(emu);
@@ -184,6 +188,7 @@ async function loadRun(n: number): Promise<RunFigures> {
       bridge: { cpuPct: bridgeCpu, rssIdleMb, rssMb: rssPeak, rssPerCallMb: (rssPeak - rssIdleMb) / n },
       driver: { cpuPct: result.cpuPct, lagP99Ms: result.lagP99Ms, lateSends: result.lateSends },
       emulator: { cpuPct: emuReport.cpuPct, lagP99Ms: emuReport.lagP99Ms },
+      cpus: cpuShares,
     };
   });
 }
@@ -287,7 +292,7 @@ function diagnose(output: string): void {
 
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
-const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}${PIN ? ', callbridge pinned to CPU 0, driver and emulator to CPU 1' : ', not pinned'}`;
+const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}${PIN ? ', callbridge pinned to CPU 0, driver and emulator to CPU 1' : `, not pinned (every process may run on ${availableParallelism()} of them)`}`;
 console.log(`# callbridge load benchmark — ${machine}`);
 if (FLOOR) console.log('# FLOOR: bench/load/relay.ts (a bare relay, not callbridge) in callbridge\'s place: what the apparatus and the machine add');
 console.log(`# each call: continuous caller audio for the ramp plus ${STEADY_S} s; echo model talks ${ECHO_TALK_MS} ms then is quiet ${ECHO_QUIET_MS} ms (bot speech ${Math.round((100 * ECHO_TALK_MS) / (ECHO_TALK_MS + ECHO_QUIET_MS))} % of the time), every ${BARGE_IN_EVERY}rd turn ends in a barge-in; ramp ${RAMP_PER_S} calls/s; late = over ${LATE_MS} ms`);
@@ -307,8 +312,8 @@ try {
     );
   }
   console.log('');
-  console.log('| calls | in p50/p99/max ms | out p50/p99/max ms | lost in/out | late in/out | bridge CPU % | RSS MB (per call) | driver CPU %, loop lag p99 ms, late sends | emulator CPU %, loop lag p99 ms |');
-  console.log('|---:|---|---|---|---|---:|---|---|---|');
+  console.log('| calls | in p50/p99/max ms | out p50/p99/max ms | lost in/out | late in/out | bridge CPU % | RSS MB (per call) | driver CPU %, loop lag p99 ms, late sends | emulator CPU %, loop lag p99 ms | CPUs busy / stolen % |');
+  console.log('|---:|---|---|---|---|---:|---|---|---|---|');
   for (const n of SWEEP) {
     const run = await loadRun(n);
     results.runs.push(run);
@@ -316,7 +321,8 @@ try {
     console.log(
       `| ${n} | ${f2(a.inbound.p50Ms)} / ${f2(a.inbound.p99Ms)} / ${f1(a.inbound.maxMs)} | ${f2(a.outbound.p50Ms)} / ${f2(a.outbound.p99Ms)} / ${f1(a.outbound.maxMs)} | ` +
         `${a.inbound.lost}/${a.outbound.lost} of ${a.inbound.frames}/${a.outbound.frames} | ${a.inbound.late}/${a.outbound.late} | ${f1(run.bridge.cpuPct)} | ${f1(run.bridge.rssMb)} (${f2(run.bridge.rssPerCallMb)}) | ` +
-        `${f1(run.driver.cpuPct)}, ${f1(run.driver.lagP99Ms)}, ${run.driver.lateSends} | ${f1(run.emulator.cpuPct)}, ${f1(run.emulator.lagP99Ms)} |`,
+        `${f1(run.driver.cpuPct)}, ${f1(run.driver.lagP99Ms)}, ${run.driver.lateSends} | ${f1(run.emulator.cpuPct)}, ${f1(run.emulator.lagP99Ms)} | ` +
+        `${run.cpus.map((c) => `${c.cpu}: ${Math.round(c.busyPct)} / ${Math.round(c.stealPct)}`).join(', ')} |`,
     );
     if (a.callsWithErrors.length > 0) console.log(`#   ${n} calls: ${a.callsWithErrors.length} with errors, e.g. ${a.callsWithErrors.slice(0, 3).join('; ')}`);
   }

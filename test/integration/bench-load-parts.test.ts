@@ -2,7 +2,8 @@
  * The parts of the load benchmark (bench/load*) that its figures rest on: the call tag survives
  * callbridge's inbound conversion; the emulator's audio tap and echo windows (with barge-ins)
  * behave as documented; the analysis matches frames by sample position and counts losses; the
- * chirp is found where it is; the floor relay (--floor) carries a call's audio both ways.
+ * chirp is found where it is; the floor relay (--floor) carries a call's audio both ways; each
+ * CPU's busy and stolen time is read from /proc/stat.
  * (The benchmark's figures themselves are not tested here.)
  */
 import { describe, it } from 'node:test';
@@ -18,6 +19,7 @@ import { FAST, RawClient } from './emulator-harness.js';
 import WebSocket from 'ws';
 import { startServerProcess } from '../support/server-process.js';
 import { readTwiml } from '../../src/simulator/twiml-reader.js';
+import { MachineStats, parseProcStat } from '../../bench/load/proc-stats.js';
 
 describe('load benchmark parts', () => {
   it('a call tag survives μ-law and the 8 → 16 kHz filter, followed by any audio', () => {
@@ -103,6 +105,25 @@ describe('load benchmark parts', () => {
     for (let i = 0; i < heard.length; i++) heard[i] = heard[i]! + ((i * 7919) % 200) - 100;
     assert.equal(findChirp(heard, 1000, 2000), 1234, 'the chirp is found at its first sample');
     assert.equal(findChirp(new Int16Array(4000), 0, 3000), undefined, 'silence has no chirp');
+  });
+
+  it('reads each CPU’s busy and stolen time from /proc/stat, and their shares over a window', () => {
+    // proc(5) layout: user nice system idle iowait irq softirq steal guest guest_nice
+    const before = 'cpu  30 0 10 150 0 0 2 10 0 0\ncpu0 10 0 5 80 0 0 1 4 0 0\ncpu1 20 0 5 70 0 0 1 6 0 0\nintr 12345 0 0\n';
+    const after = 'cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 40 0 15 120 5 0 6 14 0 0\ncpu1 20 1 5 170 0 0 1 6 0 0\nctxt 99\n';
+    const parsed = parseProcStat(before);
+    assert.deepEqual([...parsed.keys()], [0, 1], 'the aggregate line and other lines are not CPUs');
+    assert.deepEqual(parsed.get(0), { busy: 16, idle: 80, steal: 4 }, 'busy = user + nice + system + irq + softirq');
+    let text = before;
+    const stats = new MachineStats(() => text);
+    text = after;
+    const [cpu0, cpu1] = stats.shares();
+    // CPU 0: busy 16 → 61 (+45), idle 80 → 125 (+45), steal 4 → 14 (+10): 100 ticks.
+    assert.deepEqual(cpu0, { cpu: 0, busyPct: 45, stealPct: 10 }, 'CPU 0 over the window');
+    // CPU 1: busy +1, idle +100, steal +0.
+    assert.equal(cpu1?.cpu, 1, 'CPU 1 is reported');
+    assert.ok(Math.abs(cpu1!.busyPct - 100 / 101) < 1e-9 && cpu1!.stealPct === 0, `CPU 1 share: ${JSON.stringify(cpu1)}`);
+    assert.deepEqual(parseProcStat('cpu0 1 2 3\ngarbage'), new Map(), 'a line too short to hold steal is skipped');
   });
 
   it('the floor relay carries a call: every frame reaches the emulator, every echoed chunk comes back at 8 kHz', async () => {
