@@ -229,15 +229,14 @@ export class StreamingResampler {
       });
       const i16 = mem.i16;
       const o = outOffset >> 1;
-      for (let i = 0; i < due; i++) out[i] = i16[o + i]!;
+      out.set(i16.subarray(o, o + due));
     }
     // Advance: the next output's upsampled position, relative to the next chunk.
     const position = this.#nextBase * this.#up + this.#nextPhase + due * this.#down;
     this.#nextBase = Math.floor(position / this.#up) - n;
     this.#nextPhase = position % this.#up;
     // Keep the last k−1 inputs.
-    const h = this.#history;
-    for (let i = 0; i < history; i++) h[i] = f32[w + n + i]!;
+    this.#history.set(f32.subarray(w + n, w + n + history));
     return due;
   }
 
