@@ -1,7 +1,8 @@
 /**
  * Load benchmark: N concurrent calls through one callbridge process, per-frame latency added by
- * callbridge in each direction, frames lost or late, callbridge CPU and memory; a sweep over N;
- * and the bridge's share of a chirp's round trip at 10 calls. Method: bench/README.md.
+ * callbridge in each direction, frames lost or late, callbridge CPU and memory, each CPU's busy
+ * and stolen time; a sweep over N; and the bridge's share of a chirp's round trip at 10 calls.
+ * Method: bench/README.md.
  *
  * Three kinds of process on 127.0.0.1: callbridge (`node --import tsx src/main.ts`, as `npm
  * start`, pinned to CPU 0 when taskset exists), the emulator serving the echo model
