@@ -17,11 +17,9 @@ import { TwilioCallControl } from './twilio/rest.js';
 import { dialTwiml, sayHangupTwiml } from './twilio/twiml.js';
 import { createApp, attachUpgradeHandlers, twilioEdgeOf } from './web/server.js';
 import { mountCalls } from './web/calls-routes.js';
-import { CallManager } from './call/manager.js';
-import { ModelBreakers, type BreakerOptions } from './call/breakers.js';
-import { loadPromptFile, builtInPromptPath } from './call/prompts.js';
-import { geminiProbe } from './call/model-probe.js';
-import type { RetryPolicy } from './call/gemini-link.js';
+import { CallManager, TwilioCalls, geminiConnect, loadPromptFile, builtInPromptPath, DEFAULT_MODEL, DEFAULT_FALLBACK_MODELS, type RetryPolicy } from './call/index.js';
+import { ModelBreakers, type BreakerOptions } from './health/breakers.js';
+import { geminiProbe } from './health/model-probe.js';
 
 export interface StartOptions {
   env: Env;
@@ -125,20 +123,28 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     registry: flows.registry,
     writer,
     dataDir,
-    gemini: {
-      apiKey: gemini.apiKey,
-      ...(gemini.url ? { url: gemini.url } : {}),
+    agent: {
+      connect: geminiConnect({
+        apiKey: gemini.apiKey,
+        ...(gemini.url ? { url: gemini.url } : {}),
+        ...(options.setupTimeoutMs ? { setupTimeoutMs: options.setupTimeoutMs } : {}),
+      }),
+      defaultModel: DEFAULT_MODEL,
+      defaultFallbackModels: DEFAULT_FALLBACK_MODELS,
       ...(env.GEMINI_MODEL ? { model: env.GEMINI_MODEL } : {}),
       stallTimeoutMs: env.GEMINI_STALL_TIMEOUT_MS,
-      ...(options.setupTimeoutMs ? { setupTimeoutMs: options.setupTimeoutMs } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
     },
     breakers,
-    rest,
     prompts,
     ...(options.preopen !== undefined ? { preopen: options.preopen } : {}),
     ...(options.noStreamTimeoutMs !== undefined ? { noStreamTimeoutMs: options.noStreamTimeoutMs } : {}),
     ...(options.now ? { now: options.now } : {}),
+  });
+  const twilioCalls = new TwilioCalls({
+    manager,
+    rest,
+    log,
     drainingTwiml: () =>
       env.FALLBACK_NUMBER
         ? dialTwiml(env.FALLBACK_NUMBER)
@@ -160,7 +166,7 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     twilio: {
       publicBaseUrl,
       ...(env.TWILIO_AUTH_TOKEN ? { authToken: env.TWILIO_AUTH_TOKEN } : {}),
-      handler: manager,
+      handler: twilioCalls,
       ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
     },
   });

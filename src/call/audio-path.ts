@@ -11,20 +11,50 @@
  */
 import { decodeMulaw, encodeMulaw } from '../audio/mulaw.js';
 import { StreamingResampler } from '../audio/resampler.js';
+import { CallbridgeError } from '../shared/errors.js';
+import type { AudioFormat } from './ports.js';
 
-export const TWILIO_SAMPLE_RATE_HZ = 8000;
-export const GEMINI_INPUT_RATE_HZ = 16000;
-export const GEMINI_OUTPUT_RATE_HZ = 24000;
+/** Phone audio: μ-law at 8 kHz (Twilio Media Streams, docs/twilio-media-streams.md §2). */
+export const PHONE_SAMPLE_RATE_HZ = 8000;
+/** What the agent takes (Gemini Live: 16 kHz PCM16 in, docs/gemini-live.md §2) and sends (24 kHz). */
+export const AGENT_INPUT_RATE_HZ = 16000;
+export const AGENT_OUTPUT_RATE_HZ = 24000;
+export const PHONE_FORMAT: AudioFormat = { encoding: 'mulaw', sampleRateHz: PHONE_SAMPLE_RATE_HZ };
 
-export class InboundAudio {
-  readonly #resampler = new StreamingResampler(TWILIO_SAMPLE_RATE_HZ, GEMINI_INPUT_RATE_HZ);
+/** Caller audio → the agent's 16 kHz, keeping an 8 kHz copy for the detector and the recording. */
+export interface InboundConverter {
+  convert(payload: Uint8Array): Int16Array;
+  lastPcm8k(): Int16Array;
+}
+
+/** Agent audio (24 kHz) → the caller's format, keeping an 8 kHz copy for the recording. */
+export interface OutboundConverter {
+  convert(pcm24k: Int16Array): Uint8Array;
+  lastPcm8k(): Int16Array;
+  reset(): void;
+}
+
+export function inboundConverter(format: AudioFormat): InboundConverter {
+  if (format.encoding === 'mulaw' && format.sampleRateHz === PHONE_SAMPLE_RATE_HZ) return new InboundAudio();
+  throw new CallbridgeError('CB_CONFIG_INVALID', `no inbound converter for ${format.encoding} at ${format.sampleRateHz} Hz`);
+}
+
+export function outboundConverter(format: AudioFormat): OutboundConverter {
+  if (format.encoding === 'mulaw' && format.sampleRateHz === PHONE_SAMPLE_RATE_HZ) return new OutboundAudio();
+  throw new CallbridgeError('CB_CONFIG_INVALID', `no outbound converter for ${format.encoding} at ${format.sampleRateHz} Hz`);
+}
+
+export class InboundAudio implements InboundConverter {
+  readonly #resampler = new StreamingResampler(PHONE_SAMPLE_RATE_HZ, AGENT_INPUT_RATE_HZ);
   #pcm8k = new Int16Array(160);
   #pcm16k = new Int16Array(320);
+  #last8k = 0;
 
   /** Caller μ-law → 16 kHz PCM16 (a view, valid until the next call). */
   convert(mulaw: Uint8Array): Int16Array {
     if (this.#pcm8k.length < mulaw.length) this.#pcm8k = new Int16Array(mulaw.length);
     const pcm8k = decodeMulaw(mulaw, this.#pcm8k);
+    this.#last8k = mulaw.length;
     const due = this.#resampler.outputLength(pcm8k.length);
     if (this.#pcm16k.length < due) this.#pcm16k = new Int16Array(due);
     const n = this.#resampler.processInto(pcm8k, this.#pcm16k);
@@ -32,15 +62,16 @@ export class InboundAudio {
   }
 
   /** The 8 kHz PCM of the last converted frame (for VAD and recording). */
-  lastPcm8k(length: number): Int16Array {
-    return this.#pcm8k.subarray(0, length);
+  lastPcm8k(): Int16Array {
+    return this.#pcm8k.subarray(0, this.#last8k);
   }
 }
 
-export class OutboundAudio {
-  readonly #resampler = new StreamingResampler(GEMINI_OUTPUT_RATE_HZ, TWILIO_SAMPLE_RATE_HZ);
+export class OutboundAudio implements OutboundConverter {
+  readonly #resampler = new StreamingResampler(AGENT_OUTPUT_RATE_HZ, PHONE_SAMPLE_RATE_HZ);
   #pcm8k = new Int16Array(480);
   #mulaw = new Uint8Array(480);
+  #last8k = 0;
 
   /** Gemini 24 kHz PCM16 → caller μ-law (a view, valid until the next call). */
   convert(pcm24k: Int16Array): Uint8Array {
@@ -50,12 +81,13 @@ export class OutboundAudio {
       this.#mulaw = new Uint8Array(due);
     }
     const n = this.#resampler.processInto(pcm24k, this.#pcm8k);
+    this.#last8k = n;
     return encodeMulaw(this.#pcm8k.subarray(0, n), this.#mulaw);
   }
 
   /** The 8 kHz PCM of the last converted chunk (for the recording). */
-  lastPcm8k(length: number): Int16Array {
-    return this.#pcm8k.subarray(0, length);
+  lastPcm8k(): Int16Array {
+    return this.#pcm8k.subarray(0, this.#last8k);
   }
 
   /** Forget filter history (a new bot utterance after an interruption starts clean). */

@@ -1,26 +1,24 @@
 /**
- * Every call in the process: implements the Twilio edge's CallHandler.
+ * Every call in the process, whatever its channel (the channel adapters in ./adapters/ turn
+ * their wire into these calls).
  *
- * On the voice webhook it picks the flow for the called number, answers closed-hours and
- * shutting-down calls with plain TwiML, and otherwise creates the Call and (by default) opens its
- * Gemini session at once, so that the agent is ready — and its greeting already generated — when
- * Twilio's media stream starts. A webhook that no stream follows is cleaned up after
- * `noStreamTimeoutMs`. All state is per call; this object only indexes calls by CallSid.
+ * On admission it picks the flow for the called number, answers closed-hours and shutting-down
+ * calls with a message (the adapter says it: TwiML for Twilio), and otherwise creates the Call
+ * and (by default) starts its agent at once, so that the agent is ready — and its greeting
+ * already generated — when the caller's media starts. An admitted call whose media never comes
+ * is ended after `noStreamTimeoutMs`. All state is per call; this object only indexes calls.
  */
-import type { CallDecision, CallHandler, IncomingCall } from '../twilio/handler.js';
-import type { TwilioMediaStream } from '../twilio/media-stream.js';
-import { dialTwiml, sayHangupTwiml } from '../twilio/twiml.js';
-import type { TwilioCallControl } from '../twilio/rest.js';
 import { FlowSession, outsideHoursActions, type Flow, type FlowRouter, type FlowAction } from '../flows/index.js';
 import type { ToolRegistry } from '../tools/index.js';
 import type { TranscriptWriter } from '../transcripts/writer.js';
 import type { CallRecord } from '../transcripts/types.js';
-import { DEFAULT_FALLBACK_MODELS, DEFAULT_MODEL } from '../gemini/index.js';
+import type { ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
+import { ReplyTimes } from '../health/reply-times.js';
 import { Call } from './call.js';
-import { GeminiLink, type LinkOptions, type RetryPolicy } from './gemini-link.js';
-import type { ModelBreakers } from './breakers.js';
-import { ReplyTimes } from './stall-watch.js';
+import { GeminiLink, type LinkBreakers, type LinkOptions, type RetryPolicy } from './link/link.js';
+import { realClock } from './clock.js';
+import type { CallChannel, CallerTransport, Clock, LiveConnect, TimerHandle } from './ports.js';
 import type { Prompt } from './prompts.js';
 
 export interface CallManagerOptions {
@@ -29,27 +27,43 @@ export interface CallManagerOptions {
   registry: ToolRegistry;
   writer: TranscriptWriter;
   dataDir: string;
-  gemini: {
-    apiKey: string;
-    url?: string;
+  agent: {
+    /** Opens an agent session (./adapters/gemini-session.ts). */
+    connect: LiveConnect;
+    /** A flow without `model:` uses these. */
+    defaultModel: string;
+    defaultFallbackModels: readonly string[];
     /** GEMINI_MODEL: overrides the flows' primary model (fallbacks stay). */
     model?: string;
-    setupTimeoutMs?: number;
     retry?: Partial<RetryPolicy>;
     /** Default stall limit before healthy reply times are learned (ms). */
     stallTimeoutMs?: number;
   };
-  breakers: ModelBreakers;
-  rest: TwilioCallControl | undefined;
+  breakers: LinkBreakers;
   prompts: { apology: Prompt; apologyTransfer: Prompt };
-  /** Open the Gemini session at the webhook (default) rather than when the stream starts. */
+  /** Start the agent when the call is admitted (default) rather than when its media starts. */
   preopen?: boolean;
-  /** Close a pre-opened session when no stream follows the webhook within this time. */
+  /** End an admitted call when no media follows within this time. */
   noStreamTimeoutMs?: number;
-  /** TwiML for new calls while draining (shutdown); default: a short message and hang up. */
-  drainingTwiml?: () => string;
   now?: () => Date;
+  clock?: Clock;
 }
+
+/** A call as it arrives, whatever the channel. */
+export interface IncomingCall {
+  callSid: string;
+  accountSid: string;
+  from: string;
+  to: string;
+  channel: CallChannel;
+}
+
+/** What to do with an incoming call: connect it to an agent, or answer it with a message. */
+export type Admission =
+  | { kind: 'accepted'; flow: string }
+  | { kind: 'draining' }
+  | { kind: 'no-flow' }
+  | { kind: 'closed'; say: string; transfer?: { target: string; number: string }; language?: string };
 
 export interface CallsStatus {
   active: number;
@@ -57,10 +71,12 @@ export interface CallsStatus {
   draining: boolean;
 }
 
-export class CallManager implements CallHandler {
+export class CallManager {
   readonly #o: CallManagerOptions;
   readonly #calls = new Map<string, Call>();
-  readonly #noStreamTimers = new Map<string, NodeJS.Timeout>();
+  readonly #noStreamTimers = new Map<string, TimerHandle>();
+  readonly #clock: Clock;
+  readonly #connect: LiveConnect;
   /** Healthy reply delays per model, learned from every call (the stall limit). */
   readonly replyTimes: ReplyTimes;
   #draining = false;
@@ -68,7 +84,9 @@ export class CallManager implements CallHandler {
 
   constructor(options: CallManagerOptions) {
     this.#o = options;
-    this.replyTimes = new ReplyTimes(options.gemini.stallTimeoutMs);
+    this.#clock = options.clock ?? realClock;
+    this.#connect = options.agent.connect;
+    this.replyTimes = new ReplyTimes(options.agent.stallTimeoutMs);
   }
 
   get draining(): boolean {
@@ -84,57 +102,59 @@ export class CallManager implements CallHandler {
     return this.#calls.get(callSid);
   }
 
-  onIncomingCall(incoming: IncomingCall): CallDecision {
+  /**
+   * Decides what happens to an incoming call. Accepted: the call is created with the transport
+   * `makeTransport` builds (not called for a retried admission of a call that exists) and, by
+   * default, its agent starts at once.
+   */
+  admit(incoming: IncomingCall, makeTransport: () => CallerTransport): Admission {
     const log = this.#o.log.child({ callSid: incoming.callSid });
     if (this.#draining) {
-      log.info('new call while shutting down: answered with the draining TwiML');
-      return { kind: 'twiml', twiml: this.#o.drainingTwiml?.() ?? sayHangupTwiml('Sorry, we cannot take your call right now. Please call back in a minute.') };
+      log.info('new call while shutting down: answered with the draining message');
+      return { kind: 'draining' };
     }
     const flow = this.#o.router.route(incoming.to);
     if (!flow) {
       log.error({ pii: { to: incoming.to } }, 'no flow answers this number and there is no default flow');
-      return { kind: 'twiml', twiml: sayHangupTwiml('Sorry, this number is not in service.') };
+      return { kind: 'no-flow' };
     }
-    const existing = this.#calls.get(incoming.callSid);
-    if (existing) return { kind: 'stream', parameters: { flow: flow.name } }; // Twilio retried the webhook
+    if (this.#calls.has(incoming.callSid)) return { kind: 'accepted', flow: flow.name }; // a retried webhook
     const closed = outsideHoursActions(flow, this.#o.now?.() ?? new Date());
     if (closed) return this.#closedHours(incoming, flow, closed);
 
-    const call = this.#createCall(incoming, flow);
+    const call = this.#createCall(incoming, flow, makeTransport());
     if (this.#o.preopen !== false) call.startAgent();
-    const timer = setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
       this.#noStreamTimers.delete(incoming.callSid);
       call.abort('CB_CALL_NO_STREAM', 'no media stream followed the webhook');
     }, this.#o.noStreamTimeoutMs ?? 10_000);
-    timer.unref?.();
     this.#noStreamTimers.set(incoming.callSid, timer);
-    log.info({ flow: flow.name, pii: { from: incoming.from, to: incoming.to } }, 'incoming call');
-    return { kind: 'stream', parameters: { flow: flow.name } };
+    log.info({ flow: flow.name, channel: incoming.channel, pii: { from: incoming.from, to: incoming.to } }, 'incoming call');
+    return { kind: 'accepted', flow: flow.name };
   }
 
-  onStreamStart(stream: TwilioMediaStream): void {
-    const callSid = stream.callSid;
+  /** The media of an admitted call started: it no longer waits for it. */
+  mediaStarted(callSid: string): void {
     const timer = this.#noStreamTimers.get(callSid);
-    if (timer) {
-      clearTimeout(timer);
-      this.#noStreamTimers.delete(callSid);
-    }
-    let call = this.#calls.get(callSid);
-    if (!call) {
-      // The webhook went elsewhere (another instance, a restart): rebuild the call from the stream.
-      const flow = this.#o.router.byName(stream.customParameters['flow'] ?? '') ?? this.#o.router.route('');
-      if (!flow || this.#draining) {
-        this.#o.log.warn({ code: 'CB_TWILIO_STREAM_REFUSED', callSid, streamSid: stream.streamSid, reason: this.#draining ? 'draining' : 'no flow' }, 'media stream for an unknown call refused');
-        stream.close(1001, 'not accepting calls');
-        return;
-      }
-      call = this.#createCall({ callSid, accountSid: stream.accountSid, from: '', to: '', params: {} }, flow);
-    }
-    call.attachStream(stream);
+    if (timer === undefined) return;
+    this.#clock.clearTimeout(timer);
+    this.#noStreamTimers.delete(callSid);
   }
 
-  onStreamStatus(status: { callSid: string; streamSid: string; event: string; error?: string }): void {
-    if (status.event === 'stream-error') this.#calls.get(status.callSid)?.abort('CB_TWILIO_STREAM_ERROR', status.error ?? 'stream error');
+  /**
+   * Media for a call this process never admitted (its admission went elsewhere, or before a
+   * restart): the call is rebuilt on `flowName` (or the default flow). False when refused.
+   */
+  adopt(incoming: Omit<IncomingCall, 'from' | 'to'>, flowName: string, transport: CallerTransport): boolean {
+    const flow = this.#o.router.byName(flowName) ?? this.#o.router.route('');
+    if (!flow || this.#draining) return false;
+    this.#createCall({ ...incoming, from: '', to: '' }, flow, transport);
+    return true;
+  }
+
+  /** Ends a call from outside (e.g. the transport reported a fatal error). */
+  abort(callSid: string, code: ErrorCode, reason: string): void {
+    this.#calls.get(callSid)?.abort(code, reason);
   }
 
   /** Stop taking calls; resolves when every call has ended or `deadlineMs` passed (then aborts the rest). */
@@ -143,10 +163,9 @@ export class CallManager implements CallHandler {
     const before = this.#calls.size;
     if (before > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, deadlineMs);
-        timer.unref?.();
+        const timer = this.#clock.setTimeout(resolve, deadlineMs);
         this.#idleWaiters.push(() => {
-          clearTimeout(timer);
+          this.#clock.clearTimeout(timer);
           resolve();
         });
       });
@@ -156,7 +175,7 @@ export class CallManager implements CallHandler {
     return { finished: before - left.length, aborted: left.length };
   }
 
-  #createCall(incoming: IncomingCall, flow: Flow): Call {
+  #createCall(incoming: IncomingCall, flow: Flow, transport: CallerTransport): Call {
     const models = this.#modelsFor(flow);
     const record: CallRecord = {
       callSid: incoming.callSid,
@@ -165,7 +184,7 @@ export class CallManager implements CallHandler {
       to: incoming.to,
       flow: flow.name,
       models: [],
-      startedAt: Date.now(),
+      startedAt: this.#clock.wallNow(),
       outcome: 'in_progress',
       geminiCloses: [],
       reconnects: 0,
@@ -184,12 +203,13 @@ export class CallManager implements CallHandler {
         registry: this.#o.registry,
         models,
         record: callLog,
+        transport,
       },
       {
         log: this.#o.log,
         dataDir: this.#o.dataDir,
+        clock: this.#clock,
         link: (o) => this.#link(o),
-        rest: this.#o.rest,
         prompts: this.#o.prompts,
         ended: (c) => this.#ended(c),
       },
@@ -199,32 +219,29 @@ export class CallManager implements CallHandler {
   }
 
   #link(o: Pick<LinkOptions, 'models' | 'sessionConfig' | 'history' | 'log'>): GeminiLink {
-    const g = this.#o.gemini;
+    const a = this.#o.agent;
     return new GeminiLink({
       ...o,
-      apiKey: g.apiKey,
-      ...(g.url ? { url: g.url } : {}),
-      ...(g.setupTimeoutMs ? { setupTimeoutMs: g.setupTimeoutMs } : {}),
-      ...(g.retry ? { retry: g.retry } : {}),
+      connect: this.#connect,
+      ...(a.retry ? { retry: a.retry } : {}),
       breakers: this.#o.breakers,
       replyTimes: this.replyTimes,
+      clock: this.#clock,
     });
   }
 
   #modelsFor(flow: Flow): string[] {
-    const primary = this.#o.gemini.model ?? flow.model ?? DEFAULT_MODEL;
-    const fallbacks = flow.fallbackModels.length > 0 ? flow.fallbackModels : flow.model ? [] : DEFAULT_FALLBACK_MODELS;
+    const a = this.#o.agent;
+    const primary = a.model ?? flow.model ?? a.defaultModel;
+    const fallbacks = flow.fallbackModels.length > 0 ? flow.fallbackModels : flow.model ? [] : a.defaultFallbackModels;
     return [...new Set([primary, ...fallbacks])];
   }
 
-  #closedHours(incoming: IncomingCall, flow: Flow, actions: FlowAction[]): CallDecision {
+  /** Outside business hours: the flow's message (and transfer), recorded as a call of its own. */
+  #closedHours(incoming: IncomingCall, flow: Flow, actions: FlowAction[]): Admission {
     const say = actions.filter((a): a is Extract<FlowAction, { type: 'say' }> => a.type === 'say').map((a) => a.text).join(' ');
     const transfer = actions.find((a): a is Extract<FlowAction, { type: 'transfer' }> => a.type === 'transfer');
-    const sayOptions = flow.language ? { language: flow.language } : {};
-    const twiml = transfer
-      ? dialTwiml(transfer.number, { ...(say ? { say } : {}), sayOptions })
-      : sayHangupTwiml(say || 'We are closed right now. Please call back during business hours.', sayOptions);
-    const now = Date.now();
+    const now = this.#clock.wallNow();
     const callLog = this.#o.writer.openCall(
       {
         callSid: incoming.callSid, accountSid: incoming.accountSid, from: incoming.from, to: incoming.to, flow: flow.name,
@@ -241,14 +258,19 @@ export class CallManager implements CallHandler {
       endedAt: now,
     });
     this.#o.log.info({ callSid: incoming.callSid, flow: flow.name, transfer: transfer?.target }, 'call outside business hours');
-    return { kind: 'twiml', twiml };
+    return {
+      kind: 'closed',
+      say,
+      ...(transfer ? { transfer: { target: transfer.target, number: transfer.number } } : {}),
+      ...(flow.language ? { language: flow.language } : {}),
+    };
   }
 
   #ended(call: Call): void {
     this.#calls.delete(call.callSid);
     const timer = this.#noStreamTimers.get(call.callSid);
-    if (timer) {
-      clearTimeout(timer);
+    if (timer !== undefined) {
+      this.#clock.clearTimeout(timer);
       this.#noStreamTimers.delete(call.callSid);
     }
     if (this.#calls.size === 0) {

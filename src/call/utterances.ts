@@ -8,7 +8,7 @@
  * the call. Events carry the utterance's start time, so the timeline reads in speaking order.
  */
 import type { CallEventBody } from '../transcripts/types.js';
-import type { PlayoutTracker } from '../twilio/playout.js';
+import type { PlayoutTracker } from './playout.js';
 
 export interface BotUtterance {
   id: string;

@@ -21,7 +21,6 @@ describe('GeminiLink: first session', () => {
     assert.equal(h.link.state, 'ready');
     assert.deepEqual(connects(h), ['connect m-a']);
     const call = h.gemini.calls[0]!;
-    assert.equal(call.options.apiKey, 'test-key');
     assert.deepEqual(call.options.config?.sessionResumption, { enabled: true });
     assert.equal(call.options.config?.systemInstruction, 'Be brief.', 'the call’s session config is used');
     assert.equal(h.ready.length, 1);
@@ -220,7 +219,7 @@ describe('GeminiLink: a session config that throws', () => {
     const h = new Harness({
       sessionConfig: (model) => {
         if (calls++ === 0) throw new Error('prompt template broken');
-        return { model };
+        return { model, systemInstruction: '', tools: [] };
       },
     });
     const started = h.link.start();

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ModelBreakers } from '../../src/call/breakers.js';
+import { ModelBreakers } from '../../src/health/breakers.js';
 import { CallbridgeError } from '../../src/shared/errors.js';
 import { CLOSES, Harness, advance, advanceUntil, connectError, resetMockTimers, setupTimeout, useMockTimers } from './call-gemini-link.fakes.js';
 

@@ -5,8 +5,8 @@
  */
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ReplyTimes } from '../../src/call/stall-watch.js';
-import { ModelBreakers } from '../../src/call/breakers.js';
+import { ReplyTimes } from '../../src/health/reply-times.js';
+import { ModelBreakers } from '../../src/health/breakers.js';
 import { CLOSES, Harness, advance, advanceUntil, resetMockTimers, useMockTimers } from './call-gemini-link.fakes.js';
 
 beforeEach(useMockTimers);

@@ -5,13 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { mock } from 'node:test';
-import { classifyClose, type Content, type GeminiEvent, type GeminiLiveSession, type GeminiLiveSessionOptions, type PendingCall, type SessionEvents, type ToolResponseInput } from '../../src/gemini/index.js';
+import { classifyClose, type Content, type GeminiEvent, type PendingCall, type SessionEvents, type ToolResponseInput } from '../../src/gemini/index.js';
+import type { AgentEvent, ConnectOptions, LiveSession, SessionClose } from '../../src/call/ports.js';
 import { CallbridgeError } from '../../src/shared/errors.js';
 import { TypedEmitter } from '../../src/shared/emitter.js';
 import { silentLogger } from '../../src/shared/log.js';
-import { GeminiLink, type DownInfo, type FailedInfo, type LinkOptions, type ReadyInfo } from '../../src/call/gemini-link.js';
+import { GeminiLink, type DownInfo, type FailedInfo, type LinkOptions, type ReadyInfo } from '../../src/call/link/link.js';
 
-/** Close reasons from the catalogue (reference §7), one per retry class. */
+/** Close reasons from the catalogue (docs/gemini-live.md §7), one per retry class. */
 export const CLOSES = {
   unavailable: [1011, 'The service is currently unavailable.'],
   internal: [1011, 'Internal error encountered.'],
@@ -28,7 +29,7 @@ export type Sent =
   | { kind: 'toolResponse'; responses: ToolResponseInput[] }
   | { kind: 'text'; text: string };
 
-export class FakeSession extends TypedEmitter<SessionEvents> {
+export class FakeSession extends TypedEmitter<SessionEvents> implements LiveSession {
   readonly sent: Sent[] = [];
   readonly model: string;
   /** The handle this session was opened with (a resume), if any. */
@@ -46,7 +47,7 @@ export class FakeSession extends TypedEmitter<SessionEvents> {
 
   constructor(
     readonly id: number,
-    readonly options: GeminiLiveSessionOptions,
+    readonly options: ConnectOptions,
     readonly journal: string[],
   ) {
     super((_type, err) => {
@@ -60,8 +61,18 @@ export class FakeSession extends TypedEmitter<SessionEvents> {
     return [...this.#pending];
   }
 
-  get asSession(): GeminiLiveSession {
-    return this as unknown as GeminiLiveSession;
+  get asSession(): LiveSession {
+    return this;
+  }
+
+  onEvent(listener: (event: AgentEvent) => void): () => void {
+    const types = ['audio', 'text', 'inputTranscription', 'outputTranscription', 'interrupted', 'generationComplete', 'turnComplete', 'waitingForInput', 'toolCall', 'toolCallCancellation', 'goAway', 'sessionResumptionUpdate', 'usage'] as const;
+    const offs = types.map((type) => this.on(type, listener as (event: GeminiEvent) => void));
+    return () => offs.forEach((off) => off());
+  }
+
+  onClose(listener: (close: SessionClose) => void): () => void {
+    return this.on('close', listener);
   }
 
   sendAudio(pcm16k: Int16Array): void {
@@ -178,7 +189,7 @@ export type Outcome = 'ok' | 'hold' | Error;
 export interface ConnectCall {
   model: string;
   handle: string | undefined;
-  options: GeminiLiveSessionOptions;
+  options: ConnectOptions;
 }
 
 export class FakeGemini {
@@ -202,14 +213,14 @@ export class FakeGemini {
     return s;
   }
 
-  readonly connect = (options: GeminiLiveSessionOptions): Promise<GeminiLiveSession> => {
+  readonly connect = (options: ConnectOptions): Promise<LiveSession> => {
     const model = options.config?.model ?? '?';
     const handle = options.config?.sessionResumption?.handle;
     this.calls.push({ model, handle, options });
     this.connectedAt.push(Date.now());
     this.journal.push(`connect ${model}${handle ? ` ${handle}` : ''}`);
     const outcome = this.#plan.shift() ?? 'ok';
-    const settle = (o: 'ok' | Error): Promise<GeminiLiveSession> => {
+    const settle = (o: 'ok' | Error): Promise<LiveSession> => {
       if (o instanceof Error) return Promise.reject(o);
       const session = new FakeSession(this.sessions.length + 1, options, this.journal);
       this.sessions.push(session);
@@ -238,13 +249,12 @@ export class Harness {
   readonly ready: ReadyInfo[] = [];
   readonly down: DownInfo[] = [];
   readonly failed: FailedInfo[] = [];
-  readonly events: GeminiEvent[] = [];
+  readonly events: AgentEvent[] = [];
 
   constructor(options: Partial<LinkOptions> = {}) {
     this.link = new GeminiLink({
-      apiKey: 'test-key',
       models: ['m-a', 'm-b'],
-      sessionConfig: (model) => ({ model, systemInstruction: 'Be brief.' }),
+      sessionConfig: (model) => ({ model, systemInstruction: 'Be brief.', tools: [] }),
       log: silentLogger(),
       random: () => 0.5,
       connect: this.gemini.connect,

@@ -1,8 +1,10 @@
 /**
- * Seed 002's failure: Gemini accepts a turn — it sends `sessionResumptionUpdate` with
- * `resumable: false`, its signal that it is generating — then sends nothing and closes with 1011
- * 200-3000 ms later. Waiting for that close leaves the caller in silence; the watch declares the
- * session stalled once no content has come for longer than healthy replies ever take.
+ * How long healthy replies take, learned per model for the stall watch (src/call/link/stall-watch.ts).
+ * The failure it guards against (docs/gemini-failure-modes.md, seed 002): Gemini accepts a turn —
+ * it sends `sessionResumptionUpdate` with `resumable: false`, its signal that it is generating —
+ * then sends nothing and closes with 1011 200-3000 ms later. Waiting for that close leaves the
+ * caller in silence; the watch declares the session stalled once no content has come for longer
+ * than healthy replies ever take.
  *
  * "Healthy" is learned: `ReplyTimes` keeps, per model and pooled over all models, the time from
  * that busy signal to the first content of recent healthy replies (shared by every call of the
@@ -42,48 +44,5 @@ export class ReplyTimes {
     const sorted = [...samples].sort((a, b) => a - b);
     const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!;
     return Math.min(CAP_MS, Math.max(FLOOR_MS, Math.round(p99 * 1.5 + 250)));
-  }
-}
-
-/** One session's watch: armed by the busy signal, disarmed by content (or the turn ending). */
-export class StallWatch {
-  readonly #times: ReplyTimes;
-  readonly #onStall: (waitedMs: number) => void;
-  #timer: NodeJS.Timeout | undefined;
-  #armedAt = 0;
-  #model = '';
-
-  constructor(times: ReplyTimes, onStall: (waitedMs: number) => void) {
-    this.#times = times;
-    this.#onStall = onStall;
-  }
-
-  get armed(): boolean {
-    return this.#timer !== undefined;
-  }
-
-  /** Gemini signalled it is generating; no content yet. */
-  arm(model: string): void {
-    if (this.#timer) return;
-    this.#model = model;
-    this.#armedAt = performance.now();
-    const limitMs = this.#times.stallMs(model);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#onStall(limitMs);
-    }, limitMs);
-    this.#timer.unref?.();
-  }
-
-  /** Content arrived: a healthy reply (its delay is learned). */
-  content(): void {
-    if (!this.#timer) return;
-    this.#times.record(this.#model, performance.now() - this.#armedAt);
-    this.disarm();
-  }
-
-  disarm(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 }

@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ModelBreakers, type BreakerOptions } from '../../src/call/breakers.js';
+import { ModelBreakers, type BreakerOptions } from '../../src/health/breakers.js';
 
 function breakers(options: Omit<BreakerOptions, 'now'> = {}) {
   const clock = { ms: 1_000_000 };

@@ -4,7 +4,7 @@
  * 1"), and the function results it may not have acted on. Both are forgotten as soon as the model
  * produces content after them — then they are in its context.
  */
-import type { Content } from '../gemini/index.js';
+import type { Turn as Content } from '../ports.js';
 
 export interface PendingResult {
   name: string;

@@ -1,0 +1,149 @@
+/**
+ * The agent's voice on its way to the caller: agent audio (24 kHz) converted to the caller's
+ * format and sent with playout marks, so that what the caller actually heard is known from the
+ * transport's echoes (./playout.ts). Audio the agent generates before the caller's media is up
+ * (the greeting, pre-opened at the webhook) is kept and played from its start once it is.
+ *
+ * Barge-in: after the agent's `interrupted`, the transport's buffer is cleared at once and the
+ * rest of the interrupted turn is dropped until the turn ends; a local barge-in (the caller talks
+ * over the buffered tail of a finished turn) clears the buffer the same way.
+ */
+import type { CallRecording } from '../transcripts/recording.js';
+import { outboundConverter, type OutboundConverter } from './audio-path.js';
+import { PlayoutTracker, type PlayedOutcome } from './playout.js';
+import type { CallerTransport, Clock } from './ports.js';
+import type { Utterances } from './utterances.js';
+
+/** Bot audio kept before the caller's media is up: 60 s of 8 kHz μ-law at most. */
+const PRE_MEDIA_AUDIO_MAX_BYTES = 60 * 8000;
+/**
+ * Chunks of one reply share a mark, one per this much audio at most (./playout.ts): per-chunk
+ * marks would triple the messages of every 20 ms chunk. What the caller heard is known to within this.
+ */
+const MARK_EVERY_MS = 100;
+/** Bytes of caller-format audio per ms (8 kHz μ-law: 8). */
+const BYTES_PER_MS = 8;
+
+export interface BotOutputDeps {
+  transport: CallerTransport;
+  clock: Clock;
+  utterances: Utterances;
+  /** Call time now (ms since the call began). */
+  now(): number;
+  /** A chunk reached the caller's transport (first audio and turn latency, replies). */
+  sent(): void;
+}
+
+export class BotOutput {
+  readonly #d: BotOutputDeps;
+  readonly #outbound: OutboundConverter;
+  readonly playout: PlayoutTracker;
+  #live = false;
+  #preMedia: Array<{ utteranceId: string; audio: Uint8Array }> = [];
+  #preMediaBytes = 0;
+  /** After `interrupted`, the rest of that turn's audio is dropped until it ends. */
+  #dropping = false;
+  recording: CallRecording | undefined;
+
+  constructor(deps: BotOutputDeps) {
+    this.#d = deps;
+    this.#outbound = outboundConverter(deps.transport.outputFormat);
+    this.playout = new PlayoutTracker(deps.transport, { markEveryMs: MARK_EVERY_MS, clock: deps.clock });
+    deps.utterances.playout = this.playout;
+  }
+
+  get isPlaying(): boolean {
+    return this.playout.isPlaying;
+  }
+
+  get dropping(): boolean {
+    return this.#dropping;
+  }
+
+  /** The caller's media is up: audio generated before it plays now, from its start. */
+  live(): void {
+    this.#live = true;
+    for (const chunk of this.#preMedia) this.#send(chunk.utteranceId, chunk.audio);
+    this.#preMedia = [];
+    this.#preMediaBytes = 0;
+  }
+
+  /** One chunk of agent audio (24 kHz). Hot path. */
+  audio(samples: Int16Array): void {
+    if (this.#dropping) return;
+    const atMs = this.#d.now();
+    const utterance = this.#d.utterances.current(atMs);
+    const out = this.#outbound.convert(samples);
+    if (out.length === 0) return;
+    if (!this.#live) {
+      if (this.#preMediaBytes + out.length <= PRE_MEDIA_AUDIO_MAX_BYTES) {
+        this.#preMedia.push({ utteranceId: utterance.id, audio: out.slice() });
+        this.#preMediaBytes += out.length;
+      }
+      return;
+    }
+    this.recording?.botSent(atMs, this.#outbound.lastPcm8k());
+    this.#send(utterance.id, out);
+  }
+
+  /** A prepared prompt (the apology), in chunks, tracked under `utteranceId`. */
+  prompt(utteranceId: string, audio: Uint8Array): void {
+    const chunkBytes = 1000 * BYTES_PER_MS;
+    for (let i = 0; i < audio.length; i += chunkBytes) {
+      const chunk = audio.subarray(i, i + chunkBytes);
+      this.#d.transport.sendAudio(chunk);
+      this.playout.sent(utteranceId, chunk.length / BYTES_PER_MS);
+    }
+  }
+
+  /** The agent reports the caller interrupted it: clear what is buffered, drop the rest of the turn. */
+  interrupted(): void {
+    this.#dropping = true;
+    this.#outbound.reset();
+    if (!this.#live) {
+      this.#preMedia = [];
+      this.#preMediaBytes = 0;
+      this.#d.utterances.interrupted(null);
+      return;
+    }
+    this.#clear();
+  }
+
+  /** The caller talks over the buffered tail of a finished turn: clear it. */
+  localBargeIn(): void {
+    this.#clear();
+    this.#outbound.reset();
+  }
+
+  /** The agent's turn ended (or its session was lost): its audio flows again; know promptly when played. */
+  turnEnded(flushMark: boolean): void {
+    if (flushMark) this.playout.flushMark();
+    this.#dropping = false;
+  }
+
+  whenPlayed(utteranceId?: string): Promise<PlayedOutcome> {
+    return this.playout.whenPlayed(utteranceId);
+  }
+
+  /** The caller's media ended: marks will never come. */
+  end(): void {
+    this.playout.end();
+  }
+
+  #clear(): void {
+    const playing = this.playout.interrupt();
+    this.recording?.botCleared(this.#d.now());
+    this.#d.utterances.interrupted(playing);
+  }
+
+  /** Hot path: one media message and, when due, its mark, in one write. */
+  #send(utteranceId: string, audio: Uint8Array): void {
+    const transport = this.#d.transport;
+    let sent = false;
+    transport.batch(() => {
+      sent = transport.sendAudio(audio);
+      if (sent) this.playout.sent(utteranceId, audio.length / BYTES_PER_MS);
+    });
+    if (sent) this.#d.sent();
+  }
+}
