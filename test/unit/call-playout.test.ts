@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PlayoutTracker, type PlayedOutcome } from '../../src/twilio/playout.js';
+import { PlayoutTracker, type PlayedOutcome } from '../../src/call/playout.js';
+import { ManualClock } from '../support/call-harness.js';
 
-/** Records what the tracker sends; `echo` plays the role of Twilio's mark echoes. */
+/** Records what the tracker sends; the test plays the transport's mark echoes. */
 function channel() {
   const sent: string[] = [];
   let clears = 0;
@@ -14,7 +15,7 @@ function channel() {
     sendMark(name: string) {
       sent.push(name);
     },
-    sendClear() {
+    clear() {
       clears++;
     },
   };
@@ -131,14 +132,17 @@ describe('PlayoutTracker', () => {
 
   it('with markEveryMs, chunks of one utterance share a mark: at 100 ms of audio, at the next utterance, or by the timer', async () => {
     const ch = channel();
-    const t = new PlayoutTracker(ch, { markEveryMs: 100 });
+    const clock = new ManualClock();
+    const t = new PlayoutTracker(ch, { markEveryMs: 100, clock });
     for (let i = 0; i < 5; i++) t.sent('u1', 20);
     assert.deepEqual(ch.sent, ['g0:m1:u1:100ms'], 'five 20 ms chunks, one mark');
     t.sent('u1', 20);
     assert.ok(t.isPlaying, 'unmarked audio counts as playing');
     t.sent('u2', 20);
     assert.deepEqual(ch.sent, ['g0:m1:u1:100ms', 'g0:m2:u1:120ms'], 'a new utterance marks the end of the previous one');
-    await new Promise((r) => setTimeout(r, 130));
+    await clock.advance(99);
+    assert.equal(ch.sent.length, 2, 'not before markEveryMs');
+    await clock.advance(1);
     assert.deepEqual(ch.sent.slice(2), ['g0:m3:u2:20ms'], 'the timer marks the tail at the latest markEveryMs later');
     for (const name of ch.sent) t.onMark(name);
     assert.equal(t.playedMs('u1'), 120);
@@ -153,7 +157,7 @@ describe('PlayoutTracker', () => {
     t.sent('u4', 60);
     assert.deepEqual(t.interrupt(), { utteranceId: 'u4', sentMs: 60, heardMs: 0, alsoCleared: [] }, 'unmarked audio is what was playing');
     assert.ok(!t.isPlaying, 'nothing left after the clear');
-    await new Promise((r) => setTimeout(r, 130));
+    await clock.advance(200);
     assert.equal(ch.sent.at(-1), 'g0:m4:u3:40ms', 'no mark for cleared audio');
   });
 });
