@@ -3,7 +3,7 @@
  * faults and the caller simulator placing real-time calls through the real server (all in this
  * process, on 127.0.0.1). Prints a table (and JSON with --json).
  *
- * Regimes (issue 7; the seeds are ../shared/seeds/):
+ * Regimes (issue 7; the seeds are the field reports in docs/gemini-failure-modes.md):
  *   baseline   no faults: reply latency to compare against
  *   seed002    primary model closes 1011 "Internal error encountered." before the first content
  *              of 85% of turns (200-3000 ms after the turn), fallback healthy

@@ -1,8 +1,8 @@
 /**
- * Close codes and reason texts the real Live API uses (../shared/reference/gemini-live.md §5-§7).
- * Texts are verbatim where the reference quotes them; the few the reference does not pin down are
- * marked APPROXIMATE. Every reason goes through {@link truncateReason}: RFC 6455 caps a close
- * reason at 123 bytes and the real server truncates longer texts the same way.
+ * Close codes and reason texts the real Live API uses (docs/gemini-live.md §5-§7). Texts are
+ * verbatim where that doc quotes them; the few it does not pin down are marked APPROXIMATE. Every
+ * reason goes through {@link truncateReason}: RFC 6455 caps a close reason at 123 bytes and the
+ * real server truncates longer texts the same way.
  */
 
 export const CLOSE_INVALID_ARGUMENT = 1007;

@@ -1,8 +1,8 @@
 /**
  * Seeded randomness and the per-session fault plan: which turns fail and how (seed regimes 002 and
- * 003, cut sockets, garbage frames). Every decision kind draws from its own stream derived from
- * (seed, session number, kind), so a run is reproducible and switching one fault on does not change
- * which turns another one hits.
+ * 003 of docs/gemini-failure-modes.md, cut sockets, garbage frames). Every decision kind draws from
+ * its own stream derived from (seed, session number, kind), so a run is reproducible and switching
+ * one fault on does not change which turns another one hits.
  */
 import { CLOSE_INTERNAL, CLOSE_POLICY, REASONS, close, type CloseSpec } from './close-reasons.js';
 
@@ -69,9 +69,15 @@ export type GarbageKind = 'binary' | 'truncated-json' | 'wrong-types' | 'unknown
 export type ToolResponseCloseKind = 'either' | 'entity-not-found' | 'internal' | 'not-implemented';
 
 export interface FaultOptions {
-  /** Seed 002: after client input ends a turn, `sessionResumptionUpdate {}` then close 1011 with no content. */
+  /**
+   * Seed 002 (docs/gemini-failure-modes.md FM-1011-BEFORE-CONTENT): after client input ends a turn,
+   * `sessionResumptionUpdate {}` then close 1011 with no content.
+   */
   internalErrorBeforeContent?: { rate: RateSpec; delayMs?: readonly [number, number] };
-  /** Seed 003: close 1008 "Requested entity was not found." / 1011 right after a tool response. */
+  /**
+   * Seed 003 (docs/gemini-failure-modes.md FM-CLOSE-AFTER-TOOL-RESPONSE): close 1008 "Requested
+   * entity was not found." / 1011 right after a tool response.
+   */
   closeAfterToolResponse?: { rate: RateSpec; kind?: ToolResponseCloseKind; delayMs?: readonly [number, number] };
   /** Concurrent sessions answered; more → 1011 quota. */
   maxConcurrentSessions?: number;
@@ -123,7 +129,10 @@ export class FaultPlan {
     this.#garbage = new SeededRng(deriveSeed(seed, sessionNumber, 'garbage'));
   }
 
-  /** Seed 002: fail this client-triggered turn before content? Returns the delay before the close. */
+  /**
+   * Seed 002 (FM-1011-BEFORE-CONTENT): fail this client-triggered turn before content? Returns the
+   * delay before the close.
+   */
   internalBeforeContent(): { delayMs: number; close: CloseSpec } | undefined {
     const f = this.#options.internalErrorBeforeContent;
     if (!f || !this.#turns.chance(rateFor(f.rate, this.#modelId))) return undefined;
@@ -131,7 +140,7 @@ export class FaultPlan {
     return { delayMs: this.#turns.int(min, max), close: close(CLOSE_INTERNAL, REASONS.internal) };
   }
 
-  /** Seed 003: close right after this tool response? */
+  /** Seed 003 (FM-CLOSE-AFTER-TOOL-RESPONSE): close right after this tool response? */
   closeAfterToolResponse(): { delayMs: number; close: CloseSpec } | undefined {
     const f = this.#options.closeAfterToolResponse;
     if (!f || !this.#tools.chance(rateFor(f.rate, this.#modelId))) return undefined;

@@ -1,8 +1,8 @@
 /**
  * Session resumption handles of one emulator instance. A handle names a snapshot of a logical
  * session (scenario position and conversation) taken at an idle turn boundary. It stays valid while
- * that session's socket is open and for `ttlMs` after it closed (reference §5: 2 h); resuming while
- * the socket is still open is refused by the caller (1011, reference §5).
+ * that session's socket is open and for `ttlMs` after it closed (docs/gemini-live.md §5: 2 h);
+ * resuming while the socket is still open is refused by the caller (1011, docs/gemini-live.md §5).
  */
 import type { SeededRng } from './faults.js';
 

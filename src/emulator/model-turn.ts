@@ -3,7 +3,7 @@
  * calls and wait for every response by id, then finishes with generationComplete → turnComplete
  * and a fresh resumption handle. Barge-in ends it with interrupted → turnComplete (no
  * generationComplete) and cancels pending tool calls. Fault decisions that hit a turn (seed 002,
- * seed 003, socket cuts) are taken here.
+ * seed 003 in docs/gemini-failure-modes.md; socket cuts) are taken here.
  *
  * Stages: preparing (first-audio delay, speech rendering) → speaking → [awaiting-tool → preparing
  * → speaking] → finishing (generationComplete sent, turnComplete pending) → done; or doomed (a

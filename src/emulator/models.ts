@@ -1,7 +1,8 @@
 /**
- * Which model ids the emulator serves and how each behaves (reference §6). Ids are without the
- * `models/` prefix. Anything not listed (retired half-cascade models, Vertex-only `gemini-live-*`
- * names, typos) is answered with 1008 "models/X is not found…", like the real service.
+ * Which model ids the emulator serves and how each behaves (docs/gemini-live.md §6). Ids are
+ * without the `models/` prefix. Anything not listed (retired half-cascade models, Vertex-only
+ * `gemini-live-*` names, typos) is answered with 1008 "models/X is not found…", like the real
+ * service.
  */
 
 export interface ModelSpec {

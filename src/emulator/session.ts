@@ -152,7 +152,7 @@ export class EmulatedSession {
     if (handle) {
       const entry = handles.lookup(handle);
       if (!entry) return this.closeWith(close(CLOSE_POLICY, REASONS.sessionNotFound));
-      // Reference §5: resuming while the old socket of the session is open is refused with 1011.
+      // docs/gemini-live.md §5: resuming while the old socket of the session is open is refused with 1011.
       if (handles.openConnection(entry.logicalId) !== undefined) return this.closeWith(close(CLOSE_INTERNAL, REASONS.internal));
       // APPROXIMATE: every setup field may change on resume except the model; the wording is a guess.
       if (entry.snapshot.model !== facts.modelId) return this.closeWith(close(CLOSE_INVALID_ARGUMENT, REASONS.invalidArgument));

@@ -1,7 +1,7 @@
 /**
- * Parsing and validation of client frames, with the close code and reason the real server sends
- * for each rejection (reference §2, §6, §7). The emulator's own parser: it imports only types from
- * src/gemini/protocol.ts, so a client parser bug cannot cancel itself out in tests.
+ * Parsing and validation of client frames, with the close code and reason the real server sends for
+ * each rejection (docs/gemini-live.md §2, §6, §7). The emulator's own parser: it imports only types
+ * from src/gemini/protocol.ts, so a client parser bug cannot cancel itself out in tests.
  *
  * Never throws: every result is tagged `{kind: 'ok'}` or `{kind: 'reject', close}`.
  * Field names may be camelCase or snake_case (proto3 JSON); the message handed on is camelCase.

@@ -2,11 +2,11 @@
  * The field tree of the client messages the Live API accepts (BidiGenerateContentClientMessage,
  * Gemini API v1beta), used by validate.ts to reject unknown names and wrong value types the way the
  * server's proto3-JSON parser does. Field names are the camelCase JSON names; the parser also
- * accepts each field's snake_case proto name (reference §2.0). An immutable table.
+ * accepts each field's snake_case proto name (docs/gemini-live.md §2.0). An immutable table.
  *
- * Sources: protocol.ts, reference §2, js-genai's Gemini-API converters. Fields that exist in the
- * proto but are documented as unsupported in Live are `unsupported` (1007 invalid argument), not
- * unknown.
+ * Sources: protocol.ts, docs/gemini-live.md §2, js-genai's Gemini-API converters. Fields that exist
+ * in the proto but are documented as unsupported in Live are `unsupported` (1007 invalid argument),
+ * not unknown.
  */
 
 export type FieldNode =
@@ -159,7 +159,7 @@ const generationConfig = msg('GenerationConfig', {
     thinkingLevel: enumOf('ThinkingConfig.ThinkingLevel', ['THINKING_LEVEL_UNSPECIFIED', 'MINIMAL', 'LOW', 'MEDIUM', 'HIGH']),
   }),
   enableAffectiveDialog: bool,
-  // In GenerationConfig but documented as not supported by Live (reference §2.1).
+  // In GenerationConfig but documented as not supported by Live (docs/gemini-live.md §2.1).
   responseLogprobs: unsupported,
   responseMimeType: unsupported,
   logprobs: unsupported,

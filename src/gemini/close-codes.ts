@@ -1,6 +1,6 @@
 /**
  * Close code + reason → a typed CallbridgeError with meaning, fix and retry class.
- * Patterns: ../../../shared/reference/gemini-live.md §7 and the field reports in shared/seeds.
+ * Patterns: docs/gemini-live.md §7 and the field reports summarized in docs/gemini-failure-modes.md.
  *
  * RFC 6455 caps close reasons at 123 bytes, so long reasons arrive cut: every pattern is a prefix
  * or a phrase that sits early in the reason. Rules are tried in order; the first match wins, then

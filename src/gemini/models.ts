@@ -1,21 +1,22 @@
 /**
- * Live model ids and what each one accepts. Facts from ../../../shared/reference/gemini-live.md §6
- * (and §2.1/§2.4 for thinking and function behaviour). Immutable tables only.
+ * Live model ids and what each one accepts. Facts from docs/gemini-live.md §6 (and §2.1/§2.4
+ * for thinking and function behaviour). Immutable tables only.
  */
 import type { Modality } from './protocol.js';
 
 /**
  * Default model: the newest Gemini-API native-audio 2.5 preview (released 2025-12-12), which has
- * affective dialog, proactive audio, NON_BLOCKING functions and thinkingBudget (reference §6).
- * gemini-3.1-flash-live-preview is a "legacy preview" with synchronous functions only, and
- * gemini-3.8-live is very new ("verify before relying on it").
+ * affective dialog, proactive audio, NON_BLOCKING functions and thinkingBudget
+ * (docs/gemini-live.md §6). gemini-3.1-flash-live-preview is a "legacy preview" with synchronous
+ * functions only, and gemini-3.8-live is very new ("verify before relying on it").
  */
 export const DEFAULT_MODEL = 'gemini-2.5-flash-native-audio-preview-12-2025';
 
 /**
- * Fallback: a field report (seeds/002) measured 1011 "Internal error encountered." on 80-90% of
- * turns on preview-12-2025 and its -latest alias while the same setup on preview-09-2025 was 100%
- * clean; 09-2025 takes the same setup (native audio, AUDIO only, thinkingBudget).
+ * Fallback: a field report (docs/gemini-failure-modes.md, seed 002) measured 1011 "Internal error
+ * encountered." on 80-90% of turns on preview-12-2025 and its -latest alias while the same setup on
+ * preview-09-2025 was 100% clean; 09-2025 takes the same setup (native audio, AUDIO only,
+ * thinkingBudget).
  */
 export const DEFAULT_FALLBACK_MODELS: readonly string[] = ['gemini-2.5-flash-native-audio-preview-09-2025'];
 
@@ -50,7 +51,7 @@ const NATIVE_25 = caps({
 export const MODELS: Readonly<Record<string, ModelCapabilities>> = Object.freeze({
   'gemini-2.5-flash-native-audio-preview-12-2025': NATIVE_25,
   'gemini-2.5-flash-native-audio-preview-09-2025': NATIVE_25,
-  // Alias; its target is UNCONFIRMED (reference §6), it behaves as the 2.5 native-audio family.
+  // Alias; its target is UNCONFIRMED (docs/gemini-live.md §6), it behaves as the 2.5 native-audio family.
   'gemini-2.5-flash-native-audio-latest': NATIVE_25,
   // TEXT closes with 1011; synchronous functions only; no proactive audio / affective dialog.
   'gemini-3.1-flash-live-preview': caps({

@@ -1,7 +1,7 @@
 /**
  * Server frame → typed events. Never throws: anything it cannot read becomes
  * `{ kind: 'malformed' }` (the frame is unusable) or a note in `skipped` (one part was unusable,
- * the rest of the frame is kept). Field meanings: ../../../shared/reference/gemini-live.md §3.
+ * the rest of the frame is kept). Field meanings: docs/gemini-live.md §3.
  *
  * Rules:
  * - The frame must be a JSON object (text or binary frame; the real server sends binary).
@@ -59,7 +59,7 @@ const PREVIEW_CHARS = 200;
 const MAX_DURATION_S = 315_576_000_000;
 
 const TOP_LEVEL = new Set(['setupComplete', 'serverContent', 'toolCall', 'toolCallCancellation', 'goAway', 'sessionResumptionUpdate', 'usageMetadata']);
-/** Known but deliberately not turned into events (reference §3). */
+/** Known but deliberately not turned into events (docs/gemini-live.md §3). */
 const TOP_LEVEL_IGNORED = new Set(['voiceActivity', 'voiceActivityDetectionSignal']);
 const SERVER_CONTENT = new Set([
   'modelTurn', 'turnComplete', 'generationComplete', 'interrupted', 'inputTranscription', 'outputTranscription',

@@ -1,7 +1,7 @@
 /**
  * Gemini Live API (BidiGenerateContent) wire types, as JSON on the WebSocket.
  *
- * Source: ../shared/reference/gemini-live.md (Google's API reference, js-genai/python-genai).
+ * Source: docs/gemini-live.md (Google's API reference, js-genai/python-genai).
  * Client messages carry exactly one of setup | clientContent | realtimeInput | toolResponse.
  * Server messages carry one of the ServerMessage fields (usageMetadata may ride along with any).
  * Client JSON is camelCase; enums are the UPPER_SNAKE strings the API spells.

@@ -1,11 +1,11 @@
 /**
  * Spelling tables and field checks used by setup.ts. Each check appends plain sentences naming the
  * field to `problems`; nothing throws, so every problem of a config is reported at once.
- * Sources: ../../../shared/reference/gemini-live.md §2.1 (fields, enums, Vertex-only fields).
+ * Sources: docs/gemini-live.md §2.1 (fields, enums, Vertex-only fields).
  */
 import type { ModelCapabilities } from './models.js';
 
-/** Native-audio HD voices (reference §2.1; the half-cascade voices are a subset). */
+/** Native-audio HD voices (docs/gemini-live.md §2.1; the half-cascade voices are a subset). */
 export const VOICES: readonly string[] = [
   'Zephyr', 'Puck', 'Charon', 'Kore', 'Fenrir', 'Leda', 'Orus', 'Aoede', 'Callirrhoe', 'Autonoe',
   'Enceladus', 'Iapetus', 'Umbriel', 'Algieba', 'Despina', 'Erinome', 'Algenib', 'Rasalgethi', 'Laomedeia', 'Achernar',
@@ -23,7 +23,7 @@ export const ENUMS = {
   schemaType: ['STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT'],
 } as const;
 
-/** Fields the Gemini-API SDK refuses because only Vertex AI knows them (reference §2.1). */
+/** Fields the Gemini-API SDK refuses because only Vertex AI knows them (docs/gemini-live.md §2.1). */
 const VERTEX_ONLY: Readonly<Record<string, string>> = {
   transparent: 'is Vertex AI only; the Gemini API refuses it',
   explicitVadSignal: 'is Vertex AI only; the Gemini API refuses it',

@@ -1,8 +1,8 @@
 /**
  * LiveSessionConfig → the `setup` message, validated before connecting so that a config the
  * service would close with 1007/1008 fails at boot with a sentence naming the field.
- * Wire shape: ../../../shared/reference/gemini-live.md §2.1 (camelCase, UPPER_SNAKE enums, int64
- * as strings, generation fields under generationConfig, the rest directly under setup).
+ * Wire shape: docs/gemini-live.md §2.1 (camelCase, UPPER_SNAKE enums, int64 as strings, generation
+ * fields under generationConfig, the rest directly under setup).
  */
 import type { FunctionDeclaration, Modality, RealtimeInputConfig, Setup, ThinkingLevel } from './protocol.js';
 import { CallbridgeError } from '../shared/errors.js';

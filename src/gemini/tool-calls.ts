@@ -1,7 +1,7 @@
 /**
  * Pending tool calls of one session and the checks on tool responses before they are sent
- * (reference §2.4; field report seeds/003): every call answered exactly once by its id, with a
- * plain JSON object holding `output` or `error`, size-capped.
+ * (docs/gemini-live.md §2.4; docs/gemini-failure-modes.md, seed 003): every call answered exactly
+ * once by its id, with a plain JSON object holding `output` or `error`, size-capped.
  */
 import type { FunctionResponse, FunctionResponseScheduling } from './protocol.js';
 import type { ToolCallRequest } from './parse.js';

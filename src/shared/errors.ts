@@ -170,7 +170,7 @@ export const ERRORS = catalogue({
   },
   CB_GEMINI_STALLED: {
     explanation: 'Gemini started a reply but sent nothing in time; callbridge replaced the session rather than leave the caller in silence.',
-    fix: 'Transient service fault (seed 002 pattern: a 1011 close usually follows). If it happens on healthy turns, raise GEMINI_STALL_TIMEOUT_MS.',
+    fix: 'Transient service fault (the 1011-before-content failure mode, docs/gemini-failure-modes.md: a 1011 close usually follows). If it happens on healthy turns, raise GEMINI_STALL_TIMEOUT_MS.',
     retryable: true,
   },
   CB_GEMINI_CLOSED: {

@@ -1,8 +1,8 @@
 /**
- * Twilio's outbound playback buffer, as the simulated caller experiences it (reference §3):
- * media is queued and played in order at 8000 samples/s of call time; a mark is echoed when the
- * audio queued before it has played, or at once if nothing is buffered; `clear` drops the buffer
- * and echoes every pending mark at once.
+ * Twilio's outbound playback buffer, as the simulated caller experiences it
+ * (docs/twilio-media-streams.md §3): media is queued and played in order at 8000 samples/s of call
+ * time; a mark is echoed when the audio queued before it has played, or at once if nothing is
+ * buffered; `clear` drops the buffer and echoes every pending mark at once.
  *
  * Playback is computed, not timed: `advance(toSample)` plays everything due up to that call-clock
  * position (the caller's ticker calls it, and every inbound message calls it first so arrivals

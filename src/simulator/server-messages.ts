@@ -1,8 +1,8 @@
 /**
- * What the simulated Twilio accepts from the server on a bidirectional stream (reference §3),
- * checked the way Twilio does: text frames only (binary: warning 31950), JSON, one of media /
- * mark / clear, the stream's own streamSid, no missing or extra fields (warning 31951).
- * The simulator's own reader: it does not use the edge's parser.
+ * What the simulated Twilio accepts from the server on a bidirectional stream
+ * (docs/twilio-media-streams.md §3), checked the way Twilio does: text frames only (binary: warning
+ * 31950), JSON, one of media / mark / clear, the stream's own streamSid, no missing or extra fields
+ * (warning 31951). The simulator's own reader: it does not use the edge's parser.
  */
 import type { OutboundClearMessage, OutboundMarkMessage, OutboundMediaMessage } from '../twilio/protocol.js';
 

@@ -1,8 +1,8 @@
 /**
- * Twilio's request signature, computed the documented way (reference §4.1), independently of
- * twilio-node so a bug in the edge's verification cannot cancel itself out:
- * HMAC-SHA1(authToken, url + for each param name in sorted order: name + value), base64.
- * Repeated names: values de-duplicated, sorted, each appended with the name.
+ * Twilio's request signature, computed the documented way (docs/twilio-media-streams.md §4.1),
+ * independently of twilio-node so a bug in the edge's verification cannot cancel itself out:
+ * HMAC-SHA1(authToken, url + for each param name in sorted order: name + value), base64. Repeated
+ * names: values de-duplicated, sorted, each appended with the name.
  */
 import { createHmac } from 'node:crypto';
 

@@ -1,10 +1,9 @@
 /**
- * Media Streams frame → tagged result. Never throws: the receive loop logs a malformed frame
- * once and carries on (docs/CONVENTIONS.md). Validates the field types the reference documents
- * (§2): sequenceNumber / media.chunk / media.timestamp are decimal strings, payload is base64,
- * dtmf.digit is one key (0-9 * # A-D);
- * a binary frame is malformed (Twilio sends text frames only). Extra fields are tolerated: Twilio
- * adds fields without notice.
+ * Media Streams frame → tagged result. Never throws: the receive loop logs a malformed frame once
+ * and carries on (docs/CONVENTIONS.md). Validates the field types Twilio documents
+ * (docs/twilio-media-streams.md §2): sequenceNumber / media.chunk / media.timestamp are decimal
+ * strings, payload is base64, dtmf.digit is one key (0-9 * # A-D); a binary frame is malformed
+ * (Twilio sends text frames only). Extra fields are tolerated: Twilio adds fields without notice.
  */
 import type {
   ConnectedMessage,

@@ -1,6 +1,6 @@
 /**
- * Playback tracking with marks (reference §3, §6, §8): what the caller has actually heard, from
- * Twilio's mark echoes only, never from wall-clock guesses.
+ * Playback tracking with marks (docs/twilio-media-streams.md §3, §6, §8): what the caller has
+ * actually heard, from Twilio's mark echoes only, never from wall-clock guesses.
  *
  * The bridge sends a chunk of bot audio, then calls `sent(utteranceId, durationMs)`; the tracker
  * sends a uniquely named mark `g<generation>:m<seq>:<utteranceId>:<cumulative sent>ms` and remembers

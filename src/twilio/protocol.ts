@@ -1,12 +1,12 @@
 /**
  * Twilio Media Streams (bidirectional `<Connect><Stream>`) wire types: JSON in WebSocket TEXT
- * frames. Source: /work/shared/reference/twilio-media-streams.md §2 (inbound) and §3 (outbound),
+ * frames. Source: docs/twilio-media-streams.md §2 (inbound) and §3 (outbound),
  * taken from Twilio's "WebSocket messages" page.
  *
  * Types only: the edge (src/twilio/parse.ts) and the caller simulator (src/simulator) both import
  * this file, but each reads frames with its own code, so a parser bug cannot cancel itself out.
  *
- * Notes from the reference:
+ * Notes from docs/twilio-media-streams.md §2:
  * - `sequenceNumber`, `media.chunk` and `media.timestamp` are strings; `mediaFormat.sampleRate`
  *   and `channels` are numbers.
  * - Every message but `connected` carries a top-level `streamSid`.

@@ -1,6 +1,7 @@
 /**
  * Call control over Twilio's REST API with the `twilio` package: replace a live call's TwiML
- * (transfers) and hang up (reference §5). Failures become CallbridgeError CB_TWILIO_REST_FAILED.
+ * (transfers) and hang up (docs/twilio-media-streams.md §5). Failures become CallbridgeError
+ * CB_TWILIO_REST_FAILED.
  *
  * Base URL override (tests point it at src/simulator/fake-twilio-api.ts; env TWILIO_API_BASE_URL):
  * twilio-node builds every request URL as `https://api.twilio.com/2010-04-01/…` (Domain.baseUrl,

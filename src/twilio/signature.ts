@@ -1,11 +1,12 @@
 /**
- * X-Twilio-Signature checks (reference §4). URLs are always built from the configured public
- * base URL, never from request headers (Host, X-Forwarded-*), which proxies and tunnels rewrite.
+ * X-Twilio-Signature checks (docs/twilio-media-streams.md §4). URLs are always built from the
+ * configured public base URL, never from request headers (Host, X-Forwarded-*), which proxies and
+ * tunnels rewrite.
  *
  * - Webhooks (form POSTs): the signed URL is PUBLIC_BASE_URL + path + query exactly as requested,
  *   the params are the form fields.
  * - The media WebSocket upgrade: the signed URL is the wss:// URL exactly as written in the TwiML
- *   `<Stream url>`, with empty params (§4.2).
+ *   `<Stream url>`, with empty params (docs/twilio-media-streams.md §4.2).
  *
  * Both go through twilio.validateRequest (timing-safe; tries the URL with and without the
  * default port).

@@ -1,7 +1,7 @@
 /**
- * Per-call stream tokens (defence in depth, reference §4.2): the voice webhook puts a token bound
- * to the CallSid in a `<Parameter>`; the media stream must present it in `start.customParameters`
- * for that same CallSid before any audio is bridged.
+ * Per-call stream tokens (defence in depth, docs/twilio-media-streams.md §4.2): the voice webhook
+ * puts a token bound to the CallSid in a `<Parameter>`; the media stream must present it in
+ * `start.customParameters` for that same CallSid before any audio is bridged.
  *
  * Token: `v1.<expiresAtMs base36>.<base64url HMAC-SHA256(secret, "v1.<callSid>.<expires>")>`.
  * The secret is random per instance (per process in practice) unless one is configured, which a

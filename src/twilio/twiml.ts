@@ -1,7 +1,8 @@
 /**
  * TwiML answers, built with twilio-node's VoiceResponse (which XML-escapes through xmlbuilder;
- * reference §7.2). Per-call data goes in `<Parameter>`s, never in the stream URL's query string
- * (reference §1: query strings are unsupported and can fail the handshake, 31920).
+ * docs/twilio-media-streams.md §7.2). Per-call data goes in `<Parameter>`s, never in the stream
+ * URL's query string (docs/twilio-media-streams.md §1: query strings are unsupported and can fail
+ * the handshake, 31920).
  *
  * Builders throw a TypeError/RangeError on programming errors (bad URL, oversized parameter):
  * they are called with values callbridge computed, not with caller input.

@@ -1,9 +1,9 @@
 /**
- * Mutated Twilio Media Streams input for fuzz tests of the edge (test/integration/bridge-fuzz-*):
- * a seeded PRNG, the valid messages of reference §2, and mutators that break them in every way a
- * confused or hostile peer could — wrong types, missing and extra fields, bad base64 and odd
- * payload lengths, non-JSON, deep nesting, unicode garbage, events out of order, and frames the
- * WebSocket layer itself must refuse (invalid UTF-8, over the size cap, protocol violations).
+ * Mutated Twilio Media Streams input for fuzz tests of the edge (test/integration/bridge-fuzz-*): a
+ * seeded PRNG, the valid messages of docs/twilio-media-streams.md §2, and mutators that break them
+ * in every way a confused or hostile peer could — wrong types, missing and extra fields, bad base64
+ * and odd payload lengths, non-JSON, deep nesting, unicode garbage, events out of order, and frames
+ * the WebSocket layer itself must refuse (invalid UTF-8, over the size cap, protocol violations).
  *
  * Every generated frame carries a `kind` so a run can report what it sent, and the whole sequence
  * of one connection is a function of (seed, connection number), so a failure reproduces.
@@ -46,7 +46,7 @@ type JsonObject = { [key: string]: Json };
 export const FRAME_CAP_BYTES = 64 * 1024;
 
 // ---------------------------------------------------------------------------------------------
-// Valid messages (reference §2)
+// Valid messages (docs/twilio-media-streams.md §2)
 
 export class ValidMessages {
   #seq = 0;

@@ -10,7 +10,8 @@ function truncate123(reason: string): string {
   return out;
 }
 
-// [close code, reason as seen in the field (reference §7, seeds), expected error, retryable, retry class]
+// [close code, reason as seen in the field (docs/gemini-live.md §7, docs/gemini-failure-modes.md),
+//  expected error, retryable, retry class]
 const CASES: [number, string, ErrorCode, boolean, RetryClass][] = [
   [1007, 'Request contains an invalid argument.', 'CB_GEMINI_INVALID_ARGUMENT', false, 'none'],
   [1007, 'Invalid JSON payload received. Unknown name "proactivity" at \'setup\': Cannot find field.', 'CB_GEMINI_UNKNOWN_FIELD', false, 'none'],

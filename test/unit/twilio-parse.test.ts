@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTwilioFrame, parseTwilioText, isBase64 } from '../../src/twilio/parse.js';
 
-// Literal examples from Twilio's "WebSocket messages" page (reference §2); the media payload, a
-// placeholder there, is a real 160-byte (20 ms) μ-law frame here.
+// Literal examples from Twilio's "WebSocket messages" page (docs/twilio-media-streams.md §2); the
+// media payload, a placeholder there, is a real 160-byte (20 ms) μ-law frame here.
 const FIXTURES = {
   connected: '{ "event": "connected", "protocol": "Call", "version": "1.0.0" }',
   start: `{

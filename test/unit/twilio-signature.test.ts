@@ -12,7 +12,7 @@ import { StreamTokens } from '../../src/twilio/stream-token.js';
 
 const TOKEN = '12345678901234567890123456789012';
 
-/** The documented algorithm (reference §4.1), written out independently. */
+/** The documented algorithm (docs/twilio-media-streams.md §4.1), written out independently. */
 function documentedSignature(url: string, params: Record<string, string>): string {
   const data = Object.keys(params).sort().reduce((acc, k) => acc + k + params[k], url);
   return createHmac('sha1', TOKEN).update(data).digest('base64');
