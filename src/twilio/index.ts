@@ -31,6 +31,5 @@ export {
   type TwilioMediaStreamEvents,
   type TwilioMediaStreamOptions,
 } from './media-stream.js';
-export { PlayoutTracker, trackPlayout, type PlayoutChannel, type InterruptResult, type PlayedOutcome } from './playout.js';
 export { TwilioCallControl, RebasedRequestClient, type CallControlOptions, type CallState } from './rest.js';
 export type { CallHandler, CallDecision, IncomingCall } from './handler.js';

@@ -11,7 +11,15 @@ import { createLogger } from '../../src/shared/log.js';
 import type { TwilioRoutesOptions, TwilioEdge } from '../../src/web/twilio-routes.js';
 import type { CallHandler, IncomingCall } from '../../src/twilio/handler.js';
 import type { TwilioMediaStream } from '../../src/twilio/media-stream.js';
-import { trackPlayout, type PlayoutTracker } from '../../src/twilio/playout.js';
+import { PlayoutTracker } from '../../src/call/playout.js';
+
+/** A playout tracker wired to a Twilio stream: marks and clears go to it, its echoes and end come back. */
+export function trackPlayout(stream: TwilioMediaStream): PlayoutTracker {
+  const tracker = new PlayoutTracker({ sendMark: (name) => stream.sendMark(name), clear: () => stream.sendClear() });
+  stream.on('mark', ({ name }) => tracker.onMark(name));
+  stream.on('end', () => tracker.end());
+  return tracker;
+}
 
 export const AUTH_TOKEN = 'test-auth-token-0123456789abcdef';
 export const ACCOUNT_SID = 'AC' + '0123456789abcdef'.repeat(2);

@@ -12,9 +12,9 @@ import { decodeMulaw, encodeMulaw } from '../../src/audio/mulaw.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import type { CallHandler } from '../../src/twilio/handler.js';
 import type { TwilioMediaStream } from '../../src/twilio/media-stream.js';
-import { trackPlayout, type PlayoutTracker, type InterruptResult, type PlayedOutcome } from '../../src/twilio/playout.js';
+import type { PlayoutTracker, InterruptResult, PlayedOutcome } from '../../src/call/playout.js';
 import { placeCall, type CallResult, type TimelineEvent } from '../../src/simulator/index.js';
-import { startEdge, loopbackHandler, AUTH_TOKEN, type Edge } from './twilio-harness.js';
+import { startEdge, loopbackHandler, trackPlayout, AUTH_TOKEN, type Edge } from './twilio-harness.js';
 
 interface BotCall {
   stream: TwilioMediaStream;
