@@ -1,7 +1,8 @@
 /**
  * Code functions (`defineTool`), the ToolError a handler throws for business errors, and the
- * zod → Gemini function-declaration converter (reference gemini-live.md §2.1: Schema types in
- * UPPER case, `enum` only on STRING, no empty OBJECT, int64 bounds as strings).
+ * zod → Gemini function-declaration converter (docs/gemini-live.md §2.1: Schema types in UPPER
+ * case, `enum` only on STRING; §2.0: int64 bounds as strings). Empty OBJECT schemas are avoided
+ * as a precaution of ours, not a documented rule.
  */
 import { z } from 'zod';
 import type { FunctionBehavior, FunctionDeclaration, Schema } from '../gemini/protocol.js';
