@@ -1,6 +1,10 @@
 /**
- * The HTTP edge. Routes are added here as the product grows; the composition root (main.ts)
+ * The HTTP edge. Routes are added here as the product grows; the composition root (app.ts)
  * builds the dependencies and hands them in.
+ *
+ * Order matters in Express: an error handler only sees errors from middleware registered before
+ * it. So `createApp` installs no error handler; the composition root adds its own routes and then
+ * calls `finishApp(app)`, which installs it last.
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -20,6 +24,7 @@ export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: B
 /** Per-app registry (in app.locals) of upgrade handlers, wired to the server by `listen`. */
 const UPGRADE_HANDLERS = 'callbridge.upgradeHandlers';
 const TWILIO_EDGE = 'callbridge.twilioEdge';
+const LOGGER = 'callbridge.log';
 
 /** Registers an upgrade handler on `app` (call before `listen`). */
 export function addUpgradeHandler(app: Express, handler: UpgradeHandler): void {
@@ -48,16 +53,52 @@ export function createApp(deps: WebDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, uptimeS: Math.round(process.uptime()) });
   });
+  app.locals[LOGGER] = deps.log;
   if (deps.twilio) {
     const edge = mountTwilioRoutes(app, { ...deps.twilio, log: deps.log });
     app.locals[TWILIO_EDGE] = edge;
     addUpgradeHandler(app, (req, socket, head) => edge.handleUpgrade(req, socket, head));
   }
-  app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    deps.log.error({ err }, 'request failed');
-    res.status(500).json({ error: 'internal error' });
-  });
   return app;
+}
+
+/**
+ * Installs the error handler. Call it once, after every route and middleware is added: Express
+ * only routes an error to handlers registered after the middleware that raised it. It adds no
+ * 404 handler (unmatched requests keep Express's plain 404).
+ *
+ * The answer is JSON under /api and plain text elsewhere, and never carries a stack or the error's
+ * message. Errors that carry a 4xx status (an oversized or malformed body, a bad URL encoding)
+ * keep it; everything else is a 500 and is logged as an error.
+ */
+export function finishApp(app: Express, log: Logger | undefined = app.locals[LOGGER] as Logger | undefined): void {
+  app.use((err: unknown, req: express.Request, res: express.Response, next: express.NextFunction) => {
+    const status = errorStatus(err);
+    if (status >= 500) log?.error({ err, path: req.path }, 'request failed');
+    else log?.warn({ status, path: req.path, reason: errorMessage(err) }, 'request refused');
+    // Too late for a status: Express's final handler closes the connection (it writes nothing).
+    if (res.headersSent) return next(err);
+    const text = status >= 500 ? 'internal error' : (http.STATUS_CODES[status] ?? 'bad request').toLowerCase();
+    res.status(status);
+    if (isApiPath(req.path)) res.json({ error: text });
+    else res.type('text/plain').send(text);
+  });
+}
+
+/** The 4xx status an error carries (`status` or `statusCode`, as body-parser and http-errors set); otherwise 500. */
+export function errorStatus(err: unknown): number {
+  if (typeof err !== 'object' || err === null) return 500;
+  const { status, statusCode } = err as { status?: unknown; statusCode?: unknown };
+  const carried = typeof status === 'number' ? status : statusCode;
+  return typeof carried === 'number' && Number.isInteger(carried) && carried >= 400 && carried < 500 ? carried : 500;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isApiPath(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
 }
 
 /** Starts listening; resolves with the server once bound (port 0 picks a free port). */

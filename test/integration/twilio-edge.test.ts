@@ -130,6 +130,17 @@ describe('POST /twilio/voice', () => {
     assert.equal(failed.status, 200);
     assert.match(failed.body, /<Say>Sorry, we cannot take your call right now\. Please try again later\.<\/Say><Hangup\/>/);
   });
+
+  it('an oversized body gets 413 in plain text (not a 500), and the handler is not asked', async () => {
+    const { handler, record } = loopbackHandler();
+    edge = await startEdge({ handler, publicBaseUrl: PUBLIC });
+    const params = { ...callParams(), Padding: 'x'.repeat(70 * 1024) };
+    const res = await postForm(edge, '/twilio/voice', params, signed('/twilio/voice', params));
+    assert.equal(res.status, 413);
+    assert.equal(res.body, 'payload too large');
+    assert.equal(record.calls.length, 0);
+    assert.ok(edge.logs.some((l) => l.msg === 'request refused' && l['status'] === 413 && l.level === 40));
+  });
 });
 
 describe('GET /twilio/media (WebSocket upgrade)', () => {

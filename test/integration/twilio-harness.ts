@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp, listen, twilioEdgeOf } from '../../src/web/server.js';
+import { createApp, finishApp, listen, twilioEdgeOf } from '../../src/web/server.js';
 import { createLogger } from '../../src/shared/log.js';
 import type { TwilioRoutesOptions, TwilioEdge } from '../../src/web/twilio-routes.js';
 import type { CallHandler, IncomingCall } from '../../src/twilio/handler.js';
@@ -51,6 +51,7 @@ export async function startEdge(options: Partial<Omit<TwilioRoutesOptions, 'log'
   const log = createLogger({ level: 'debug', destination });
   const publicBaseUrl = options.publicBaseUrl ?? 'https://bot.example.test';
   const app = createApp({ log, twilio: { authToken: AUTH_TOKEN, ...options, publicBaseUrl } });
+  finishApp(app);
   const server = await listen(app, 0, '127.0.0.1');
   const { port } = server.address() as AddressInfo;
   return {
