@@ -117,31 +117,71 @@ function attachmentName(sid: string, ext: string): string {
   return `attachment; filename="call-${sid}.${ext}"`;
 }
 
+type Middleware = (req: Request, res: Response, next: NextFunction) => void;
+type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
+
 export function mountCalls(app: express.Express, deps: CallsDeps): void {
   const auth = new CallsAuth({ adminToken: deps.adminToken, nodeEnv: deps.nodeEnv });
-  const shell = (name: string) =>
-    readFileSync(`${UI_DIR}html/${name}`, 'utf8').replace('<body', `<body data-auth="${auth.mode}"`);
-  const pages = { list: shell('list.html'), call: shell('call.html') };
+  const pages = { list: pageShell(auth, 'list.html'), call: pageShell(auth, 'call.html') };
   if (auth.mode === 'refuse') deps.log.warn('call review disabled: ADMIN_TOKEN is required in production');
   if (auth.mode === 'open') deps.log.warn('call review is open to anyone who can reach this server: set ADMIN_TOKEN');
 
-  app.use(['/calls', '/api/calls'], (_req: Request, res: Response, next: NextFunction) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('X-Frame-Options', 'DENY');
-    res.setHeader('Content-Security-Policy', CSP);
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
+  app.use(['/calls', '/api/calls'], securityHeaders);
   app.use('/calls/assets', express.static(`${UI_DIR}static`, { index: false, maxAge: '10m' }));
   app.use('/calls/assets', (_req: Request, res: Response) => void res.status(404).type('text').send('not found'));
+  const ui = uiGuard(auth);
+  const api = apiGuard(auth);
+  const safe = safeHandler(deps.log);
 
-  const uiGuard = (req: Request, res: Response, next: NextFunction) => {
+  // --- sign-in ----------------------------------------------------------------------------------
+  app.get('/calls/login', (req, res) => loginForm(auth, req, res));
+  app.post('/calls/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => loginSubmit(auth, deps.log, req, res));
+  app.post('/calls/logout', (_req, res) => {
+    res.setHeader('Set-Cookie', auth.clearCookie());
+    res.redirect(303, auth.mode === 'token' ? '/calls/login' : '/calls');
+  });
+
+  // --- pages ------------------------------------------------------------------------------------
+  app.get('/calls', ui, (_req, res) => void res.type('html').send(pages.list));
+  app.get('/calls/:sid', ui, (req, res) => {
+    // An impossible sid still gets the page (status 404); it shows the API's explanation.
+    res.status(SID.test(String(req.params.sid)) ? 200 : 404).type('html').send(pages.call);
+  });
+
+  // --- JSON API ---------------------------------------------------------------------------------
+  app.get('/api/calls', api, safe((req, res) => listCalls(deps.store, req, res)));
+  app.get('/api/calls/:sid', api, safe((req, res) => callDetail(deps.store, req, res)));
+  app.get('/api/calls/:sid/export.json', api, safe((req, res) => exportJson(deps.store, req, res)));
+  app.get('/api/calls/:sid/export.txt', api, safe((req, res) => exportText(deps.store, req, res)));
+  app.get('/api/calls/:sid/recording.wav', api, safe((req, res, next) => recording(deps, req, res, next)));
+}
+
+/** A UI page's static HTML, told the auth mode (the scripts read it from <body data-auth>). */
+function pageShell(auth: CallsAuth, name: string): string {
+  return readFileSync(`${UI_DIR}html/${name}`, 'utf8').replace('<body', `<body data-auth="${auth.mode}"`);
+}
+
+function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Content-Security-Policy', CSP);
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+}
+
+/** Pages: signed in, or redirected to the sign-in page (503 page when review is disabled). */
+function uiGuard(auth: CallsAuth): Middleware {
+  return (req, res, next) => {
     if (auth.mode === 'refuse') return void res.status(503).type('html').send(notConfiguredPage());
     if (auth.isAuthorized(req)) return next();
     res.redirect(303, `/calls/login?next=${encodeURIComponent(req.originalUrl)}`);
   };
-  const apiGuard = (req: Request, res: Response, next: NextFunction) => {
+}
+
+/** API: signed in or a bearer token, otherwise 401 (503 when review is disabled). */
+function apiGuard(auth: CallsAuth): Middleware {
+  return (req, res, next) => {
     if (auth.mode === 'refuse') {
       return void res.status(503).json({
         error: 'admin_token_required',
@@ -152,150 +192,151 @@ export function mountCalls(app: express.Express, deps: CallsDeps): void {
     res.setHeader('WWW-Authenticate', 'Bearer realm="callbridge"');
     res.status(401).json({ error: 'unauthorized', message: 'Send Authorization: Bearer <ADMIN_TOKEN>, or sign in at /calls/login.' });
   };
+}
 
-  // --- sign-in ----------------------------------------------------------------------------------
-  const safeNext = (value: unknown): string => {
-    if (typeof value !== 'string') return '/calls';
-    try {
-      const url = new URL(value, 'http://callbridge.invalid');
-      if (url.origin === 'http://callbridge.invalid' && /^\/calls(\/|$)/.test(url.pathname) && !url.pathname.startsWith('/calls/login')) {
-        return url.pathname + url.search;
-      }
-    } catch {
-      // fall through
-    }
-    return '/calls';
-  };
-  app.get('/calls/login', (req, res) => {
-    if (auth.mode === 'refuse') return void res.status(503).type('html').send(notConfiguredPage());
-    if (auth.mode === 'open') return void res.redirect(303, '/calls');
-    const error = req.query.error === 'wrong' || req.query.error === 'throttled' ? req.query.error : undefined;
-    res.type('html').send(loginPage(error ? { next: safeNext(req.query.next), error } : { next: safeNext(req.query.next) }));
-  });
-  app.post('/calls/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
-    if (auth.mode !== 'token') return void res.redirect(303, '/calls/login');
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const next = safeNext(body.next);
-    const address = req.ip ?? 'unknown';
-    if (auth.isThrottled(address)) {
-      return void res.status(429).type('html').send(loginPage({ next, error: 'throttled' }));
-    }
-    if (typeof body.token === 'string' && auth.checkToken(body.token.trim())) {
-      res.setHeader('Set-Cookie', auth.sessionCookie());
-      return void res.redirect(303, next);
-    }
-    const throttled = auth.recordFailure(address);
-    deps.log.warn({ address }, 'call review: wrong admin token');
-    res.status(throttled ? 429 : 401).type('html').send(loginPage({ next, error: throttled ? 'throttled' : 'wrong' }));
-  });
-  app.post('/calls/logout', (_req, res) => {
-    res.setHeader('Set-Cookie', auth.clearCookie());
-    res.redirect(303, auth.mode === 'token' ? '/calls/login' : '/calls');
-  });
-
-  // --- pages ------------------------------------------------------------------------------------
-  app.get('/calls', uiGuard, (_req, res) => void res.type('html').send(pages.list));
-  app.get('/calls/:sid', uiGuard, (req, res) => {
-    // An impossible sid still gets the page (status 404); it shows the API's explanation.
-    res.status(SID.test(String(req.params.sid)) ? 200 : 404).type('html').send(pages.call);
-  });
-
-  // --- JSON API ---------------------------------------------------------------------------------
-  // Store failures answer 500 here (whatever error handler the app has, or where it sits).
-  type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
-  const safe = (handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
+/** Store failures answer 500 here (whatever error handler the app has, or where it sits). */
+function safeHandler(log: Logger): (handler: Handler) => Handler {
+  return (handler) => async (req, res, next) => {
     try {
       await handler(req, res, next);
     } catch (err) {
-      deps.log.error({ err, path: req.path }, 'call review request failed');
+      log.error({ err, path: req.path }, 'call review request failed');
       if (!res.headersSent) res.status(500).json({ error: 'internal', message: 'Reading call records failed; see the server log.' });
     }
   };
+}
 
-  app.get('/api/calls', apiGuard, safe(async (req, res) => {
-    const raw = Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== ''));
-    const parsed = ListQuery.safeParse(raw);
-    if (!parsed.success) {
-      const issues = issuesOf(parsed.error);
-      return void res.status(400).json({ error: 'bad_request', message: issues.map((i) => `${i.param}: ${i.message}`).join('; '), issues });
-    }
-    const p = parsed.data;
-    if (p.from !== undefined && p.to !== undefined && p.from >= p.to) {
-      return void res.status(400).json({ error: 'bad_request', message: 'from: must be before to', issues: [{ param: 'from', message: 'must be before to' }] });
-    }
-    const page = await deps.store.listCalls({
-      limit: p.limit,
-      offset: p.offset,
-      ...(p.q !== undefined && { q: p.q }),
-      ...(p.from !== undefined && { from: p.from }),
-      ...(p.to !== undefined && { to: p.to }),
-      ...(p.flow !== undefined && { flow: p.flow }),
-      ...(p.outcome !== undefined && { outcome: p.outcome }),
-      ...(p.cursor !== undefined && { cursor: p.cursor }),
-    });
-    res.json({
-      calls: page.calls.map(listItem),
-      total: page.total,
-      limit: p.limit,
-      offset: p.cursor === undefined ? p.offset : undefined,
-      nextCursor: page.nextCursor,
-      flows: await deps.store.listFlows(),
-    });
-  }));
+// --- sign-in ------------------------------------------------------------------------------------
 
-  const withCall = async (req: Request, res: Response) => {
-    const sid = String(req.params.sid);
-    if (!SID.test(sid)) {
-      res.status(400).json({ error: 'bad_request', message: 'sid: not a call sid' });
-      return undefined;
+/** Where to go after signing in: a /calls page of this origin (never the sign-in page), else /calls. */
+function safeNext(value: unknown): string {
+  if (typeof value !== 'string') return '/calls';
+  try {
+    const url = new URL(value, 'http://callbridge.invalid');
+    if (url.origin === 'http://callbridge.invalid' && /^\/calls(\/|$)/.test(url.pathname) && !url.pathname.startsWith('/calls/login')) {
+      return url.pathname + url.search;
     }
-    const record = await deps.store.getCall(sid);
-    if (!record) {
-      res.status(404).json({ error: 'not_found', message: `no call ${sid}` });
-      return undefined;
-    }
-    return { sid, record, events: await deps.store.getEvents(sid) };
-  };
+  } catch {
+    // fall through
+  }
+  return '/calls';
+}
 
-  app.get('/api/calls/:sid', apiGuard, safe(async (req, res) => {
-    const call = await withCall(req, res);
-    if (!call) return;
-    res.json({
-      call: call.record,
-      events: call.events,
-      latency: latencySummary(call.record),
-      explanations: explainCodes(call.record, call.events),
-      recordingUrl: call.record.recordingPath ? `/api/calls/${call.sid}/recording.wav` : undefined,
-      exports: { json: `/api/calls/${call.sid}/export.json`, txt: `/api/calls/${call.sid}/export.txt` },
-    });
-  }));
-  app.get('/api/calls/:sid/export.json', apiGuard, safe(async (req, res) => {
-    const call = await withCall(req, res);
-    if (!call) return;
-    res.setHeader('Content-Disposition', attachmentName(call.sid, 'json'));
-    res.type('json').send(`${JSON.stringify(toJsonExport(call.record, call.events), null, 2)}\n`);
-  }));
-  app.get('/api/calls/:sid/export.txt', apiGuard, safe(async (req, res) => {
-    const call = await withCall(req, res);
-    if (!call) return;
-    res.setHeader('Content-Disposition', attachmentName(call.sid, 'txt'));
-    res.type('text/plain; charset=utf-8').send(toTextExport(call.record, call.events));
-  }));
-  app.get('/api/calls/:sid/recording.wav', apiGuard, safe(async (req, res, next) => {
-    const sid = String(req.params.sid);
-    const record = SID.test(sid) ? await deps.store.getCall(sid) : undefined;
-    const path = record?.recordingPath;
-    if (!path || !/^recordings\/[A-Za-z0-9_-]+\.wav$/.test(path)) {
-      return void res.status(404).json({ error: 'not_found', message: `no recording for call ${sid}` });
+function loginForm(auth: CallsAuth, req: Request, res: Response): void {
+  if (auth.mode === 'refuse') return void res.status(503).type('html').send(notConfiguredPage());
+  if (auth.mode === 'open') return void res.redirect(303, '/calls');
+  const error = req.query.error === 'wrong' || req.query.error === 'throttled' ? req.query.error : undefined;
+  res.type('html').send(loginPage(error ? { next: safeNext(req.query.next), error } : { next: safeNext(req.query.next) }));
+}
+
+function loginSubmit(auth: CallsAuth, log: Logger, req: Request, res: Response): void {
+  if (auth.mode !== 'token') return void res.redirect(303, '/calls/login');
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  const next = safeNext(body.next);
+  const address = req.ip ?? 'unknown';
+  if (auth.isThrottled(address)) {
+    return void res.status(429).type('html').send(loginPage({ next, error: 'throttled' }));
+  }
+  if (typeof body.token === 'string' && auth.checkToken(body.token.trim())) {
+    res.setHeader('Set-Cookie', auth.sessionCookie());
+    return void res.redirect(303, next);
+  }
+  const throttled = auth.recordFailure(address);
+  log.warn({ address }, 'call review: wrong admin token');
+  res.status(throttled ? 429 : 401).type('html').send(loginPage({ next, error: throttled ? 'throttled' : 'wrong' }));
+}
+
+// --- JSON API -----------------------------------------------------------------------------------
+
+/** GET /api/calls: one page of calls matching the query, plus the flows to filter by. */
+async function listCalls(store: TranscriptStore, req: Request, res: Response): Promise<void> {
+  const raw = Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== ''));
+  const parsed = ListQuery.safeParse(raw);
+  if (!parsed.success) {
+    const issues = issuesOf(parsed.error);
+    return void res.status(400).json({ error: 'bad_request', message: issues.map((i) => `${i.param}: ${i.message}`).join('; '), issues });
+  }
+  const p = parsed.data;
+  if (p.from !== undefined && p.to !== undefined && p.from >= p.to) {
+    return void res.status(400).json({ error: 'bad_request', message: 'from: must be before to', issues: [{ param: 'from', message: 'must be before to' }] });
+  }
+  const page = await store.listCalls({
+    limit: p.limit,
+    offset: p.offset,
+    ...(p.q !== undefined && { q: p.q }),
+    ...(p.from !== undefined && { from: p.from }),
+    ...(p.to !== undefined && { to: p.to }),
+    ...(p.flow !== undefined && { flow: p.flow }),
+    ...(p.outcome !== undefined && { outcome: p.outcome }),
+    ...(p.cursor !== undefined && { cursor: p.cursor }),
+  });
+  res.json({
+    calls: page.calls.map(listItem),
+    total: page.total,
+    limit: p.limit,
+    offset: p.cursor === undefined ? p.offset : undefined,
+    nextCursor: page.nextCursor,
+    flows: await store.listFlows(),
+  });
+}
+
+/** The call named by :sid with its events, or undefined after answering 400/404. */
+async function withCall(store: TranscriptStore, req: Request, res: Response) {
+  const sid = String(req.params.sid);
+  if (!SID.test(sid)) {
+    res.status(400).json({ error: 'bad_request', message: 'sid: not a call sid' });
+    return undefined;
+  }
+  const record = await store.getCall(sid);
+  if (!record) {
+    res.status(404).json({ error: 'not_found', message: `no call ${sid}` });
+    return undefined;
+  }
+  return { sid, record, events: await store.getEvents(sid) };
+}
+
+async function callDetail(store: TranscriptStore, req: Request, res: Response): Promise<void> {
+  const call = await withCall(store, req, res);
+  if (!call) return;
+  res.json({
+    call: call.record,
+    events: call.events,
+    latency: latencySummary(call.record),
+    explanations: explainCodes(call.record, call.events),
+    recordingUrl: call.record.recordingPath ? `/api/calls/${call.sid}/recording.wav` : undefined,
+    exports: { json: `/api/calls/${call.sid}/export.json`, txt: `/api/calls/${call.sid}/export.txt` },
+  });
+}
+
+async function exportJson(store: TranscriptStore, req: Request, res: Response): Promise<void> {
+  const call = await withCall(store, req, res);
+  if (!call) return;
+  res.setHeader('Content-Disposition', attachmentName(call.sid, 'json'));
+  res.type('json').send(`${JSON.stringify(toJsonExport(call.record, call.events), null, 2)}\n`);
+}
+
+async function exportText(store: TranscriptStore, req: Request, res: Response): Promise<void> {
+  const call = await withCall(store, req, res);
+  if (!call) return;
+  res.setHeader('Content-Disposition', attachmentName(call.sid, 'txt'));
+  res.type('text/plain; charset=utf-8').send(toTextExport(call.record, call.events));
+}
+
+/** GET /api/calls/:sid/recording.wav, from under DATA_DIR (only paths the recorder writes). */
+async function recording(deps: CallsDeps, req: Request, res: Response, next: NextFunction): Promise<void> {
+  const sid = String(req.params.sid);
+  const record = SID.test(sid) ? await deps.store.getCall(sid) : undefined;
+  const path = record?.recordingPath;
+  if (!path || !/^recordings\/[A-Za-z0-9_-]+\.wav$/.test(path)) {
+    return void res.status(404).json({ error: 'not_found', message: `no recording for call ${sid}` });
+  }
+  res.setHeader('Cache-Control', 'private, max-age=0');
+  res.sendFile(path, { root: deps.dataDir, dotfiles: 'deny', cacheControl: false, headers: { 'Content-Type': 'audio/wav' } }, (err?: Error) => {
+    if (!err) return;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as { status?: number }).status === 404) {
+      if (!res.headersSent) res.status(404).json({ error: 'not_found', message: `recording file of call ${sid} is missing` });
+      return;
     }
-    res.setHeader('Cache-Control', 'private, max-age=0');
-    res.sendFile(path, { root: deps.dataDir, dotfiles: 'deny', cacheControl: false, headers: { 'Content-Type': 'audio/wav' } }, (err?: Error) => {
-      if (!err) return;
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as { status?: number }).status === 404) {
-        if (!res.headersSent) res.status(404).json({ error: 'not_found', message: `recording file of call ${sid} is missing` });
-        return;
-      }
-      next(err);
-    });
-  }));
+    next(err);
+  });
 }

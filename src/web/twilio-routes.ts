@@ -20,7 +20,7 @@ import type { Duplex } from 'node:stream';
 import express, { type Express, type Request, type Response } from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../shared/log.js';
-import type { CallHandler, CallDecision } from '../twilio/handler.js';
+import type { CallHandler, CallDecision, IncomingCall } from '../twilio/handler.js';
 import { TwilioMediaStream } from '../twilio/media-stream.js';
 import { SIGNATURE_HEADER, STREAM_TOKEN_PARAMETER, TWILIO_PATHS } from '../twilio/protocol.js';
 import {
@@ -75,166 +75,202 @@ export const CLOSE_CODES = Object.freeze({ normal: 1000, goingAway: 1001, policy
 
 const DEFAULT_ERROR_TWIML = sayHangupTwiml('Sorry, we cannot take your call right now. Please try again later.');
 
-export function mountTwilioRoutes(app: Express, options: TwilioRoutesOptions): TwilioEdge {
-  const log = options.log;
-  const base = normalizePublicBaseUrl(options.publicBaseUrl);
-  const authToken = options.authToken === '' ? undefined : options.authToken;
-  const startTimeoutMs = options.startTimeoutMs ?? 5000;
-  const streamUrl = mediaStreamUrl(base, TWILIO_PATHS.media);
-  const statusCallbackUrl = base + TWILIO_PATHS.status;
-  const tokens = new StreamTokens({
-    ...(options.streamTokenSecret === undefined ? {} : { secret: options.streamTokenSecret }),
-    ...(options.streamTokenTtlMs === undefined ? {} : { ttlMs: options.streamTokenTtlMs }),
-  });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? 64 * 1024 });
-  const streams = new Set<TwilioMediaStream>();
-  let accepted = 0;
-  let closing = false;
+/** What the edge's handlers share: its settings, the open streams and its counters. */
+interface EdgeState {
+  readonly options: TwilioRoutesOptions;
+  readonly log: Logger;
+  /** The normalized public base URL (signatures are checked against URLs built from it). */
+  readonly base: string;
+  /** Undefined: requests are not signature-checked. */
+  readonly authToken: string | undefined;
+  readonly startTimeoutMs: number;
+  readonly streamUrl: string;
+  readonly statusCallbackUrl: string;
+  readonly tokens: StreamTokens;
+  readonly wss: WebSocketServer;
+  readonly streams: Set<TwilioMediaStream>;
+  accepted: number;
+  closing: boolean;
+}
 
-  if (authToken === undefined) {
-    log.warn(
-      { publicBaseUrl: base },
+export function mountTwilioRoutes(app: Express, options: TwilioRoutesOptions): TwilioEdge {
+  const state = edgeState(options);
+  if (state.authToken === undefined) {
+    state.log.warn(
+      { publicBaseUrl: state.base },
       'TWILIO_AUTH_TOKEN IS NOT SET: Twilio webhooks and media streams are NOT signature-checked; anyone can place calls into this server (development only)',
     );
   }
-
   const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 });
-
-  function signedOrReject(req: Request, res: Response, params: FormParams): boolean {
-    if (authToken === undefined) return true;
-    const signature = req.headers[SIGNATURE_HEADER];
-    if (verifyWebhookSignature(authToken, signature, publicRequestUrl(base, req.originalUrl), params)) return true;
-    log.warn({ code: 'CB_TWILIO_SIGNATURE_INVALID', path: req.path, reason: signature ? 'mismatch' : 'missing' }, 'Twilio webhook refused');
-    res.status(403).type('text/plain').send('Forbidden');
-    return false;
-  }
-
-  app.post(TWILIO_PATHS.voice, form, async (req: Request, res: Response) => {
-    const params = formParams(req.body);
-    if (!signedOrReject(req, res, params)) return;
-    const flat = firstValues(params);
-    const callSid = flat['CallSid'];
-    if (!callSid) {
-      res.status(400).type('text/plain').send('CallSid missing');
-      return;
-    }
-    const call = { callSid, accountSid: flat['AccountSid'] ?? '', from: flat['From'] ?? '', to: flat['To'] ?? '', params: Object.freeze(flat) };
-    log.info({ callSid, pii: { from: call.from, to: call.to } }, 'incoming call');
-    let twiml: string;
-    try {
-      const decision: CallDecision = await options.handler.onIncomingCall(call);
-      if (decision.kind === 'stream') {
-        const parameters = { ...decision.parameters, [STREAM_TOKEN_PARAMETER]: tokens.issue(callSid) };
-        twiml = streamTwiml({ streamUrl, statusCallbackUrl, parameters });
-      } else {
-        twiml = decision.twiml;
-      }
-    } catch (err) {
-      log.error({ err, callSid }, 'call handler failed on an incoming call; answering the error TwiML');
-      twiml = options.errorTwiml ?? DEFAULT_ERROR_TWIML;
-    }
-    res.status(200).type('text/xml').send(twiml);
-  });
-
-  app.post(TWILIO_PATHS.status, form, (req: Request, res: Response) => {
-    const params = formParams(req.body);
-    if (!signedOrReject(req, res, params)) return;
-    const f = firstValues(params);
-    const status = { callSid: f['CallSid'] ?? '', streamSid: f['StreamSid'] ?? '', event: f['StreamEvent'] ?? '' };
-    const error = f['StreamError'];
-    if (status.event === 'stream-error') {
-      log.warn({ code: 'CB_TWILIO_STREAM_ERROR', ...status, streamError: error }, `Twilio stream error: ${error ?? 'no detail'}`);
-    } else {
-      log.info(status, `Twilio ${status.event || 'stream status'}`);
-    }
-    try {
-      options.handler.onStreamStatus?.(error === undefined ? status : { ...status, error });
-    } catch (err) {
-      log.error({ err, callSid: status.callSid }, 'call handler failed on a stream status');
-    }
-    res.status(204).end();
-  });
-
+  app.post(TWILIO_PATHS.voice, form, (req: Request, res: Response) => voiceWebhook(state, req, res));
+  app.post(TWILIO_PATHS.status, form, (req: Request, res: Response) => statusCallback(state, req, res));
   app.get(TWILIO_PATHS.media, (_req: Request, res: Response) => {
     res.status(426).set('Upgrade', 'websocket').type('text/plain').send('WebSocket upgrade required');
   });
-
-  function onConnection(ws: WebSocket, req: http.IncomingMessage): void {
-    // `conn` numbers the sockets so every line about one (even before its `start` names a call) can be told apart.
-    const conn = ++accepted;
-    const connLog = log.child({ conn });
-    connLog.info({ remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}` }, 'media stream connected');
-    const stream = new TwilioMediaStream(ws, { log: connLog, transport: req.socket });
-    streams.add(stream);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      if (stream.started) return;
-      timedOut = true;
-      connLog.warn({ code: 'CB_TWILIO_NO_START', startTimeoutMs }, 'media stream sent no start; closing');
-      stream.close(CLOSE_CODES.policy, 'no start');
-    }, startTimeoutMs);
-    ws.on('close', (code) => {
-      clearTimeout(timer);
-      streams.delete(stream);
-      if (code === CLOSE_CODES.tooBig) connLog.warn({ code: 'CB_TWILIO_MALFORMED_MESSAGE', callSid: stream.callSid || undefined }, 'media stream frame over the size cap; closed');
-    });
-    stream.once('start', () => {
-      clearTimeout(timer);
-      if (timedOut || closing) return;
-      const { callSid, streamSid } = stream;
-      const { [STREAM_TOKEN_PARAMETER]: token, ...parameters } = stream.customParameters;
-      const check = tokens.verify(token, callSid);
-      if (!check.ok) {
-        connLog.warn({ code: 'CB_TWILIO_STREAM_TOKEN_INVALID', reason: check.reason, callSid, streamSid }, 'media stream refused: bad stream token');
-        stream.close(CLOSE_CODES.policy, 'invalid stream token');
-        return;
-      }
-      // The handler sees the call's own parameters; the token has done its job.
-      stream.customParameters = Object.freeze(parameters);
-      connLog.info({ callSid, streamSid }, 'media stream started');
-      try {
-        options.handler.onStreamStart(stream);
-      } catch (err) {
-        connLog.error({ err, callSid, streamSid }, 'call handler failed on stream start; closing the stream');
-        stream.close(CLOSE_CODES.internal, 'internal error');
-      }
-    });
-  }
-
   return {
-    streamUrl,
-    statusCallbackUrl,
+    streamUrl: state.streamUrl,
+    statusCallbackUrl: state.statusCallbackUrl,
     get activeStreams() {
-      return streams.size;
+      return state.streams.size;
     },
     get acceptedStreams() {
-      return accepted;
+      return state.accepted;
     },
-    handleUpgrade(req, socket, head) {
-      const target = req.url ?? '';
-      const q = target.indexOf('?');
-      if ((q === -1 ? target : target.slice(0, q)) !== TWILIO_PATHS.media) return false;
-      socket.on('error', () => socket.destroy());
-      if (authToken !== undefined && !verifyUpgradeSignature(authToken, req.headers[SIGNATURE_HEADER], streamUrl, target)) {
-        log.warn(
-          { code: 'CB_TWILIO_SIGNATURE_INVALID', path: TWILIO_PATHS.media, reason: req.headers[SIGNATURE_HEADER] ? 'mismatch' : 'missing' },
-          'media stream upgrade refused',
-        );
-        refuse(socket, 403, 'Forbidden');
-        return true;
-      }
-      if (closing) {
-        refuse(socket, 503, 'Service Unavailable');
-        return true;
-      }
-      wss.handleUpgrade(req, socket, head, onConnection);
-      return true;
-    },
+    handleUpgrade: (req, socket, head) => handleUpgrade(state, req, socket, head),
     close() {
-      closing = true;
-      for (const s of streams) s.close(CLOSE_CODES.goingAway, 'server shutting down');
+      state.closing = true;
+      for (const s of state.streams) s.close(CLOSE_CODES.goingAway, 'server shutting down');
     },
   };
+}
+
+function edgeState(options: TwilioRoutesOptions): EdgeState {
+  const base = normalizePublicBaseUrl(options.publicBaseUrl);
+  return {
+    options,
+    log: options.log,
+    base,
+    authToken: options.authToken === '' ? undefined : options.authToken,
+    startTimeoutMs: options.startTimeoutMs ?? 5000,
+    streamUrl: mediaStreamUrl(base, TWILIO_PATHS.media),
+    statusCallbackUrl: base + TWILIO_PATHS.status,
+    tokens: new StreamTokens({
+      ...(options.streamTokenSecret === undefined ? {} : { secret: options.streamTokenSecret }),
+      ...(options.streamTokenTtlMs === undefined ? {} : { ttlMs: options.streamTokenTtlMs }),
+    }),
+    wss: new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? 64 * 1024 }),
+    streams: new Set<TwilioMediaStream>(),
+    accepted: 0,
+    closing: false,
+  };
+}
+
+/** True when the webhook is signed (or signatures are off); otherwise answers 403 and logs why. */
+function signedOrReject(state: EdgeState, req: Request, res: Response, params: FormParams): boolean {
+  if (state.authToken === undefined) return true;
+  const signature = req.headers[SIGNATURE_HEADER];
+  if (verifyWebhookSignature(state.authToken, signature, publicRequestUrl(state.base, req.originalUrl), params)) return true;
+  state.log.warn({ code: 'CB_TWILIO_SIGNATURE_INVALID', path: req.path, reason: signature ? 'mismatch' : 'missing' }, 'Twilio webhook refused');
+  res.status(403).type('text/plain').send('Forbidden');
+  return false;
+}
+
+/** POST /twilio/voice: asks the handler what to do with the call and answers TwiML. */
+async function voiceWebhook(state: EdgeState, req: Request, res: Response): Promise<void> {
+  const params = formParams(req.body);
+  if (!signedOrReject(state, req, res, params)) return;
+  const flat = firstValues(params);
+  const callSid = flat['CallSid'];
+  if (!callSid) {
+    res.status(400).type('text/plain').send('CallSid missing');
+    return;
+  }
+  const call = { callSid, accountSid: flat['AccountSid'] ?? '', from: flat['From'] ?? '', to: flat['To'] ?? '', params: Object.freeze(flat) };
+  state.log.info({ callSid, pii: { from: call.from, to: call.to } }, 'incoming call');
+  res.status(200).type('text/xml').send(await incomingCallTwiml(state, call));
+}
+
+/** The handler's decision as TwiML: a stream (with a fresh per-call token) or its own TwiML; the error TwiML if it throws. */
+async function incomingCallTwiml(state: EdgeState, call: IncomingCall): Promise<string> {
+  try {
+    const decision: CallDecision = await state.options.handler.onIncomingCall(call);
+    if (decision.kind !== 'stream') return decision.twiml;
+    const parameters = { ...decision.parameters, [STREAM_TOKEN_PARAMETER]: state.tokens.issue(call.callSid) };
+    return streamTwiml({ streamUrl: state.streamUrl, statusCallbackUrl: state.statusCallbackUrl, parameters });
+  } catch (err) {
+    state.log.error({ err, callSid: call.callSid }, 'call handler failed on an incoming call; answering the error TwiML');
+    return state.options.errorTwiml ?? DEFAULT_ERROR_TWIML;
+  }
+}
+
+/** POST /twilio/status: logs the stream event and tells the handler. */
+function statusCallback(state: EdgeState, req: Request, res: Response): void {
+  const params = formParams(req.body);
+  if (!signedOrReject(state, req, res, params)) return;
+  const f = firstValues(params);
+  const status = { callSid: f['CallSid'] ?? '', streamSid: f['StreamSid'] ?? '', event: f['StreamEvent'] ?? '' };
+  const error = f['StreamError'];
+  if (status.event === 'stream-error') {
+    state.log.warn({ code: 'CB_TWILIO_STREAM_ERROR', ...status, streamError: error }, `Twilio stream error: ${error ?? 'no detail'}`);
+  } else {
+    state.log.info(status, `Twilio ${status.event || 'stream status'}`);
+  }
+  try {
+    state.options.handler.onStreamStatus?.(error === undefined ? status : { ...status, error });
+  } catch (err) {
+    state.log.error({ err, callSid: status.callSid }, 'call handler failed on a stream status');
+  }
+  res.status(204).end();
+}
+
+/** The 'upgrade' event: false when not for the media path; otherwise refuses (403/503) or accepts the WebSocket. */
+function handleUpgrade(state: EdgeState, req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
+  const target = req.url ?? '';
+  const q = target.indexOf('?');
+  if ((q === -1 ? target : target.slice(0, q)) !== TWILIO_PATHS.media) return false;
+  socket.on('error', () => socket.destroy());
+  if (state.authToken !== undefined && !verifyUpgradeSignature(state.authToken, req.headers[SIGNATURE_HEADER], state.streamUrl, target)) {
+    state.log.warn(
+      { code: 'CB_TWILIO_SIGNATURE_INVALID', path: TWILIO_PATHS.media, reason: req.headers[SIGNATURE_HEADER] ? 'mismatch' : 'missing' },
+      'media stream upgrade refused',
+    );
+    refuse(socket, 403, 'Forbidden');
+    return true;
+  }
+  if (state.closing) {
+    refuse(socket, 503, 'Service Unavailable');
+    return true;
+  }
+  state.wss.handleUpgrade(req, socket, head, (ws, request) => onConnection(state, ws, request));
+  return true;
+}
+
+/** An accepted media socket: closed unless a `start` with a valid token arrives within startTimeoutMs. */
+function onConnection(state: EdgeState, ws: WebSocket, req: http.IncomingMessage): void {
+  // `conn` numbers the sockets so every line about one (even before its `start` names a call) can be told apart.
+  const conn = ++state.accepted;
+  const connLog = state.log.child({ conn });
+  connLog.info({ remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}` }, 'media stream connected');
+  const stream = new TwilioMediaStream(ws, { log: connLog, transport: req.socket });
+  state.streams.add(stream);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    if (stream.started) return;
+    timedOut = true;
+    connLog.warn({ code: 'CB_TWILIO_NO_START', startTimeoutMs: state.startTimeoutMs }, 'media stream sent no start; closing');
+    stream.close(CLOSE_CODES.policy, 'no start');
+  }, state.startTimeoutMs);
+  ws.on('close', (code) => {
+    clearTimeout(timer);
+    state.streams.delete(stream);
+    if (code === CLOSE_CODES.tooBig) connLog.warn({ code: 'CB_TWILIO_MALFORMED_MESSAGE', callSid: stream.callSid || undefined }, 'media stream frame over the size cap; closed');
+  });
+  stream.once('start', () => {
+    clearTimeout(timer);
+    if (timedOut || state.closing) return;
+    onStreamStart(state, stream, connLog);
+  });
+}
+
+/** A `start` arrived in time: checks its stream token, then hands the stream to the handler. */
+function onStreamStart(state: EdgeState, stream: TwilioMediaStream, connLog: Logger): void {
+  const { callSid, streamSid } = stream;
+  const { [STREAM_TOKEN_PARAMETER]: token, ...parameters } = stream.customParameters;
+  const check = state.tokens.verify(token, callSid);
+  if (!check.ok) {
+    connLog.warn({ code: 'CB_TWILIO_STREAM_TOKEN_INVALID', reason: check.reason, callSid, streamSid }, 'media stream refused: bad stream token');
+    stream.close(CLOSE_CODES.policy, 'invalid stream token');
+    return;
+  }
+  // The handler sees the call's own parameters; the token has done its job.
+  stream.customParameters = Object.freeze(parameters);
+  connLog.info({ callSid, streamSid }, 'media stream started');
+  try {
+    state.options.handler.onStreamStart(stream);
+  } catch (err) {
+    connLog.error({ err, callSid, streamSid }, 'call handler failed on stream start; closing the stream');
+    stream.close(CLOSE_CODES.internal, 'internal error');
+  }
 }
 
 /** Answers an upgrade request with a plain HTTP error before any WebSocket exists. */
