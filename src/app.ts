@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Env } from './config/env.js';
 import type { Logger } from './shared/log.js';
@@ -15,7 +15,7 @@ import { loadBusinessConfig, type LoadedFlows } from './flows/index.js';
 import { openSqliteStore, createTranscriptWriter, startRetentionJob, type TranscriptWriter, type SqliteTranscriptStore, type RetentionJob } from './transcripts/index.js';
 import { TwilioCallControl } from './twilio/rest.js';
 import { dialTwiml, sayHangupTwiml } from './twilio/twiml.js';
-import { createApp, attachUpgradeHandlers, twilioEdgeOf } from './web/server.js';
+import { createApp, attachUpgradeHandlers, finishApp, twilioEdgeOf } from './web/server.js';
 import { mountCalls } from './web/calls-routes.js';
 import { CallManager, TwilioCalls, geminiConnect, loadPromptFile, builtInPromptPath, DEFAULT_MODEL, DEFAULT_FALLBACK_MODELS, type RetryPolicy } from './call/index.js';
 import { ModelBreakers, type BreakerOptions } from './health/breakers.js';
@@ -182,6 +182,7 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     });
   });
   mountCalls(app, { store, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, dataDir });
+  finishApp(app); // the error handler goes after every route
   server.on('request', app);
   attachUpgradeHandlers(app, server);
 
@@ -218,9 +219,4 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
       await emulator?.close();
     },
   };
-}
-
-/** Default DATA_DIR-relative path helper for scripts. */
-export function dataPath(env: Env, ...parts: string[]): string {
-  return join(resolve(env.DATA_DIR), ...parts);
 }

@@ -16,7 +16,7 @@ import type { AudioFormat } from './ports.js';
 
 /** Phone audio: μ-law at 8 kHz (Twilio Media Streams, docs/twilio-media-streams.md §2). */
 export const PHONE_SAMPLE_RATE_HZ = 8000;
-/** What the agent takes (Gemini Live: 16 kHz PCM16 in, docs/gemini-live.md §2) and sends (24 kHz). */
+/** What the agent takes (Gemini Live: 16 kHz PCM16 in, docs/gemini-live.md §4) and sends (24 kHz). */
 export const AGENT_INPUT_RATE_HZ = 16000;
 export const AGENT_OUTPUT_RATE_HZ = 24000;
 export const PHONE_FORMAT: AudioFormat = { encoding: 'mulaw', sampleRateHz: PHONE_SAMPLE_RATE_HZ };

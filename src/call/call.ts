@@ -21,6 +21,7 @@ import type { Logger } from '../shared/log.js';
 import type { GeminiLink, LinkOptions, ReadyInfo, DownInfo } from './link/link.js';
 import type { AgentEvent, CallerTransport, Clock, SessionConfig, TimerHandle, Turn } from './ports.js';
 import { Utterances } from './utterances.js';
+import { AGENT_INPUT_RATE_HZ } from './audio-path.js';
 import { CallMetrics } from './metrics.js';
 import { CallerSpeech } from './caller-speech.js';
 import { BotOutput } from './bot-output.js';
@@ -320,7 +321,7 @@ export class Call {
     const replay = this.#speech.unanswered(info.outageMs);
     if (replay) {
       this.#link.sendAudioBurst(replay);
-      this.#event({ kind: 'note', text: `Replayed ${Math.round(replay.length / 16)} ms of the caller's unanswered words to the restored session` }, this.#now());
+      this.#event({ kind: 'note', text: `Replayed ${Math.round(replay.length / (AGENT_INPUT_RATE_HZ / 1000))} ms of the caller's unanswered words to the restored session` }, this.#now());
     }
     if (this.#cutReply !== undefined) {
       // Everything generated before the loss still plays out at the caller; the rest is owed.

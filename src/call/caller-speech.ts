@@ -10,13 +10,14 @@
  */
 import { EnergyVad } from '../audio/vad.js';
 import { PcmRing } from '../audio/pcm-ring.js';
-import { inboundConverter, type InboundConverter } from './audio-path.js';
+import { AGENT_INPUT_RATE_HZ, inboundConverter, type InboundConverter } from './audio-path.js';
 import type { AudioFormat } from './ports.js';
 
+const SAMPLES_PER_MS = AGENT_INPUT_RATE_HZ / 1000;
 /** Caller audio (16 kHz) kept for replay after a fault: the last 10 s. */
-const REPLAY_KEEP_SAMPLES = 10 * 16000;
+const REPLAY_KEEP_SAMPLES = 10_000 * SAMPLES_PER_MS;
 /** Audio before the detected start of speech replayed with it (the detector starts late). */
-const REPLAY_PREROLL_SAMPLES = 300 * 16;
+const REPLAY_PREROLL_SAMPLES = 300 * SAMPLES_PER_MS;
 /**
  * Caller speech this long over bot audio that is still playing, when the agent has already
  * finished generating it, clears the rest: the agent only reports `interrupted` for a turn it is
@@ -74,7 +75,7 @@ export class CallerSpeech {
       this.#speechStartMs = this.startMs(nowMs);
       this.#talkingOverReported = false;
       // Words since the last reply: from the start of this speech unless earlier ones are still unanswered.
-      const speechSamples = Math.round((vad.clockMs - vad.lastStartMs!) * 16) + REPLAY_PREROLL_SAMPLES;
+      const speechSamples = Math.round((vad.clockMs - vad.lastStartMs!) * SAMPLES_PER_MS) + REPLAY_PREROLL_SAMPLES;
       this.#unansweredFrom ??= Math.max(0, this.#samples - speechSamples);
       return 'started';
     }
@@ -102,7 +103,7 @@ export class CallerSpeech {
    */
   unanswered(outageMs: number): Int16Array | undefined {
     if (this.#unansweredFrom === undefined) return undefined;
-    const upTo = this.#samples - Math.round(outageMs * 16);
+    const upTo = this.#samples - Math.round(outageMs * SAMPLES_PER_MS);
     const count = upTo - this.#unansweredFrom;
     if (count <= 0) return undefined;
     return this.#ring.tail(this.#samples - this.#unansweredFrom).subarray(0, count);

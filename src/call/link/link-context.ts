@@ -56,6 +56,11 @@ export class LinkContext {
     if (owed.results.length > 0) this.tellResults(session, owed.results);
   }
 
+  /** A fresh session: the conversation so far, as context (no reply asked for). */
+  reseed(session: ContextSink, history: Content[]): void {
+    if (history.length > 0) session.sendClientContent(history, false);
+  }
+
   /** Function results for calls the current session does not know (they belonged to a dead one). */
   tellResults(session: ContextSink, results: readonly PendingResult[]): void {
     if (results.length === 0) return;

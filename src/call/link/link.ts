@@ -1,20 +1,12 @@
 /**
- * The call's connection to Gemini Live, kept alive across Gemini's faults.
- *
- * One link per call. It holds the current LiveSession (./ports.ts) and replaces it when it dies
- * (the decisions are pure functions in ./retry.ts):
- *  - retry policy from the close catalogue: config errors are not retried on the same model;
- *    transient closes (1011 internal/unavailable/deadline, 1006, handshake/setup failures) are
- *    retried with capped exponential backoff and jitter, resuming with the latest handle; quota
- *    closes back off longer; a stale handle starts a fresh session;
- *  - model fallback along the flow's list, skipping models whose circuit breaker is open;
- *  - caller audio during an outage is kept (bounded, the last 2 s) and sent once a session is up;
- *  - tool results the dead session may not have acted on are re-sent to the new one;
- *  - goAway: hand over to a new socket (closing the old one first) at the next quiet moment before
- *    the deadline, resuming with the handle, so the caller hears nothing of it;
- *  - fresh sessions are re-seeded with the conversation so far (the call provides it).
- * Events of the current session are forwarded as `event`; `ready`/`down`/`failed` tell the call
- * about the link itself.
+ * The call's connection to its agent, kept alive across the agent's faults. One link per call: it
+ * holds the current LiveSession (../ports.ts) and replaces it when it dies, as ./retry.ts decides
+ * (retry by close class with backoff, resume with the latest handle or start fresh, fall back
+ * along the flow's models past open breakers). Caller audio during an outage is kept (the last
+ * 2 s) and sent once a session is up; tool results and an unanswered turn are re-told
+ * (./link-context.ts); a stalled reply is cut short (./stall-watch.ts); a goAway is handed over
+ * at a quiet moment (./handover.ts); fresh sessions are re-seeded with the conversation so far.
+ * Session events are forwarded as `event`; `ready`/`down`/`failed` report the link itself.
  */
 import { CallbridgeError } from '../../shared/errors.js';
 import { TypedEmitter } from '../../shared/emitter.js';
@@ -22,6 +14,7 @@ import { ReplyTimes } from '../../health/reply-times.js';
 import { PcmRing } from '../../audio/pcm-ring.js';
 import type { AgentEvent, Clock, LiveSession, RetryClass, SessionClose, TimerHandle, ToolResult, Turn } from '../ports.js';
 import { realClock } from '../clock.js';
+import { AGENT_INPUT_RATE_HZ } from '../audio-path.js';
 import { LinkContext } from './link-context.js';
 import { StallWatch } from './stall-watch.js';
 import { TurnState } from './turn-state.js';
@@ -31,8 +24,8 @@ import { DEFAULT_RETRY, decideRecovery, firstModelIndex, type RetryPolicy } from
 
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 export type { LinkBreakers, DownInfo, FailedInfo, LinkOptions, LinkState, ReadyInfo } from './types.js';
-
-const SAMPLES_PER_MS = 16;
+/** Agent input audio is 16 kHz PCM16 (docs/gemini-live.md §4). */
+const SAMPLES_PER_MS = AGENT_INPUT_RATE_HZ / 1000;
 
 export class GeminiLink extends TypedEmitter<LinkEvents> {
   readonly #o: LinkOptions;
@@ -96,10 +89,6 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
   /** Tool calls the current session waits on (none while no session is up). */
   get pendingToolCalls(): number {
     return this.#session?.pendingToolCalls.length ?? 0;
-  }
-
-  get ready(): boolean {
-    return this.#state === 'ready';
   }
 
   /** Opens the first session; resolves true when ready, false when every attempt failed. */
@@ -239,7 +228,8 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     this.#attempts = 0;
     this.#state = 'ready';
     this.#turn.reset();
-    if (!resumed && cause !== 'start') this.#reseed();
+    // A fresh session knows nothing: give it the conversation so far.
+    if (!resumed && cause !== 'start') this.#safely('re-seeding the new session', () => this.#context.reseed(session, this.#o.history?.() ?? []));
     const owed = this.#context.owed(); // before listeners send new turns on 'ready'
     this.emit('ready', { model, resumed, cause, attempts, outageMs, setupLatencyMs: session.setupLatencyMs });
     if (this.#startResolve) {
@@ -349,7 +339,7 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     if (this.#handover.wanted && this.#turn.quiet(this.pendingToolCalls)) void this.#handOver();
   }
 
-  /** State re-read after an await (a method call, so TypeScript does not keep a stale narrowing). */
+  /** State re-read after an await (a method, so TypeScript keeps no stale narrowing). */
   #closed(): boolean {
     return this.#state === 'closed';
   }
@@ -406,16 +396,5 @@ export class GeminiLink extends TypedEmitter<LinkEvents> {
     this.emit('down', { model, error: undefined, duringConnect: false, errorCode: 'CB_GEMINI_STALLED', code: 0, reason });
     this.#state = 'recovering';
     this.#recover('transient', new CallbridgeError('CB_GEMINI_STALLED', reason), 'fault', true);
-  }
-
-  /** A fresh session knows nothing: give it the conversation so far. */
-  #reseed(): void {
-    try {
-      const history = this.#o.history?.() ?? [];
-      if (history.length === 0) return;
-      this.#session!.sendClientContent(history, false);
-    } catch (err) {
-      this.#o.log.warn({ err }, 're-seeding the new session failed');
-    }
   }
 }
