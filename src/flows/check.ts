@@ -27,97 +27,145 @@ function isLocalUrl(url: string): boolean {
   }
 }
 
+const list = (names: readonly string[]): string => (names.length > 0 ? names.join(', ') : 'none');
+
 /** Every reference problem of a (possibly partly invalid) flow file. */
 export function checkReferences(raw: unknown, src: ParsedSource, registry: ToolRegistry, defaulted: readonly string[]): { errors: FlowProblem[]; warnings: FlowProblem[] } {
-  const errors: FlowProblem[] = [];
-  const warnings: FlowProblem[] = [];
-  const err = (path: Path, message: string): void => void errors.push(problemAt(src, path, message));
-  const warn = (path: Path, message: string): void => void warnings.push(problemAt(src, path, message));
-  const file = rec(raw);
-  const stages = arr(file.stages).map(rec);
-  const stageNames = stages.map((s) => str(s.name)).filter((n): n is string => n !== undefined);
-  const transferNames = Object.keys(rec(file.transfers));
-  const list = (names: readonly string[]): string => (names.length > 0 ? names.join(', ') : 'none');
+  const check = new ReferenceCheck(raw, src, registry);
+  check.uniqueStageNames();
+  check.flowFunctions(defaulted);
+  check.topLevelTargets();
+  const allowedIn = check.stages.map((s, i) => check.stage(s, i));
+  check.unreachableStages(allowedIn);
+  return { errors: check.errors, warnings: check.warnings };
+}
 
-  const seen = new Set<string>();
-  stages.forEach((s, i) => {
-    const name = str(s.name);
-    if (name !== undefined && seen.has(name)) err(['stages', i, 'name'], `another stage is already named "${name}"; stage names must be unique`);
-    if (name !== undefined) seen.add(name);
-  });
+/** The reference checks of one file, in the order their problems are reported. */
+class ReferenceCheck {
+  readonly errors: FlowProblem[] = [];
+  readonly warnings: FlowProblem[] = [];
+  readonly file: Rec;
+  readonly stages: Rec[];
+  readonly stageNames: string[];
+  readonly transferNames: string[];
+  /** Names in the flow's functions: (code, built-in or HTTP), filled by flowFunctions(). */
+  readonly functionNames: string[] = [];
 
-  const flowFunctions: string[] = [];
-  arr(file.functions).forEach((entry, i) => {
+  constructor(
+    raw: unknown,
+    private readonly src: ParsedSource,
+    private readonly registry: ToolRegistry,
+  ) {
+    this.file = rec(raw);
+    this.stages = arr(this.file.stages).map(rec);
+    this.stageNames = this.stages.map((s) => str(s.name)).filter((n): n is string => n !== undefined);
+    this.transferNames = Object.keys(rec(this.file.transfers));
+  }
+
+  err(path: Path, message: string): void {
+    this.errors.push(problemAt(this.src, path, message));
+  }
+
+  warn(path: Path, message: string): void {
+    this.warnings.push(problemAt(this.src, path, message));
+  }
+
+  uniqueStageNames(): void {
+    const seen = new Set<string>();
+    this.stages.forEach((s, i) => {
+      const name = str(s.name);
+      if (name !== undefined && seen.has(name)) this.err(['stages', i, 'name'], `another stage is already named "${name}"; stage names must be unique`);
+      if (name !== undefined) seen.add(name);
+    });
+  }
+
+  /** The flow's functions: list: each known, listed once; HTTP ones named freshly and signed. */
+  flowFunctions(defaulted: readonly string[]): void {
+    arr(this.file.functions).forEach((entry, i) => this.flowFunction(entry, i));
+    const firstHttp = arr(this.file.functions).findIndex((f) => typeof f !== 'string');
+    if (firstHttp >= 0 && this.file.secret === undefined) {
+      this.err(['functions', firstHttp], 'this flow declares HTTP functions, so it needs a secret to sign the requests: add secret: ${MY_FLOW_SECRET} at the top level');
+    }
+    if (defaulted.includes('secret')) this.warn(['secret'], 'the secret comes from a built-in default; set the environment variable in production');
+  }
+
+  private flowFunction(entry: unknown, i: number): void {
     const name = typeof entry === 'string' ? entry : str(rec(entry).name);
     if (name === undefined) return;
-    if (flowFunctions.includes(name)) return err(['functions', i], `function ${name} is listed twice`);
-    flowFunctions.push(name);
+    if (this.functionNames.includes(name)) return this.err(['functions', i], `function ${name} is listed twice`);
+    this.functionNames.push(name);
     if (typeof entry === 'string') {
-      if (!registry.has(name)) {
-        err(['functions', i], `unknown function "${name}"${suggest(name, registry.names())}: no code function in the tools folder and no built-in has this name (an HTTP function needs name, description and url)`);
+      if (!this.registry.has(name)) {
+        this.err(['functions', i], `unknown function "${name}"${suggest(name, this.registry.names())}: no code function in the tools folder and no built-in has this name (an HTTP function needs name, description and url)`);
       }
       return;
     }
-    if (registry.has(name)) err(['functions', i, 'name'], `"${name}" is already the name of a ${isBuiltinName(name) ? 'built-in' : 'code'} function; choose another name`);
+    if (this.registry.has(name)) this.err(['functions', i, 'name'], `"${name}" is already the name of a ${isBuiltinName(name) ? 'built-in' : 'code'} function; choose another name`);
     const url = str(rec(entry).url);
     if (url !== undefined && !url.startsWith('https:') && !isLocalUrl(url)) {
-      warn(['functions', i, 'url'], 'uses http:// to another machine: the arguments (personal data) travel unencrypted; use https://');
+      this.warn(['functions', i, 'url'], 'uses http:// to another machine: the arguments (personal data) travel unencrypted; use https://');
     }
-  });
-  const firstHttp = arr(file.functions).findIndex((f) => typeof f !== 'string');
-  if (firstHttp >= 0 && file.secret === undefined) {
-    err(['functions', firstHttp], 'this flow declares HTTP functions, so it needs a secret to sign the requests: add secret: ${MY_FLOW_SECRET} at the top level');
   }
-  if (defaulted.includes('secret')) warn(['secret'], 'the secret comes from a built-in default; set the environment variable in production');
 
-  const checkTarget = (a: unknown, path: Path): void => {
+  /** An action's goTo names a stage and its transfer a transfer target. */
+  checkTarget(a: unknown, path: Path): void {
     const goTo = str(rec(a).goTo);
     const transfer = str(rec(a).transfer);
-    if (goTo !== undefined && !stageNames.includes(goTo)) {
-      err([...path, 'goTo'], `unknown stage "${goTo}"${suggest(goTo, stageNames)}; the stages are: ${list(stageNames)}`);
+    if (goTo !== undefined && !this.stageNames.includes(goTo)) {
+      this.err([...path, 'goTo'], `unknown stage "${goTo}"${suggest(goTo, this.stageNames)}; the stages are: ${list(this.stageNames)}`);
     }
-    if (transfer !== undefined && !transferNames.includes(transfer)) {
-      err([...path, 'transfer'], `unknown transfer target "${transfer}"${suggest(transfer, transferNames)}; define it under transfers: (defined: ${list(transferNames)})`);
+    if (transfer !== undefined && !this.transferNames.includes(transfer)) {
+      this.err([...path, 'transfer'], `unknown transfer target "${transfer}"${suggest(transfer, this.transferNames)}; define it under transfers: (defined: ${list(this.transferNames)})`);
     }
-  };
-  const checkTransferCall = (path: Path): void => {
-    if (transferNames.length === 0) err(path, 'transfer_call needs somewhere to transfer to: add a transfers: section');
-  };
+  }
 
-  for (const [digit, a] of Object.entries(rec(file.dtmf))) checkTarget(a, ['dtmf', digit]);
-  checkTarget(rec(rec(rec(file.hours).outsideHours).then), ['hours', 'outsideHours', 'then']);
-  checkTarget(rec(rec(file.agentUnavailable).then), ['agentUnavailable', 'then']);
-  if (flowFunctions.includes('transfer_call')) checkTransferCall(['functions', flowFunctions.indexOf('transfer_call')]);
+  checkTransferCall(path: Path): void {
+    if (this.transferNames.length === 0) this.err(path, 'transfer_call needs somewhere to transfer to: add a transfers: section');
+  }
 
-  const known = (name: string): boolean => isBuiltinName(name) || registry.has(name) || flowFunctions.includes(name);
-  const allowedIn: string[][] = stages.map((s, i) => {
+  /** Keys, the outside-hours and agent-unavailable actions, and transfer_call in the flow's functions. */
+  topLevelTargets(): void {
+    const file = this.file;
+    for (const [digit, a] of Object.entries(rec(file.dtmf))) this.checkTarget(a, ['dtmf', digit]);
+    this.checkTarget(rec(rec(rec(file.hours).outsideHours).then), ['hours', 'outsideHours', 'then']);
+    this.checkTarget(rec(rec(file.agentUnavailable).then), ['agentUnavailable', 'then']);
+    if (this.functionNames.includes('transfer_call')) this.checkTransferCall(['functions', this.functionNames.indexOf('transfer_call')]);
+  }
+
+  /** One stage's functions, keys, transitions and actions; returns the functions it allows. */
+  stage(s: Rec, i: number): string[] {
     const base: Path = ['stages', i];
     const own = Array.isArray(s.functions) ? s.functions.filter((f): f is string => typeof f === 'string') : undefined;
-    own?.forEach((name, j) => {
-      if (!known(name)) {
-        err([...base, 'functions', j], `unknown function "${name}"${suggest(name, [...registry.names(), ...flowFunctions])}: list code functions by name, declare HTTP functions in the flow's functions:, or use a built-in (transfer_call, end_call, go_to_stage)`);
-      } else if (name === 'transfer_call') {
-        checkTransferCall([...base, 'functions', j]);
-      }
-    });
-    const allowed = own ?? flowFunctions;
-    for (const [digit, a] of Object.entries(rec(s.dtmf))) checkTarget(a, [...base, 'dtmf', digit]);
+    own?.forEach((name, j) => this.stageFunction(name, [...base, 'functions', j]));
+    const allowed = own ?? this.functionNames;
+    for (const [digit, a] of Object.entries(rec(s.dtmf))) this.checkTarget(a, [...base, 'dtmf', digit]);
     arr(s.transitions).forEach((t, j) => {
-      checkTarget(t, [...base, 'transitions', j]);
+      this.checkTarget(t, [...base, 'transitions', j]);
       const fn = str(rec(t).onFunction);
       if (fn !== undefined && !allowed.includes(fn)) {
-        err([...base, 'transitions', j, 'onFunction'], `this transition waits for ${fn}, which stage "${str(s.name) ?? i}" does not allow (allowed: ${list(allowed)}); add it to the stage's functions`);
+        this.err([...base, 'transitions', j, 'onFunction'], `this transition waits for ${fn}, which stage "${str(s.name) ?? i}" does not allow (allowed: ${list(allowed)}); add it to the stage's functions`);
       }
     });
-    actions(s.onEnter).forEach((a, j) => checkTarget(a, [...base, 'onEnter', j]));
-    actions(s.onExit).forEach((a, j) => checkTarget(a, [...base, 'onExit', j]));
+    actions(s.onEnter).forEach((a, j) => this.checkTarget(a, [...base, 'onEnter', j]));
+    actions(s.onExit).forEach((a, j) => this.checkTarget(a, [...base, 'onExit', j]));
     return allowed;
-  });
+  }
 
-  // Stages no key, transition or go_to_stage can reach (a warning: maybe work in progress).
-  if (stageNames.length > 0) {
+  private stageFunction(name: string, path: Path): void {
+    const known = isBuiltinName(name) || this.registry.has(name) || this.functionNames.includes(name);
+    if (!known) {
+      this.err(path, `unknown function "${name}"${suggest(name, [...this.registry.names(), ...this.functionNames])}: list code functions by name, declare HTTP functions in the flow's functions:, or use a built-in (transfer_call, end_call, go_to_stage)`);
+    } else if (name === 'transfer_call') {
+      this.checkTransferCall(path);
+    }
+  }
+
+  /** Stages no key, transition or go_to_stage can reach (a warning: maybe work in progress). */
+  unreachableStages(allowedIn: string[][]): void {
+    const { stages, stageNames } = this;
+    if (stageNames.length === 0) return;
     const reachable = new Set<string>([stageNames[0]!]);
-    const globalTargets = Object.values(rec(file.dtmf)).map((a) => str(rec(a).goTo));
+    const globalTargets = Object.values(rec(this.file.dtmf)).map((a) => str(rec(a).goTo));
     for (let grew = true; grew; ) {
       grew = false;
       stages.forEach((s, i) => {
@@ -135,10 +183,9 @@ export function checkReferences(raw: unknown, src: ParsedSource, registry: ToolR
     }
     stages.forEach((s, i) => {
       const name = str(s.name);
-      if (name !== undefined && !reachable.has(name)) warn(['stages', i, 'name'], `stage "${name}" cannot be reached: no key, transition or go_to_stage leads to it`);
+      if (name !== undefined && !reachable.has(name)) this.warn(['stages', i, 'name'], `stage "${name}" cannot be reached: no key, transition or go_to_stage leads to it`);
     });
   }
-  return { errors, warnings };
 }
 
 /** First sentence of the instructions, at most 160 characters. */
