@@ -169,46 +169,7 @@ export class SqliteTranscriptStore implements TranscriptStore {
   }
 
   async listCalls(query: CallListQuery): Promise<CallListPage> {
-    const where: string[] = [];
-    const params: Record<string, unknown> = {};
-    let ftsQuery: string | undefined;
-    if (query.q !== undefined) {
-      const terms = searchTerms(query.q);
-      if (terms.length > 0) {
-        // Every word must be said somewhere in the call (not necessarily in one utterance): one
-        // FTS lookup per word, intersected. The snippet query takes any of them.
-        ftsQuery = terms.map((t) => `"${t}"*`).join(' OR ');
-        const perWord = terms.map((t, i) => {
-          params[`fts${i}`] = `"${t}"*`;
-          return `c.call_sid IN (SELECT e.call_sid FROM call_text JOIN call_events e ON e.id = call_text.rowid WHERE call_text MATCH @fts${i})`;
-        });
-        // …or the call's sid, or (for 4+ digits) part of the caller's number.
-        const alternatives = [`(${perWord.join(' AND ')})`, 'c.call_sid = @sid'];
-        params.sid = query.q.trim();
-        const digits = query.q.replace(/[\s().+-]/g, '');
-        if (/^\d{4,}$/.test(digits)) {
-          alternatives.push("replace(replace(c.from_number, ' ', ''), '-', '') LIKE @digits");
-          params.digits = `%${digits}%`;
-        }
-        where.push(`(${alternatives.join(' OR ')})`);
-      }
-    }
-    if (query.from !== undefined) {
-      where.push('c.started_at >= @from');
-      params.from = query.from;
-    }
-    if (query.to !== undefined) {
-      where.push('c.started_at < @to');
-      params.to = query.to;
-    }
-    if (query.flow !== undefined) {
-      where.push('c.flow = @flow');
-      params.flow = query.flow;
-    }
-    if (query.outcome !== undefined && query.outcome.length > 0) {
-      where.push(`c.outcome IN (${query.outcome.map((_, i) => `@outcome${i}`).join(', ')})`);
-      query.outcome.forEach((o, i) => (params[`outcome${i}`] = o));
-    }
+    const { where, params, ftsQuery } = listFilter(query);
     const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.stmt(`SELECT count(*) AS n FROM calls c ${filter}`).get(params) as { n: number }).n;
 
@@ -233,24 +194,27 @@ export class SqliteTranscriptStore implements TranscriptStore {
     ).all(pageParams) as CallRow[];
 
     const more = rows.length > query.limit;
-    const calls: CallSummary[] = rows.slice(0, query.limit).map((row) => {
-      const record = JSON.parse(row.record_json) as CallRecord;
-      const summary: CallSummary = { record };
-      if (row.preview !== null) summary.preview = row.preview;
-      if (ftsQuery !== undefined) {
-        const m = this.stmt(
-          `SELECT e.kind, e.seq, snippet(call_text, 0, '${MATCH_START}', '${MATCH_END}', '…', 14) AS snippet
-           FROM call_text JOIN call_events e ON e.id = call_text.rowid
-           WHERE call_text MATCH ? AND e.call_sid = ? ORDER BY call_text.rank, e.seq LIMIT 1`,
-        ).get(ftsQuery, record.callSid) as { kind: CallEventKind; seq: number; snippet: string } | undefined;
-        if (m) summary.match = m;
-      }
-      return summary;
-    });
+    const calls = rows.slice(0, query.limit).map((row) => this.callSummary(row, ftsQuery));
     const page: CallListPage = { calls, total };
     const last = calls[calls.length - 1];
     if (more && last) page.nextCursor = encodeCursor(last.record.startedAt, last.record.callSid);
     return page;
+  }
+
+  /** A listed call: its record, the first thing the caller said and (when searching) the best match. */
+  private callSummary(row: CallRow, ftsQuery: string | undefined): CallSummary {
+    const record = JSON.parse(row.record_json) as CallRecord;
+    const summary: CallSummary = { record };
+    if (row.preview !== null) summary.preview = row.preview;
+    if (ftsQuery !== undefined) {
+      const m = this.stmt(
+        `SELECT e.kind, e.seq, snippet(call_text, 0, '${MATCH_START}', '${MATCH_END}', '…', 14) AS snippet
+         FROM call_text JOIN call_events e ON e.id = call_text.rowid
+         WHERE call_text MATCH ? AND e.call_sid = ? ORDER BY call_text.rank, e.seq LIMIT 1`,
+      ).get(ftsQuery, record.callSid) as { kind: CallEventKind; seq: number; snippet: string } | undefined;
+      if (m) summary.match = m;
+    }
+    return summary;
   }
 
   async deleteCallsStartedBefore(beforeMs: number, scope: RetentionScope, limit: number): Promise<DeletedCall[]> {
@@ -311,4 +275,57 @@ const INSERT_EVENT = `
 /** Opens (creating and migrating as needed) the SQLite store under `dataDir`. */
 export function openSqliteStore(options: SqliteStoreOptions): SqliteTranscriptStore {
   return new SqliteTranscriptStore(options);
+}
+
+interface ListFilter {
+  where: string[];
+  params: Record<string, unknown>;
+  /** The FTS query for match snippets, when the list is a search with words in it. */
+  ftsQuery: string | undefined;
+}
+
+/** The WHERE clauses and parameters of a call list query (all but its cursor). */
+function listFilter(query: CallListQuery): ListFilter {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  const ftsQuery = query.q === undefined ? undefined : searchFilter(query.q, where, params);
+  if (query.from !== undefined) {
+    where.push('c.started_at >= @from');
+    params.from = query.from;
+  }
+  if (query.to !== undefined) {
+    where.push('c.started_at < @to');
+    params.to = query.to;
+  }
+  if (query.flow !== undefined) {
+    where.push('c.flow = @flow');
+    params.flow = query.flow;
+  }
+  if (query.outcome !== undefined && query.outcome.length > 0) {
+    where.push(`c.outcome IN (${query.outcome.map((_, i) => `@outcome${i}`).join(', ')})`);
+    query.outcome.forEach((o, i) => (params[`outcome${i}`] = o));
+  }
+  return { where, params, ftsQuery };
+}
+
+/** Adds the clause for a search `q`; returns the FTS query for snippets (undefined when `q` has no words, which filters nothing). */
+function searchFilter(q: string, where: string[], params: Record<string, unknown>): string | undefined {
+  const terms = searchTerms(q);
+  if (terms.length === 0) return undefined;
+  // Every word must be said somewhere in the call (not necessarily in one utterance): one
+  // FTS lookup per word, intersected. The snippet query takes any of them.
+  const perWord = terms.map((t, i) => {
+    params[`fts${i}`] = `"${t}"*`;
+    return `c.call_sid IN (SELECT e.call_sid FROM call_text JOIN call_events e ON e.id = call_text.rowid WHERE call_text MATCH @fts${i})`;
+  });
+  // …or the call's sid, or (for 4+ digits) part of the caller's number.
+  const alternatives = [`(${perWord.join(' AND ')})`, 'c.call_sid = @sid'];
+  params.sid = q.trim();
+  const digits = q.replace(/[\s().+-]/g, '');
+  if (/^\d{4,}$/.test(digits)) {
+    alternatives.push("replace(replace(c.from_number, ' ', ''), '-', '') LIKE @digits");
+    params.digits = `%${digits}%`;
+  }
+  where.push(`(${alternatives.join(' OR ')})`);
+  return terms.map((t) => `"${t}"*`).join(' OR ');
 }
