@@ -69,6 +69,33 @@ function checkProduction(env: Env): void {
   }
 }
 
+/** Gemini: the real service, an explicit endpoint, or the built-in emulator (offline development). */
+async function geminiEndpoint(options: StartOptions): Promise<{ gemini: { apiKey: string; url: string | undefined; emulated: boolean }; emulator: Callbridge['emulator'] }> {
+  const { env, log } = options;
+  if (env.GEMINI_API_KEY) return { gemini: { apiKey: env.GEMINI_API_KEY, url: env.GEMINI_LIVE_URL, emulated: false }, emulator: undefined };
+  if (env.GEMINI_LIVE_URL) return { gemini: { apiKey: 'no-key', url: env.GEMINI_LIVE_URL, emulated: false }, emulator: undefined };
+  const { startEmulator } = await import('./emulator/index.js');
+  const emu = await startEmulator({ port: 0, host: '127.0.0.1', log: log.child({ component: 'emulator' }), ...options.emulator });
+  log.warn({ url: emu.url }, 'GEMINI_API_KEY is not set: using the built-in Gemini Live emulator (offline development only)');
+  return { gemini: { apiKey: 'emulator', url: emu.url, emulated: true }, emulator: { url: emu.url, close: () => emu.close() } };
+}
+
+/** Twilio REST call control (transfers), when both credentials are set. */
+function twilioRest(env: Env, log: Logger): TwilioCallControl | undefined {
+  const rest =
+    env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN
+      ? new TwilioCallControl({
+          accountSid: env.TWILIO_ACCOUNT_SID,
+          authToken: env.TWILIO_AUTH_TOKEN,
+          ...(env.TWILIO_API_BASE_URL ? { apiBaseUrl: env.TWILIO_API_BASE_URL } : {}),
+          log,
+        })
+      : undefined;
+  if (!rest) log.warn('TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN not both set: transfers are unavailable');
+
+  return rest;
+}
+
 export async function startCallbridge(options: StartOptions): Promise<Callbridge> {
   const { env, log } = options;
   checkProduction(env);
@@ -88,30 +115,8 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     apologyTransfer: loadPromptFile('apology-transfer', builtInPromptPath('apology-transfer')),
   };
 
-  // Gemini: the real service, an explicit endpoint, or the built-in emulator (offline development).
-  let gemini: { apiKey: string; url: string | undefined; emulated: boolean };
-  let emulator: Callbridge['emulator'];
-  if (env.GEMINI_API_KEY) gemini = { apiKey: env.GEMINI_API_KEY, url: env.GEMINI_LIVE_URL, emulated: false };
-  else if (env.GEMINI_LIVE_URL) gemini = { apiKey: 'no-key', url: env.GEMINI_LIVE_URL, emulated: false };
-  else {
-    const { startEmulator } = await import('./emulator/index.js');
-    const emu = await startEmulator({ port: 0, host: '127.0.0.1', log: log.child({ component: 'emulator' }), ...options.emulator });
-    emulator = { url: emu.url, close: () => emu.close() };
-    gemini = { apiKey: 'emulator', url: emu.url, emulated: true };
-    log.warn({ url: emu.url }, 'GEMINI_API_KEY is not set: using the built-in Gemini Live emulator (offline development only)');
-  }
-
-  const rest =
-    env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN
-      ? new TwilioCallControl({
-          accountSid: env.TWILIO_ACCOUNT_SID,
-          authToken: env.TWILIO_AUTH_TOKEN,
-          ...(env.TWILIO_API_BASE_URL ? { apiBaseUrl: env.TWILIO_API_BASE_URL } : {}),
-          log,
-        })
-      : undefined;
-  if (!rest) log.warn('TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN not both set: transfers are unavailable');
-
+  const { gemini, emulator } = await geminiEndpoint(options);
+  const rest = twilioRest(env, log);
   // An open breaker is tested with synthetic sessions, never with a caller.
   const breakers = new ModelBreakers({
     probe: geminiProbe({ apiKey: gemini.apiKey, ...(gemini.url ? { url: gemini.url } : {}), log: log.child({ component: 'probe' }) }),
