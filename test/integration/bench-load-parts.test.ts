@@ -48,9 +48,14 @@ describe('load benchmark parts', () => {
       await client.setup({ model: 'models/gemini-emulator-echo', generationConfig: { responseModalities: ['AUDIO'] } });
       // 1 s of audio: windows talk 0-200 ms, quiet to 300, talk to 500, quiet to 600, talk to 800, quiet to 900, talk.
       client.sendAudio(new Int16Array(16000).fill(1000));
-      await client.waitFor(() => received.length === 50, { timeoutMs: 5000 }).catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 200));
+      await client.waitFor(() => received.length === 50, { timeoutMs: 20_000 }).catch(() => undefined);
       assert.equal(received.length, 50, 'the tap saw all 50 chunks received');
+      // The emulator answers each chunk as it handles it, so by now it has sent everything: wait
+      // until all of that has arrived (the tap counted the audio chunks it sent; three windows each
+      // end in turnComplete), not for a fixed time.
+      const modelAudio = () => client.messages.filter((m) => m.serverContent?.modelTurn).length;
+      const turnCompletes = () => client.messages.filter((m) => m.serverContent?.turnComplete).length;
+      await client.waitFor(() => modelAudio() >= sent.length && turnCompletes() >= 3, { timeoutMs: 20_000 }).catch(() => undefined);
       assert.ok(received.every((n) => n === 320), 'each of 320 samples');
       const ends = client.messages.filter((m) => m.serverContent?.interrupted || m.serverContent?.generationComplete).map((m) => (m.serverContent.interrupted ? 'interrupted' : 'complete'));
       assert.deepEqual(ends, ['complete', 'interrupted', 'complete'], 'three windows ended, the 2nd by a barge-in');
@@ -148,7 +153,8 @@ describe('load benchmark parts', () => {
       ws.send(JSON.stringify({ event: 'start', streamSid: 'MZ1', start: { callSid: 'CA1', streamSid: 'MZ1' } }));
       const payload = Buffer.alloc(160, 0x10).toString('base64');
       for (let k = 0; k < 50; k++) ws.send(JSON.stringify({ event: 'media', streamSid: 'MZ1', media: { chunk: String(k + 1), timestamp: String(k * 20), payload } }));
-      const deadline = Date.now() + 5000;
+      // Until the whole echo is back (the deadline only stops a hung test).
+      const deadline = Date.now() + 20_000;
       while (mulawBytes < 50 * 160 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.deepEqual([received.length, received.every((n) => n === 320)], [50, true], 'the emulator got 50 chunks of 320 samples at 16 kHz');
       assert.equal(mulawBytes, 50 * 160, 'the caller got the echo of all 50 frames back as 8 kHz μ-law');

@@ -218,11 +218,12 @@ describe('whole calls, end to end', () => {
       });
       assert.equal(res.status, 200, 'webhook answered');
       await rig.emulator.waitForSession();
-      const deadline = Date.now() + 5000;
+      // Polled until it happens; the deadlines only stop a hung test (the 300 ms is the bridge's timer).
+      const deadline = Date.now() + 20_000;
       while (rig.bridge.manager.status().active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.equal(rig.bridge.manager.status().active, 0, 'the call was dropped');
       const session = rig.emulator.sessions.at(-1)!;
-      const closeDeadline = Date.now() + 3000;
+      const closeDeadline = Date.now() + 20_000;
       while (session.state !== 'closed' && Date.now() < closeDeadline) await new Promise((r) => setTimeout(r, 20));
       assert.equal(session.close?.by, 'client', 'callbridge closed the pre-opened Gemini session');
       await rig.bridge.writer.flush();

@@ -11,6 +11,7 @@ import { startRig, TOOLS_MODULE, ZOD_MODULE } from '../support/e2e.js';
 import type { StoredCallEvent } from '../../src/transcripts/index.js';
 import type { ScriptStep } from '../../src/simulator/index.js';
 import { startOrderService } from '../../examples/order-service.js';
+import { InstantSpeech } from '../support/instant-speech.js';
 
 const FAST = { setupLatencyMs: 30, firstAudioDelayMs: 80, speechPace: 4, turnCompleteDelayMs: 20 };
 
@@ -34,6 +35,10 @@ stages:
     functions: [slow_lookup, watch_order, transfer_call, end_call, go_to_stage]
 `;
 
+/** Where slow_lookup's handler notes what happened to it (a global: the tool runs in this process). */
+const SLOW_LOOKUP_LOG = '__callbridgeTestSlowLookup';
+const slowLookupLog = (): string[] => ((globalThis as Record<string, unknown>)[SLOW_LOOKUP_LOG] as string[] | undefined) ?? [];
+
 const TOOLS = {
   'quote.ts': `
 import { z } from '${ZOD_MODULE}';
@@ -49,7 +54,13 @@ import { defineTool } from '${TOOLS_MODULE}';
 export default defineTool({
   name: 'slow_lookup', description: 'A lookup that takes too long.', timeoutMs: 300,
   schema: z.object({ order: z.string() }),
-  handler: (_args, ctx) => new Promise((ok, fail) => { const t = setTimeout(() => ok({ found: true }), 3000); ctx.signal.addEventListener('abort', () => { clearTimeout(t); fail(new Error('aborted')); }); }),
+  // What happened to it, in order, for the test (same process): started, then aborted or finished.
+  handler: (_args, ctx) => new Promise((ok, fail) => {
+    const seen = ((globalThis as any).${SLOW_LOOKUP_LOG} ??= []);
+    seen.push('started');
+    const t = setTimeout(() => { seen.push('finished'); ok({ found: true }); }, 3000);
+    ctx.signal.addEventListener('abort', () => { seen.push('aborted'); clearTimeout(t); fail(new Error('aborted')); });
+  }),
 });`,
   'watch-order.ts': `
 import { z } from '${ZOD_MODULE}';
@@ -135,6 +146,7 @@ describe('flows and business functions in whole calls', () => {
   });
 
   it('a function that times out is answered with an error; a background function Gemini cancels is aborted and not answered', async () => {
+    delete (globalThis as Record<string, unknown>)[SLOW_LOOKUP_LOG];
     const rig = await startRig({
       flows: { 'shop.yaml': SHOP_FLOW },
       tools: TOOLS,
@@ -162,7 +174,11 @@ describe('flows and business functions in whole calls', () => {
       const slow = calls.find((c) => c.name === 'slow_lookup');
       assert.equal(slow?.status, 'timeout', `slow_lookup: ${JSON.stringify(slow)}`);
       assert.equal(slow?.errorCode, 'CB_TOOL_TIMEOUT');
-      assert.ok(slow!.latencyMs >= 280 && slow!.latencyMs < 1500, `answered after its 300 ms timeout (${slow!.latencyMs} ms)`);
+      // Answered at its timeout: not before it (a timer never fires early; load only makes it later)…
+      assert.ok(slow!.latencyMs >= 280, `answered after its 300 ms timeout (${slow!.latencyMs} ms)`);
+      // …and not after the handler's own 3 s of work: the timeout aborted the handler while it was
+      // still working, so it never finished.
+      assert.deepEqual(slowLookupLog(), ['started', 'aborted'], 'the timeout aborted slow_lookup before its work was done');
       const watch = calls.find((c) => c.name === 'watch_order');
       assert.equal(watch?.status, 'cancelled', `watch_order: ${JSON.stringify(watch)}`);
       const session = rig.emulator.sessions.at(-1)!;
@@ -221,6 +237,10 @@ describe('flows and business functions in whole calls', () => {
       bridge: { flowsDir: resolve('flows'), toolsDir: resolve('tools'), now: () => new Date('2026-11-24T15:00:00Z') },
       emulator: {
         timing: FAST,
+        // Lines rendered at once: the caller takes 1 s of silence as the end of the bot's answer,
+        // and espeak rendering the booking line (a fresh reference each run) can take longer than
+        // that on a busy machine (./support/instant-speech.ts).
+        tts: new InstantSpeech(),
         scenariosBySystemInstruction: [
           { match: 'Bright Smile Dental', scenario: resolve('scenarios/dental-receptionist.yaml') },
           { match: 'Example Shop', scenario: resolve('scenarios/order-status-ivr.yaml') },

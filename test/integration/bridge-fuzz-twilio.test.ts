@@ -58,6 +58,8 @@ const JITTER_BUFFER_MS = 200;
 const MAX_BUSY_STALL_MS = 100;
 /** A gap in a caller's echo longer than this while it talks is a disturbance. */
 const MAX_ECHO_GAP_MS = 100;
+/** The echo starting this long after the tone (run-queue waits aside) is a disturbance. */
+const MAX_ECHO_ONSET_MS = 1500;
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 describe('bridge fuzz: the Twilio side', () => {
@@ -209,7 +211,15 @@ describe('bridge fuzz: the Twilio side', () => {
         assert.equal(result.outcome.endedBy, 'caller', `${label}: ended by the caller hanging up (${JSON.stringify(result.outcome)})`);
         assert.equal(result.outcome.stream?.by, 'caller', `${label}: its stream was not closed by the server`);
         assert.deepEqual(result.protocolErrors, [], `${label}: no protocol errors`);
-        assert.ok(echo.onsetMs !== undefined && echo.onsetMs < 1500, `${label}: the echo started within 1.5 s of the tone (${echo.onsetMs} ms)`);
+        // The echo starts within MAX_ECHO_ONSET_MS of the tone, not counting the time the echo path
+        // (the server, this process) sat in the run queue meanwhile: compared with the scheduler's
+        // figures for the same stretch, as for the gaps below.
+        assert.ok(echo.onsetMs !== undefined, `${label}: the echo started`);
+        const toneAt = result.originPerfMs + echo.toneAtCallMs;
+        const onsetWaits = { server: sched.server.between(toneAt, toneAt + echo.onsetMs), test: sched.test.between(toneAt, toneAt + echo.onsetMs) };
+        const onsetWaitMs = onsetWaits.server.waitMs + onsetWaits.test.waitMs;
+        if (echo.onsetMs >= MAX_ECHO_ONSET_MS) console.log(`# ${label}: echo onset ${echo.onsetMs} ms while the echo path waited for a CPU ${onsetWaitMs} ms: ${JSON.stringify(onsetWaits)}`);
+        assert.ok(echo.onsetMs - onsetWaitMs < MAX_ECHO_ONSET_MS, `${label}: the echo started within ${MAX_ECHO_ONSET_MS} ms of the tone, run-queue waits aside (onset ${echo.onsetMs} ms, waits ${JSON.stringify(onsetWaits)})`);
         // A gap: the audio due at its start was late by the jitter buffer plus the gap; look that far back.
         const gaps = echo.longGaps.map((g) => {
           const endsAt = result.originPerfMs + g.atCallMs + g.ms;
@@ -254,7 +264,15 @@ describe('bridge fuzz: the Twilio side', () => {
           assert.ok(expected === undefined || codes.includes(expected), `${where}: close ${conn.close.code} is explained by ${expected} in the log (found ${codes.join(', ')})`);
         }
         if (conn.terminal && TERMINAL_CLOSE_CODE[conn.terminal] !== undefined && (conn.close?.byServer ?? false)) {
-          assert.equal(conn.close?.code, TERMINAL_CLOSE_CODE[conn.terminal], `${where}: a ${conn.terminal} frame closes with ${TERMINAL_CLOSE_CODE[conn.terminal]}`);
+          // The server reads a socket's frames in order, and the peer sends its terminal frame last
+          // without waiting for the server's answer to the frames before it. So the close is the
+          // terminal frame's, unless an earlier frame had already got the stream refused: an
+          // untokened stream's mutated start refused for its token (logged, checked above; only the
+          // second half of the untokened streams send starts: test/support/twilio-fuzz-driver.ts).
+          // Which of the two reaches the peer first is a race (a busy server answers later), not a bug.
+          const sendsStarts = conn.group === 'untokened' && Number(conn.label.split('#')[1]) >= UNTOKENED_STREAMS / 2;
+          const refusedEarlier = sendsStarts && conn.close?.code === 1008 && conn.close.reason === 'invalid stream token' && codes.includes('CB_TWILIO_STREAM_TOKEN_INVALID');
+          if (!refusedEarlier) assert.equal(conn.close?.code, TERMINAL_CLOSE_CODE[conn.terminal], `${where}: a ${conn.terminal} frame closes with ${TERMINAL_CLOSE_CODE[conn.terminal]}`);
         }
         if (conn.group === 'tokened') {
           assert.ok(!conn.error?.startsWith('the server did not close'), `${where}: ${conn.error}`);

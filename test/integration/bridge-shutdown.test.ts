@@ -57,6 +57,21 @@ async function storedCall(dir: string, callSid: string): Promise<{ record: CallR
   }
 }
 
+/** Polls `test` every 20 ms; rejects after `timeoutMs` (an upper bound that only stops a hung test). */
+async function until(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await test())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Resolves once the call is in conversation: the emulator finished the greeting and one answer. */
+async function conversing(emulator: Emulator): Promise<void> {
+  const session = await emulator.waitForSession(1, 20_000);
+  await until(() => session.events.filter((e) => e.type === 'turnComplete').length >= 2, 'the greeting and a first answer');
+}
+
 async function webhook(url: string, callSid: string): Promise<{ status: number; body: string }> {
   const form = { CallSid: callSid, AccountSid: 'AC00000000000000000000000000000000', From: '+15557654321', To: '+15550100100' };
   const signature = twilio.getExpectedTwilioSignature(AUTH, `${url}/twilio/voice`, form);
@@ -66,24 +81,34 @@ async function webhook(url: string, callSid: string): Promise<{ status: number; 
 
 describe('graceful shutdown (SIGTERM)', () => {
   it('not ready, new calls go to the fallback number, the active call finishes, transcripts flushed, exit 0', async () => {
-    await withServer(15_000, async ({ server, dir }) => {
+    await withServer(15_000, async ({ server, emulator, dir }) => {
       assert.equal((await fetch(`${server.url}/readyz`)).status, 200, 'ready before');
       const call = placeCall({ serverUrl: server.url, from: '+15557654321', to: '+15550100100', authToken: AUTH, script: [{ waitForBotSpeech: { timeoutMs: 10000 } }, ...talk, ...talk, ...talk, ...talk] });
-      await new Promise((r) => setTimeout(r, 2500));
+      let callOver = false;
+      void call.then(() => (callOver = true));
+      // SIGTERM mid-conversation (after the first answer; three more exchanges to go).
+      await conversing(emulator);
       const termAt = performance.now();
       server.child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 200));
-      const ready = await fetch(`${server.url}/readyz`);
-      assert.equal(ready.status, 503, 'not ready while draining');
-      assert.equal(((await ready.json()) as { ready: boolean }).ready, false);
+      let ready: { ready: boolean } | undefined;
+      await until(async () => {
+        const res = await fetch(`${server.url}/readyz`);
+        const body = (await res.json()) as { ready: boolean };
+        if (res.status === 503) ready = body;
+        return res.status === 503;
+      }, '/readyz to answer 503 after SIGTERM');
+      assert.equal(callOver, false, 'not ready while draining: the active call is still going on');
+      assert.equal(ready?.ready, false);
       const late = await webhook(server.url, 'CA000000000000000000000000000000a2');
       assert.equal(late.status, 200);
       assert.match(late.body, /<Dial answerOnBridge="true">\+15550109876<\/Dial>/, 'new calls are sent to the fallback number');
+      assert.equal(callOver, false, 'the fallback answer came while the active call was still going on');
       const result = await call;
-      const spokeAfterTerm = result.timeline.filter((e) => e.kind === 'bot-speech-start' && result.originPerfMs + e.atMs > termAt);
+      const spokeAfterTerm = result.timeline.filter((e) => e.kind === 'bot-speech-start' && result.originPerfMs + e.atMs * result.timeScale > termAt);
       assert.ok(spokeAfterTerm.length >= 1, 'the active call went on after SIGTERM (the bot kept answering)');
       assert.equal(result.outcome.endedBy, 'caller', 'the caller ended it, not the server');
-      const exit = await Promise.race([server.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+      // Upper bound only so that a hung shutdown fails here rather than at the runner's timeout.
+      const exit = await Promise.race([server.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000))]);
       assert.deepEqual(exit, { code: 0, signal: null }, `exited cleanly once the call ended:\n${server.output().slice(-2000)}`);
       const { record, events } = await storedCall(dir, result.callSid);
       assert.ok(record && record.outcome !== 'in_progress', `the active call's record was completed and flushed: ${record?.outcome}`);
@@ -92,18 +117,31 @@ describe('graceful shutdown (SIGTERM)', () => {
   });
 
   it('a call still running at the deadline is ended and recorded (CB_CALL_SHUTDOWN), then the process exits 0', async () => {
-    await withServer(1500, async ({ server, dir }) => {
+    const deadlineMs = 1500;
+    await withServer(deadlineMs, async ({ server, emulator, dir }) => {
       const long: ScriptStep[] = [{ waitForBotSpeech: { timeoutMs: 10000 } }, ...Array.from({ length: 20 }, () => talk).flat()];
       const call = placeCall({ serverUrl: server.url, from: '+15557654321', to: '+15550100100', authToken: AUTH, script: long, maxDurationMs: 60_000 });
-      await new Promise((r) => setTimeout(r, 2000));
+      await conversing(emulator);
       const termAt = performance.now();
       server.child.kill('SIGTERM');
       const exit = await server.exited;
-      const tookMs = performance.now() - termAt;
+      const exitAt = performance.now();
       assert.deepEqual(exit, { code: 0, signal: null }, 'clean exit');
-      assert.ok(tookMs >= 1400 && tookMs < 6000, `exited ${tookMs.toFixed(0)} ms after SIGTERM (deadline 1500 ms)`);
       const result = await call;
       assert.notEqual(result.outcome.endedBy, 'caller', 'the server ended the call');
+      // The server gave the call its deadline: it ended it no earlier (a timer never fires early, so
+      // a busy machine only makes this later)…
+      const closed = result.timeline.find((e) => e.kind === 'server-closed');
+      assert.ok(closed, `the server closed the media stream: ${JSON.stringify(result.outcome)}`);
+      const endedAt = result.originPerfMs + closed.atMs * result.timeScale;
+      assert.ok(endedAt - termAt >= deadlineMs - 100, `the call was ended ${(endedAt - termAt).toFixed(0)} ms after SIGTERM (deadline ${deadlineMs} ms)`);
+      // …and then did not linger: from ending the call to exiting (flush, close) took less time
+      // than the drain it waited out before (both measured here in this run; a shutdown waiting
+      // on a socket or a timer for seconds fails this).
+      const drainMs = endedAt - termAt;
+      const afterMs = exitAt - endedAt;
+      assert.ok(afterMs < drainMs, `exited ${afterMs.toFixed(0)} ms after ending the call, having drained for ${drainMs.toFixed(0)} ms`);
+      console.log(`# shutdown at the deadline: call ended ${drainMs.toFixed(0)} ms after SIGTERM, exit ${afterMs.toFixed(0)} ms after that`);
       const { record } = await storedCall(dir, result.callSid);
       assert.equal(record?.outcome, 'failed');
       assert.equal(record?.outcomeDetail?.errorCode, 'CB_CALL_SHUTDOWN');

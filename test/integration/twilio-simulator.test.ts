@@ -15,6 +15,7 @@ import type { TwilioMediaStream } from '../../src/twilio/media-stream.js';
 import type { PlayoutTracker, InterruptResult, PlayedOutcome } from '../../src/call/playout.js';
 import { placeCall, type CallResult, type TimelineEvent } from '../../src/simulator/index.js';
 import { startEdge, loopbackHandler, trackPlayout, AUTH_TOKEN, type Edge } from './twilio-harness.js';
+import { FrameTicks, TICK_MS } from '../support/frame-ticks.js';
 
 interface BotCall {
   stream: TwilioMediaStream;
@@ -218,23 +219,35 @@ describe('caller simulator against the real Twilio routes', () => {
   });
 
   it('time scale: a 5 s call at 0.05 takes about 0.25 s, paced by the clock (no drift)', async () => {
-    const r = await call([{ silence: 5000 }]);
-    const streamMs = events(r, 'stop-sent')[0]!.atMs - r.streamStartMs!;
+    const ticks = new FrameTicks();
+    const r = await call([{ silence: 5000 }]).finally(() => ticks.stop());
+    const returnedAt = performance.now();
+    const at = (callMs: number) => r.originPerfMs + callMs * r.timeScale;
+    const stop = events(r, 'stop-sent')[0]!;
+    const streamMs = stop.atMs - r.streamStartMs!;
     assert.ok(r.durationMs >= 5000, `call lasted ${r.durationMs} ms`);
-    assert.ok(streamMs >= 5000 && streamMs < 7000, `the caller talked for ${streamMs} ms of call time`);
+    assert.ok(streamMs >= 5000, `the caller talked for ${streamMs} ms of call time`);
+    // It hung up as soon as its 5 s were due, not later: within two 20 ms frame ticks of this
+    // process (at 0.05, 40 ms of wall time is 800 ms of call time; a stall counts one tick).
+    const lateTicks = ticks.between(at(r.streamStartMs! + 5000), at(stop.atMs));
+    assert.ok(lateTicks <= 2, `hung up ${lateTicks} frame ticks (${TICK_MS} ms) after the script's 5 s were due (${streamMs} ms of call time)`);
     // Frame k leaves once the clock has passed its end, late ticks catch up: never behind (all 250
     // frames of the 5 s were sent before the script moved on) and never ahead of the clock.
     const frames = r.counts.mediaFramesSent;
     assert.ok(frames >= 250 && frames <= Math.floor(streamMs / 20) + 1, `${frames} frames in ${streamMs} ms`);
     assert.ok(r.wallMs >= r.durationMs * 0.05 * 0.95, `wall ${r.wallMs} ms is not faster than the scale allows`);
-    assert.ok(r.wallMs < r.durationMs * 0.05 + 2000, `wall ${r.wallMs} ms`);
+    // Nor slower: no real-time wait outside the call clock (before it started: the script's
+    // rendering; after it stopped: the result) — both together within two frame ticks.
+    const outside = ticks.between(returnedAt - r.wallMs, r.originPerfMs) + ticks.between(at(r.durationMs), returnedAt);
+    assert.ok(outside <= 2, `wall ${r.wallMs.toFixed(0)} ms for ${r.durationMs.toFixed(0)} ms of call time at 0.05: ${outside} frame ticks outside the call clock`);
   });
 
   it('the recording is aligned on the call clock (stereo: caller left, heard right)', async () => {
     const path = join(dir, 'call.wav');
+    const ticks = new FrameTicks();
     const r = await call([{ silence: 300 }, { tone: { hz: 440, durationMs: 400 } }, { dtmf: '3' }, { waitForBotSpeech: { timeoutMs: 20_000 } }, { silence: 600 }], {
       timeScale: 0.25, recordPath: path, recordStereo: true,
-    });
+    }).finally(() => ticks.stop());
     const wav = decodeWav(await readFile(path));
     assert.equal(wav.channels, 2);
     assert.equal(wav.sampleRateHz, 8000);
@@ -251,10 +264,13 @@ describe('caller simulator against the real Twilio routes', () => {
     assert.ok(sentOnset >= toneStep.atMs && sentOnset <= toneStep.atMs + 5, `tone sent at ${sentOnset}, step at ${toneStep.atMs}`);
     assert.ok(Math.abs(lastLoud(r.sent) / 8 - sentOnset - 400) <= 1, 'the whole tone, in one piece');
     assert.ok(Math.abs(events(r, 'bot-speech-start')[0]!.atMs - firstLoud(r.heard) / 8) < 0.2, 'speech start where the audio is');
-    // The bot's reply to the key press is heard after the key press, within the loop latency.
+    // The bot's reply to the key press is heard after the key press, within the loop latency:
+    // at once, within two 20 ms frame ticks of this process (a stall counts one tick).
     const press = events(r, 'dtmf')[0]!;
     const heardOnset = firstLoud(r.heard) / 8;
-    assert.ok(heardOnset >= press.atMs && heardOnset < press.atMs + 2000, `reply heard at ${heardOnset}, key at ${press.atMs}`);
+    const at = (callMs: number) => r.originPerfMs + callMs * r.timeScale;
+    const lateTicks = ticks.between(at(press.atMs), at(heardOnset));
+    assert.ok(heardOnset >= press.atMs && lateTicks <= 2, `reply heard at ${heardOnset}, key at ${press.atMs} (${lateTicks} frame ticks of ${TICK_MS} ms later)`);
     const fit = fitSine(r.heard, 700, 8000, Math.round(heardOnset * 8) + 80, Math.round(heardOnset * 8) + 1500);
     assert.ok(fit.thdnDb > 30, `THD+N ${fit.thdnDb}`);
     assert.equal(firstLoud(r.heard, Math.round(heardOnset * 8) + 1600 + 8), -1, 'the 200 ms reply ends where it should');

@@ -88,6 +88,8 @@ export function tail(output: string): string {
 }
 
 export interface EchoAnalysis {
+  /** Call time of the 20 ms window where the tone the caller sent starts (onsetMs counts from it). */
+  toneAtCallMs: number;
   /** Call time of the first heard echo, from the start of the tone the caller sent. */
   onsetMs: number | undefined;
   /** From the first to the last 20 ms with echo in it. */
@@ -124,7 +126,7 @@ export function analyseEcho(result: CallResult, hz: number, foreignHz: readonly 
       toneEnd = i + 1;
     }
   }
-  const none: EchoAnalysis = { onsetMs: undefined, spanMs: 0, maxGapMs: Infinity, maxGapAtMs: 0, longGaps: [], echoedMs: 0, ownAmplitude: 0, worstForeign: Infinity, worstWindowThdnDb: -Infinity, worstWindowAtMs: 0 };
+  const none: EchoAnalysis = { toneAtCallMs: Math.max(0, Math.floor(toneStart / frame)) * 20, onsetMs: undefined, spanMs: 0, maxGapMs: Infinity, maxGapAtMs: 0, longGaps: [], echoedMs: 0, ownAmplitude: 0, worstForeign: Infinity, worstWindowThdnDb: -Infinity, worstWindowAtMs: 0 };
   if (toneStart < 0) return none;
   const toMs = (samples: number) => Math.round(samples / 8);
   // Timing: 20 ms windows from the tone's start to 2 s after its end.
@@ -178,6 +180,7 @@ export function analyseEcho(result: CallResult, hz: number, foreignHz: readonly 
     }
   }
   return {
+    toneAtCallMs: firstFrame * 20,
     onsetMs: first * 20,
     spanMs: (last - first + 1) * 20,
     maxGapMs: maxGap * 20,
