@@ -17,7 +17,7 @@ import { TwilioCallControl } from './twilio/rest.js';
 import { dialTwiml, sayHangupTwiml } from './twilio/twiml.js';
 import { createApp, attachUpgradeHandlers, finishApp, twilioEdgeOf } from './web/server.js';
 import { mountCalls } from './web/calls-routes.js';
-import { CallManager, TwilioCalls, geminiConnect, loadPromptFile, builtInPromptPath, DEFAULT_MODEL, DEFAULT_FALLBACK_MODELS, type RetryPolicy } from './call/index.js';
+import { CallManager, TwilioCalls, geminiConnect, type CallManagerOptions, loadPromptFile, builtInPromptPath, DEFAULT_MODEL, DEFAULT_FALLBACK_MODELS, type RetryPolicy } from './call/index.js';
 import { ModelBreakers, type BreakerOptions } from './health/breakers.js';
 import { geminiProbe } from './health/model-probe.js';
 
@@ -96,33 +96,14 @@ function twilioRest(env: Env, log: Logger): TwilioCallControl | undefined {
   return rest;
 }
 
-export async function startCallbridge(options: StartOptions): Promise<Callbridge> {
+/** The call manager for these flows, on this Gemini endpoint. */
+function callManager(
+  options: StartOptions,
+  d: { flows: LoadedFlows; writer: TranscriptWriter; dataDir: string; prompts: CallManagerOptions['prompts']; breakers: ModelBreakers; gemini: { apiKey: string; url: string | undefined } },
+): CallManager {
   const { env, log } = options;
-  checkProduction(env);
-  const flows = await loadBusinessConfig({
-    flowsDir: options.flowsDir ?? resolve(env.FLOWS_DIR),
-    toolsDir: options.toolsDir ?? resolve(env.TOOLS_DIR),
-    env: process.env,
-  });
-  for (const w of flows.warnings) log.warn({ file: w.file, line: w.line, field: w.field }, `flow warning: ${w.message}`);
-
-  const dataDir = resolve(env.DATA_DIR);
-  mkdirSync(dataDir, { recursive: true });
-  const store = openSqliteStore({ dataDir });
-  const writer = createTranscriptWriter({ store, log });
-  const prompts = {
-    apology: loadPromptFile('apology', builtInPromptPath('apology')),
-    apologyTransfer: loadPromptFile('apology-transfer', builtInPromptPath('apology-transfer')),
-  };
-
-  const { gemini, emulator } = await geminiEndpoint(options);
-  const rest = twilioRest(env, log);
-  // An open breaker is tested with synthetic sessions, never with a caller.
-  const breakers = new ModelBreakers({
-    probe: geminiProbe({ apiKey: gemini.apiKey, ...(gemini.url ? { url: gemini.url } : {}), log: log.child({ component: 'probe' }) }),
-    ...options.breakers,
-  });
-  const manager = new CallManager({
+  const { flows, writer, dataDir, prompts, breakers, gemini } = d;
+  return new CallManager({
     log,
     router: flows.router,
     registry: flows.registry,
@@ -146,6 +127,80 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     ...(options.noStreamTimeoutMs !== undefined ? { noStreamTimeoutMs: options.noStreamTimeoutMs } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
+}
+
+/** Listens on PORT/HOST; the public URL defaults to this machine on the bound port. */
+async function listen(env: Env, log: Logger): Promise<{ server: http.Server; port: number; publicBaseUrl: string }> {
+  const server = http.createServer();
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(env.PORT, env.HOST, () => ok());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const publicBaseUrl = env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`;
+  if (!env.PUBLIC_BASE_URL) log.warn({ publicBaseUrl }, 'PUBLIC_BASE_URL is not set: assuming this machine (fine for the simulator; Twilio needs a public https URL)');
+
+  return { server, port, publicBaseUrl };
+}
+
+/** What /readyz says: ready unless stopping or draining; calls, and every model breaker. */
+function readiness(manager: CallManager, breakers: ModelBreakers, emulated: boolean, stopping: boolean): Record<string, unknown> & { ready: boolean } {
+  const calls = manager.status();
+  return {
+    ready: !stopping && !calls.draining,
+    calls,
+    gemini: { emulated },
+    breakers: breakers.status().map((b) => ({ ...b, stallLimitMs: manager.replyTimes.stallMs(b.model) })),
+  };
+}
+
+/** Graceful stop: drain calls up to the deadline, flush transcripts, close everything. */
+async function shutdown(
+  p: { manager: CallManager; retention: RetentionJob; app: ReturnType<typeof createApp>; writer: TranscriptWriter; store: SqliteTranscriptStore; server: http.Server; emulator: Callbridge['emulator']; log: Logger },
+  deadlineMs: number,
+): Promise<void> {
+  const drained = await p.manager.drain(deadlineMs);
+  p.log.info(drained, 'calls drained');
+  p.retention.stop();
+  twilioEdgeOf(p.app)?.close();
+  await p.writer.close().catch((err: unknown) => p.log.error({ err }, 'flushing transcripts at shutdown failed'));
+  await p.store.close();
+  await new Promise<void>((ok) => p.server.close(() => ok()));
+  p.server.closeAllConnections?.();
+  await p.emulator?.close();
+}
+
+/** Flows and code functions from FLOWS_DIR / TOOLS_DIR (or the given dirs); warnings are logged. */
+async function loadFlows(options: StartOptions): Promise<LoadedFlows> {
+  const { env, log } = options;
+  const flows = await loadBusinessConfig({
+    flowsDir: options.flowsDir ?? resolve(env.FLOWS_DIR),
+    toolsDir: options.toolsDir ?? resolve(env.TOOLS_DIR),
+    env: process.env,
+  });
+  for (const w of flows.warnings) log.warn({ file: w.file, line: w.line, field: w.field }, `flow warning: ${w.message}`);
+  return flows;
+}
+
+export async function startCallbridge(options: StartOptions): Promise<Callbridge> {
+  const { env, log } = options;
+  checkProduction(env);
+  const flows = await loadFlows(options);
+
+  const dataDir = resolve(env.DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  const store = openSqliteStore({ dataDir });
+  const writer = createTranscriptWriter({ store, log });
+  const prompts = { apology: loadPromptFile('apology', builtInPromptPath('apology')), apologyTransfer: loadPromptFile('apology-transfer', builtInPromptPath('apology-transfer')) };
+
+  const { gemini, emulator } = await geminiEndpoint(options);
+  const rest = twilioRest(env, log);
+  // An open breaker is tested with synthetic sessions, never with a caller.
+  const breakers = new ModelBreakers({
+    probe: geminiProbe({ apiKey: gemini.apiKey, ...(gemini.url ? { url: gemini.url } : {}), log: log.child({ component: 'probe' }) }),
+    ...options.breakers,
+  });
+  const manager = callManager(options, { flows, writer, dataDir, prompts, breakers, gemini });
   const twilioCalls = new TwilioCalls({
     manager,
     rest,
@@ -157,14 +212,7 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
   });
 
   // Bind first: with PORT=0 the public URL (and so the TwiML and signatures) needs the real port.
-  const server = http.createServer();
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(env.PORT, env.HOST, () => ok());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const publicBaseUrl = env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`;
-  if (!env.PUBLIC_BASE_URL) log.warn({ publicBaseUrl }, 'PUBLIC_BASE_URL is not set: assuming this machine (fine for the simulator; Twilio needs a public https URL)');
+  const { server, port, publicBaseUrl } = await listen(env, log);
 
   const app = createApp({
     log,
@@ -177,14 +225,8 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
   });
   let stopping = false;
   app.get('/readyz', (_req, res) => {
-    const calls = manager.status();
-    const ready = !stopping && !calls.draining;
-    res.status(ready ? 200 : 503).json({
-      ready,
-      calls,
-      gemini: { emulated: gemini.emulated },
-      breakers: breakers.status().map((b) => ({ ...b, stallLimitMs: manager.replyTimes.stallMs(b.model) })),
-    });
+    const r = readiness(manager, breakers, gemini.emulated, stopping);
+    res.status(r.ready ? 200 : 503).json(r);
   });
   mountCalls(app, { store, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, dataDir });
   finishApp(app); // the error handler goes after every route
@@ -210,18 +252,10 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     flows,
     gemini: { url: gemini.url, emulated: gemini.emulated },
     emulator,
-    async shutdown(deadlineMs = 30_000) {
-      if (stopping) return;
+    shutdown: (deadlineMs = 30_000) => {
+      if (stopping) return Promise.resolve();
       stopping = true;
-      const drained = await manager.drain(deadlineMs);
-      log.info(drained, 'calls drained');
-      retention.stop();
-      twilioEdgeOf(app)?.close();
-      await writer.close().catch((err: unknown) => log.error({ err }, 'flushing transcripts at shutdown failed'));
-      await store.close();
-      await new Promise<void>((ok) => server.close(() => ok()));
-      server.closeAllConnections?.();
-      await emulator?.close();
+      return shutdown({ manager, retention, app, writer, store, server, emulator, log }, deadlineMs);
     },
   };
 }

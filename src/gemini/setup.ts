@@ -86,20 +86,8 @@ function build(c: Obj, problems: string[]): BuiltSetup | undefined {
   const caps = model.ok ? model.capabilities : undefined;
   const modelId = model.ok ? model.id : String(c['model']);
 
-  // Response modality: exactly one.
   const modalities = c['responseModalities'] ?? ['AUDIO'];
-  if (!Array.isArray(modalities) || modalities.length !== 1) {
-    problems.push(
-      Array.isArray(modalities) && modalities.length > 1
-        ? 'responseModalities: only one response modality per session (AUDIO and TEXT together close with 1007); use ["AUDIO"] — the text comes from output transcription.'
-        : 'responseModalities: must list exactly one of AUDIO, TEXT.',
-    );
-  } else {
-    checkEnum(modalities[0], ENUMS.modality, 'responseModalities[0]', problems);
-    if (modalities[0] === 'TEXT' && caps?.nativeAudio) {
-      problems.push(`responseModalities: TEXT is not supported by native-audio model ${modelId} (the service closes with 1007 "Cannot extract voices from a non-audio request."); use ["AUDIO"] and read the text from output transcription.`);
-    }
-  }
+  checkModalities(modalities, caps, modelId, problems);
 
   const generationConfig: NonNullable<Setup['generationConfig']> = { responseModalities: Array.isArray(modalities) ? (modalities as Modality[]) : ['AUDIO'] };
 
@@ -109,15 +97,8 @@ function build(c: Obj, problems: string[]): BuiltSetup | undefined {
     else generationConfig.temperature = temperature;
   }
 
-  checkVoice(c['voiceName'], problems);
-  const language = c['languageCode'];
-  if (language !== undefined && (typeof language !== 'string' || !LANGUAGE_CODE.test(language))) problems.push(`languageCode: ${JSON.stringify(language)} is not a BCP-47 code such as "en-US".`);
-  if (c['voiceName'] !== undefined || language !== undefined) {
-    generationConfig.speechConfig = {
-      ...(typeof c['voiceName'] === 'string' ? { voiceConfig: { prebuiltVoiceConfig: { voiceName: c['voiceName'] } } } : {}),
-      ...(typeof language === 'string' ? { languageCode: language } : {}),
-    };
-  }
+  const speechConfig = speech(c, problems);
+  if (speechConfig) generationConfig.speechConfig = speechConfig;
 
   const thinking = thinkingConfig(c['thinking'], caps, modelId, problems);
   if (thinking) generationConfig.thinkingConfig = thinking;
@@ -139,6 +120,45 @@ function build(c: Obj, problems: string[]): BuiltSetup | undefined {
   const rtc = realtimeInputConfig(c['realtimeInputConfig'], problems);
   if (rtc) setup.realtimeInputConfig = rtc;
 
+  sessionOptions(c, setup, caps, modelId, problems);
+
+  if (!model.ok) return undefined;
+  const automatic = rtc?.automaticActivityDetection?.disabled !== true;
+  return { setup, modelId, capabilities: caps, blockingFunctions, automaticActivityDetection: automatic };
+}
+
+/** Exactly one response modality, and TEXT never on a native-audio model. */
+function checkModalities(modalities: unknown, caps: ModelCapabilities | undefined, modelId: string, problems: string[]): void {
+  if (!Array.isArray(modalities) || modalities.length !== 1) {
+    problems.push(
+      Array.isArray(modalities) && modalities.length > 1
+        ? 'responseModalities: only one response modality per session (AUDIO and TEXT together close with 1007); use ["AUDIO"] — the text comes from output transcription.'
+        : 'responseModalities: must list exactly one of AUDIO, TEXT.',
+    );
+  } else {
+    checkEnum(modalities[0], ENUMS.modality, 'responseModalities[0]', problems);
+    if (modalities[0] === 'TEXT' && caps?.nativeAudio) {
+      problems.push(`responseModalities: TEXT is not supported by native-audio model ${modelId} (the service closes with 1007 "Cannot extract voices from a non-audio request."); use ["AUDIO"] and read the text from output transcription.`);
+    }
+  }
+}
+
+/** Voice and language, as the speech config (undefined when neither is set). */
+function speech(c: Obj, problems: string[]): NonNullable<Setup['generationConfig']>['speechConfig'] {
+  checkVoice(c['voiceName'], problems);
+  const language = c['languageCode'];
+  if (language !== undefined && (typeof language !== 'string' || !LANGUAGE_CODE.test(language))) problems.push(`languageCode: ${JSON.stringify(language)} is not a BCP-47 code such as "en-US".`);
+  if (c['voiceName'] !== undefined || language !== undefined) {
+    return {
+      ...(typeof c['voiceName'] === 'string' ? { voiceConfig: { prebuiltVoiceConfig: { voiceName: c['voiceName'] } } } : {}),
+      ...(typeof language === 'string' ? { languageCode: language } : {}),
+    };
+  }
+  return undefined;
+}
+
+/** Resumption, context-window compression, transcription and proactive audio. */
+function sessionOptions(c: Obj, setup: Setup, caps: ModelCapabilities | undefined, modelId: string, problems: string[]): void {
   const resumption = c['sessionResumption'] ?? {};
   if (!isObject(resumption)) problems.push('sessionResumption: must be an object such as { enabled: true, handle }.');
   else {
@@ -173,10 +193,6 @@ function build(c: Obj, problems: string[]): BuiltSetup | undefined {
   if (proactive === true && caps?.proactiveAudio === 'no') problems.push(`proactiveAudio: not supported by ${modelId}.`);
   if (proactive === false && caps?.proactiveAudio === 'always') problems.push(`proactiveAudio: ${modelId} always uses proactive audio and refuses proactiveAudio: false; leave it unset.`);
   if (proactive === true && caps?.proactiveAudio !== 'always') setup.proactivity = { proactiveAudio: true };
-
-  if (!model.ok) return undefined;
-  const automatic = rtc?.automaticActivityDetection?.disabled !== true;
-  return { setup, modelId, capabilities: caps, blockingFunctions, automaticActivityDetection: automatic };
 }
 
 type ThinkingConfig = NonNullable<NonNullable<Setup['generationConfig']>['thinkingConfig']>;

@@ -26,121 +26,130 @@ export function decodeEntities(text: string): string {
 }
 
 export function parseXml(source: string): XmlElement {
-  // Sticky regexes carry lastIndex state: one set per parse.
-  const NAME = /[A-Za-z_:][A-Za-z0-9_.:-]*/y;
-  const SPACE = /\s*/y;
-  const ATTR_VALUE_DQ = /"([^"<]*)"/y;
-  const ATTR_VALUE_SQ = /'([^'<]*)'/y;
-  let pos = 0;
+  return new XmlReader(source).document();
+}
 
-  const fail = (what: string): never => {
-    throw new Error(`XML: ${what} at offset ${pos}`);
-  };
-  const skipSpace = () => {
-    SPACE.lastIndex = pos;
-    SPACE.exec(source);
-    pos = SPACE.lastIndex;
-  };
-  const readName = (): string => {
-    NAME.lastIndex = pos;
-    const m = NAME.exec(source);
-    if (!m) return fail('expected a name');
-    pos = NAME.lastIndex;
+/** One parse: a cursor over the source (sticky regexes carry lastIndex state, so one set per parse). */
+class XmlReader {
+  readonly #NAME = /[A-Za-z_:][A-Za-z0-9_.:-]*/y;
+  readonly #SPACE = /\s*/y;
+  readonly #ATTR_VALUE_DQ = /"([^"<]*)"/y;
+  readonly #ATTR_VALUE_SQ = /'([^'<]*)'/y;
+  #pos = 0;
+
+  constructor(readonly source: string) {}
+
+  document(): XmlElement {
+    for (;;) {
+      this.#skipSpace();
+      if (!this.#skipMisc()) break;
+    }
+    const root = this.#element();
+    for (;;) {
+      this.#skipSpace();
+      if (this.#pos >= this.source.length) break;
+      if (!this.#skipMisc()) this.#fail('content after the root element');
+    }
+    return root;
+  }
+
+  #fail(what: string): never {
+    throw new Error(`XML: ${what} at offset ${this.#pos}`);
+  }
+
+  #skipSpace(): void {
+    this.#SPACE.lastIndex = this.#pos;
+    this.#SPACE.exec(this.source);
+    this.#pos = this.#SPACE.lastIndex;
+  }
+
+  #name(): string {
+    this.#NAME.lastIndex = this.#pos;
+    const m = this.#NAME.exec(this.source);
+    if (!m) return this.#fail('expected a name');
+    this.#pos = this.#NAME.lastIndex;
     return m[0];
-  };
-  /** Skips declarations, comments and processing instructions between nodes. */
-  const skipMisc = (): boolean => {
-    if (source.startsWith('<?', pos)) {
-      const end = source.indexOf('?>', pos);
-      if (end === -1) fail('unterminated processing instruction');
-      pos = end + 2;
-      return true;
-    }
-    if (source.startsWith('<!--', pos)) {
-      const end = source.indexOf('-->', pos);
-      if (end === -1) fail('unterminated comment');
-      pos = end + 3;
-      return true;
-    }
-    if (source.startsWith('<!DOCTYPE', pos)) {
-      const end = source.indexOf('>', pos);
-      if (end === -1) fail('unterminated DOCTYPE');
-      pos = end + 1;
+  }
+
+  /** Skips a declaration, comment, processing instruction or DOCTYPE; false when there is none. */
+  #skipMisc(): boolean {
+    for (const [open, close, what] of [['<?', '?>', 'processing instruction'], ['<!--', '-->', 'comment'], ['<!DOCTYPE', '>', 'DOCTYPE']] as const) {
+      if (!this.source.startsWith(open, this.#pos)) continue;
+      const end = this.source.indexOf(close, this.#pos);
+      if (end === -1) this.#fail(`unterminated ${what}`);
+      this.#pos = end + close.length;
       return true;
     }
     return false;
-  };
+  }
 
-  const readElement = (): XmlElement => {
-    if (source[pos] !== '<') fail('expected <');
-    pos++;
-    const name = readName();
+  #element(): XmlElement {
+    if (this.source[this.#pos] !== '<') this.#fail('expected <');
+    this.#pos++;
+    const name = this.#name();
     const attrs: Record<string, string> = {};
     for (;;) {
-      skipSpace();
-      if (source.startsWith('/>', pos)) {
-        pos += 2;
+      this.#skipSpace();
+      if (this.source.startsWith('/>', this.#pos)) {
+        this.#pos += 2;
         return { name, attrs, children: [] };
       }
-      if (source[pos] === '>') {
-        pos++;
-        break;
+      if (this.source[this.#pos] === '>') {
+        this.#pos++;
+        return { name, attrs, children: this.#children(name) };
       }
-      const attr = readName();
-      skipSpace();
-      if (source[pos] !== '=') fail(`expected = after attribute ${attr}`);
-      pos++;
-      skipSpace();
-      const re = source[pos] === "'" ? ATTR_VALUE_SQ : ATTR_VALUE_DQ;
-      re.lastIndex = pos;
-      const m = re.exec(source);
-      if (!m) return fail(`bad value for attribute ${attr}`);
-      pos = re.lastIndex;
-      if (Object.hasOwn(attrs, attr)) fail(`duplicate attribute ${attr}`);
-      attrs[attr] = decodeEntities(m[1] ?? '');
+      this.#attribute(attrs);
     }
+  }
+
+  #attribute(attrs: Record<string, string>): void {
+    const attr = this.#name();
+    this.#skipSpace();
+    if (this.source[this.#pos] !== '=') this.#fail(`expected = after attribute ${attr}`);
+    this.#pos++;
+    this.#skipSpace();
+    const re = this.source[this.#pos] === "'" ? this.#ATTR_VALUE_SQ : this.#ATTR_VALUE_DQ;
+    re.lastIndex = this.#pos;
+    const m = re.exec(this.source);
+    if (!m) return this.#fail(`bad value for attribute ${attr}`);
+    this.#pos = re.lastIndex;
+    if (Object.hasOwn(attrs, attr)) this.#fail(`duplicate attribute ${attr}`);
+    attrs[attr] = decodeEntities(m[1] ?? '');
+  }
+
+  /** The content of element `name` up to and including its closing tag. */
+  #children(name: string): XmlNode[] {
+    const source = this.source;
     const children: XmlNode[] = [];
     for (;;) {
-      if (pos >= source.length) fail(`unclosed element <${name}>`);
-      if (source.startsWith('</', pos)) {
-        pos += 2;
-        const closing = readName();
-        if (closing !== name) fail(`</${closing}> closes <${name}>`);
-        skipSpace();
-        if (source[pos] !== '>') fail('expected >');
-        pos++;
-        return { name, attrs, children };
+      if (this.#pos >= source.length) this.#fail(`unclosed element <${name}>`);
+      if (source.startsWith('</', this.#pos)) {
+        this.#pos += 2;
+        const closing = this.#name();
+        if (closing !== name) this.#fail(`</${closing}> closes <${name}>`);
+        this.#skipSpace();
+        if (source[this.#pos] !== '>') this.#fail('expected >');
+        this.#pos++;
+        return children;
       }
-      if (source.startsWith('<![CDATA[', pos)) {
-        const end = source.indexOf(']]>', pos);
-        if (end === -1) fail('unterminated CDATA');
-        children.push(source.slice(pos + 9, end));
-        pos = end + 3;
+      if (source.startsWith('<![CDATA[', this.#pos)) {
+        const end = source.indexOf(']]>', this.#pos);
+        if (end === -1) this.#fail('unterminated CDATA');
+        children.push(source.slice(this.#pos + 9, end));
+        this.#pos = end + 3;
         continue;
       }
-      if (skipMisc()) continue;
-      if (source[pos] === '<') {
-        children.push(readElement());
+      if (this.#skipMisc()) continue;
+      if (source[this.#pos] === '<') {
+        children.push(this.#element());
         continue;
       }
-      const next = source.indexOf('<', pos);
+      const next = source.indexOf('<', this.#pos);
       const end = next === -1 ? source.length : next;
-      children.push(decodeEntities(source.slice(pos, end)));
-      pos = end;
+      children.push(decodeEntities(source.slice(this.#pos, end)));
+      this.#pos = end;
     }
-  };
-
-  for (;;) {
-    skipSpace();
-    if (!skipMisc()) break;
   }
-  const root = readElement();
-  for (;;) {
-    skipSpace();
-    if (pos >= source.length) break;
-    if (!skipMisc()) fail('content after the root element');
-  }
-  return root;
 }
 
 /** Concatenated text content of an element (trimmed). */
