@@ -22,6 +22,11 @@ const EVENT_TYPES = [
   'turnComplete', 'waitingForInput', 'toolCall', 'toolCallCancellation', 'goAway', 'sessionResumptionUpdate', 'usage',
 ] as const satisfies ReadonlyArray<GeminiEvent['type']>;
 
+/** Every Gemini event forwarded is one the port describes (checked when this compiles). */
+type Forwarded = Extract<GeminiEvent, { type: (typeof EVENT_TYPES)[number] }>;
+const FORWARDED_FITS_THE_PORT: Forwarded extends AgentEvent ? true : never = true;
+void FORWARDED_FITS_THE_PORT;
+
 /** The connect function a link uses to reach this Gemini endpoint. */
 export function geminiConnect(endpoint: GeminiEndpoint): LiveConnect {
   const open = endpoint.open ?? ((o: GeminiLiveSessionOptions) => GeminiLiveSession.connect(o));
