@@ -50,7 +50,10 @@ describe('bridge audio, end to end', () => {
     rig = await startRig({
       emulator: {
         recordAudioPayloads: true,
-        timing: { setupLatencyMs: 30, firstAudioDelayMs: 100, speechPace: 3, turnCompleteDelayMs: 20 },
+        // Generation 10× faster than real time: the 2.5 s reply is complete 250 ms after it starts,
+        // long before the caller talks over its tail, even when the machine is busy (at 3× it took
+        // 833 ms, and under load the emulator was still generating when the caller talked).
+        timing: { setupLatencyMs: 30, firstAudioDelayMs: 100, speechPace: 10, turnCompleteDelayMs: 20 },
         scenario: {
           name: 'tones',
           turns: [
@@ -111,7 +114,7 @@ describe('bridge audio, end to end', () => {
           { waitForBotSilence: { silenceMs: 600, timeoutMs: 20000 } },
           { tone: { hz: 300, durationMs: 600, amplitude: 8000 } },
           { waitForBotSpeech: { timeoutMs: 15000 } },
-          { silence: 800 }, // the 2.5 s reply is fully generated (pace 3) but still playing
+          { silence: 800 }, // the 2.5 s reply is fully generated (pace 10) but still playing
           { tone: { hz: 450, durationMs: 700, amplitude: 9000 } },
           { waitForBotSpeech: { timeoutMs: 15000 } },
           { waitForBotSilence: { silenceMs: 600, timeoutMs: 20000 } },
