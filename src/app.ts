@@ -14,7 +14,6 @@ import { CallbridgeError } from './shared/errors.js';
 import { loadBusinessConfig, type LoadedFlows } from './flows/index.js';
 import { openSqliteStore, createTranscriptWriter, startRetentionJob, type TranscriptWriter, type SqliteTranscriptStore, type RetentionJob } from './transcripts/index.js';
 import { TwilioCallControl } from './twilio/rest.js';
-import { dialTwiml, sayHangupTwiml } from './twilio/twiml.js';
 import { createApp, attachUpgradeHandlers, finishApp, twilioEdgeOf } from './web/server.js';
 import { mountCalls } from './web/calls-routes.js';
 import { CallManager, TwilioCalls, geminiConnect, type CallManagerOptions, loadPromptFile, builtInPromptPath, DEFAULT_MODEL, DEFAULT_FALLBACK_MODELS, type RetryPolicy } from './call/index.js';
@@ -205,10 +204,7 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     manager,
     rest,
     log,
-    drainingTwiml: () =>
-      env.FALLBACK_NUMBER
-        ? dialTwiml(env.FALLBACK_NUMBER)
-        : sayHangupTwiml('Sorry, we cannot take your call right now. Please call back in a minute.'),
+    ...(env.FALLBACK_NUMBER ? { fallbackNumber: env.FALLBACK_NUMBER } : {}),
   });
 
   // Bind first: with PORT=0 the public URL (and so the TwiML and signatures) needs the real port.

@@ -140,14 +140,6 @@ export class Call {
     return this.#life.state;
   }
 
-  get finished(): boolean {
-    return this.#life.ended;
-  }
-
-  get linkState(): string {
-    return this.#link.state;
-  }
-
   /** Starts the agent (at admission, or when the media starts when pre-opening is off). */
   startAgent(): void {
     void this.#link.start();

@@ -23,8 +23,8 @@ export interface TwilioAdapterOptions {
   /** Twilio REST call control (transfers); without it, calls cannot be transferred. */
   rest: TwilioCallControl | undefined;
   log: Logger;
-  /** TwiML for new calls while draining (shutdown); default: a short message and hang up. */
-  drainingTwiml?: () => string;
+  /** FALLBACK_NUMBER: new calls while draining (shutdown) are dialled here; without it they hear a short message. */
+  fallbackNumber?: string;
 }
 
 /** The Twilio edge's handler: webhooks become admissions, media streams the calls' transports. */
@@ -80,7 +80,7 @@ export class TwilioCalls implements CallHandler {
       case 'accepted':
         return { kind: 'stream', parameters: { flow: admission.flow } };
       case 'draining':
-        return { kind: 'twiml', twiml: this.#o.drainingTwiml?.() ?? sayHangupTwiml(BUSY_MESSAGE) };
+        return { kind: 'twiml', twiml: this.#o.fallbackNumber ? dialTwiml(this.#o.fallbackNumber) : sayHangupTwiml(BUSY_MESSAGE) };
       case 'no-flow':
         return { kind: 'twiml', twiml: sayHangupTwiml('Sorry, this number is not in service.') };
       case 'closed': {
