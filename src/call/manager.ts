@@ -183,6 +183,7 @@ export class CallManager {
       from: incoming.from,
       to: incoming.to,
       flow: flow.name,
+      channel: incoming.channel,
       models: [],
       startedAt: this.#clock.wallNow(),
       outcome: 'in_progress',
@@ -245,7 +246,7 @@ export class CallManager {
     const callLog = this.#o.writer.openCall(
       {
         callSid: incoming.callSid, accountSid: incoming.accountSid, from: incoming.from, to: incoming.to, flow: flow.name,
-        models: [], startedAt: now, outcome: 'in_progress', geminiCloses: [], reconnects: 0,
+        channel: incoming.channel, models: [], startedAt: now, outcome: 'in_progress', geminiCloses: [], reconnects: 0,
         usage: { promptTokens: 0, responseTokens: 0, totalTokens: 0 }, latency: { turns: [] },
       },
       { redact: flow.redactDigits },

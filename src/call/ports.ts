@@ -18,7 +18,8 @@ export interface AudioFormat {
 }
 
 /** Where a call came from: a phone network call, or the browser test phone. */
-export type CallChannel = 'phone' | 'browser';
+export type { CallChannel } from '../transcripts/types.js';
+import type { CallChannel } from '../transcripts/types.js';
 
 /** How the caller's side of the media ended. */
 export type TransportEndReason = 'stop' | 'close';

@@ -24,6 +24,21 @@ export const CALL_OUTCOMES: readonly CallOutcome[] = [
   'in_progress', 'completed', 'transferred', 'ended_by_bot', 'caller_hung_up', 'failed',
 ];
 
+/** A call's caller side: the phone network (Twilio) or the browser test phone (/phone). */
+export type CallChannel = 'phone' | 'browser';
+export const CALL_CHANNELS: readonly CallChannel[] = ['phone', 'browser'];
+
+/**
+ * A call that ended but needs the business's attention: amber (something the caller wanted may
+ * not have happened: closed-hours message, a function that failed) or red (the call itself
+ * failed or could not be handed over: the apology, an impossible or failed transfer).
+ */
+export interface FollowUp {
+  level: 'amber' | 'red';
+  /** Plain sentences, most serious first. */
+  reasons: string[];
+}
+
 export interface OutcomeDetail {
   transferTarget?: string;
   errorCode?: string;
@@ -70,6 +85,12 @@ export interface CallRecord {
   /** Called number. */
   to: string;
   flow?: string;
+  /** Content hash of the flow file the call ran on (the version; hot reload changes it). */
+  flowVersion?: string;
+  /** Where the caller was: a phone call through Twilio, or the browser test phone. */
+  channel?: CallChannel;
+  /** Set when the business should look at this call: why, and how urgent. */
+  followUp?: FollowUp;
   /** Models used, in order (fallbacks append). */
   models: string[];
   /** Webhook received (epoch ms). */

@@ -24,7 +24,7 @@ import { CallbridgeError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { redactEvent } from './redact.js';
 import type { EventRow, TranscriptStore, WriteBatch } from './store.js';
-import type { CallEventBody, CallRecord } from './types.js';
+import type { CallEvent, CallEventBody, CallRecord } from './types.js';
 
 export interface TranscriptWriterOptions {
   store: TranscriptStore;
@@ -58,6 +58,16 @@ export interface CallLog {
   close(final?: Partial<CallRecord>): void;
 }
 
+/**
+ * What changed, for live views (/calls, the browser phone's captions): a record as it now is
+ * (opened, patched or closed), or an event as stored (redacted when the call is).
+ */
+export type LiveChange =
+  | { type: 'call'; record: Readonly<CallRecord> }
+  | { type: 'event'; callSid: string; event: Readonly<CallEvent> };
+
+export type LiveListener = (change: LiveChange) => void;
+
 interface CallState {
   record: CallRecord;
   seq: number;
@@ -84,6 +94,7 @@ export class TranscriptWriter {
   private chain: Promise<void> = Promise.resolve();
   private failures = 0;
   private closing = false;
+  private readonly listeners = new Set<LiveListener>();
 
   constructor(options: TranscriptWriterOptions) {
     this.store = options.store;
@@ -97,6 +108,28 @@ export class TranscriptWriter {
   /** Events and records waiting to be written. */
   get pending(): { events: number; records: number } {
     return { events: this.events.length, records: this.dirty.size };
+  }
+
+  /** Calls open right now (in progress, or closed and not yet written), oldest first. */
+  openRecords(): Array<Readonly<CallRecord>> {
+    return [...this.calls.values()].filter((s) => !s.closed).map((s) => s.record);
+  }
+
+  /** Every change from now on, in order; returns the unsubscribe function. A throwing listener is logged and dropped. */
+  subscribe(listener: LiveListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(change: LiveChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.listeners.delete(listener);
+        this.log.error({ err }, 'a live call listener threw; it is unsubscribed');
+      }
+    }
   }
 
   /** Starts recording a call. Opening a call that is already open merges `initial` into it. */
@@ -121,6 +154,7 @@ export class TranscriptWriter {
       return state.log;
     }
     this.markDirty(state);
+    this.emit({ type: 'call', record: state.record });
     return state.log;
   }
 
@@ -182,11 +216,13 @@ export class TranscriptWriter {
         }
         writer.events.push(row);
         writer.schedule(writer.flushIntervalMs);
+        if (writer.listeners.size > 0) writer.emit({ type: 'event', callSid: row.callSid, event: { ...stored, atMs: row.atMs } });
       },
       update(patch) {
         if (state.closed) return;
         state.record = { ...state.record, ...patch, callSid: state.record.callSid };
         writer.markDirty(state);
+        writer.emit({ type: 'call', record: state.record });
       },
       close(final = {}) {
         if (state.closed) return;
@@ -197,6 +233,7 @@ export class TranscriptWriter {
         state.record = record;
         state.closed = true;
         writer.markDirty(state);
+        writer.emit({ type: 'call', record: state.record });
       },
     };
   }
