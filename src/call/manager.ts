@@ -56,6 +56,10 @@ export interface IncomingCall {
   from: string;
   to: string;
   channel: CallChannel;
+  /** Run on this flow (by name) instead of the one routed to `to` (the browser phone picks one). */
+  flowName?: string;
+  /** Business hours, closed dates and functions see this time instead of now (the browser phone's "Pretend it is…"). */
+  pretendNow?: Date;
 }
 
 /** What to do with an incoming call: connect it to an agent, or answer it with a message. */
@@ -113,7 +117,7 @@ export class CallManager {
       log.info('new call while shutting down: answered with the draining message');
       return { kind: 'draining' };
     }
-    const flow = this.#o.router.route(incoming.to);
+    const flow = incoming.flowName !== undefined ? this.#o.router.byName(incoming.flowName) : this.#o.router.route(incoming.to);
     if (!flow) {
       log.error({ pii: { to: incoming.to } }, 'no flow answers this number and there is no default flow');
       return { kind: 'no-flow' };
