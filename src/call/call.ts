@@ -29,6 +29,7 @@ import { FlowDriver } from './flow-driver.js';
 import { Exits } from './exit.js';
 import { playApology } from './apology.js';
 import { Lifecycle, outcomeAtMediaEnd, type CallState } from './lifecycle.js';
+import { FollowUpWatch } from './follow-up.js';
 import type { Prompt } from './prompts.js';
 
 export interface CallServices {
@@ -80,6 +81,7 @@ export class Call {
   readonly #bot: BotOutput;
   readonly #flowDriver: FlowDriver;
   readonly #exits: Exits;
+  readonly #followUp = new FollowUpWatch();
   /** Clock time at admission: every atMs is measured from here. */
   readonly #t0: number;
   #mediaStartMs: number | undefined;
@@ -362,6 +364,7 @@ export class Call {
 
   #event(body: CallEventBody, atMs: number): void {
     this.#record.event(body, atMs);
+    this.#followUp.observe(body);
   }
 
   /** Ends the call's bookkeeping exactly once. */
@@ -378,6 +381,7 @@ export class Call {
     this.#record.close({
       outcome,
       ...(Object.keys(detail).length > 0 ? { outcomeDetail: detail } : {}),
+      ...this.#followUp.patch(outcome, detail),
       endedAt: this.#clock.wallNow(),
       models: [...this.#link.modelsTried],
       ...this.#metrics.final(),

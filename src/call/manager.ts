@@ -16,6 +16,7 @@ import type { ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { ReplyTimes } from '../health/reply-times.js';
 import { Call } from './call.js';
+import { followUpPatch } from './follow-up.js';
 import { GeminiLink, type LinkBreakers, type LinkOptions, type RetryPolicy } from './link/link.js';
 import { realClock } from './clock.js';
 import type { CallChannel, CallerTransport, Clock, LiveConnect, TimerHandle } from './ports.js';
@@ -257,11 +258,9 @@ export class CallManager {
     );
     callLog.event({ kind: 'note', text: `Outside business hours: ${say || '(no message)'}` }, 0);
     if (transfer) callLog.event({ kind: 'transfer', target: `${transfer.target} (${transfer.number})` }, 0);
-    callLog.close({
-      outcome: transfer ? 'transferred' : 'completed',
-      outcomeDetail: { reason: 'outside business hours', ...(transfer ? { transferTarget: `${transfer.target} (${transfer.number})` } : {}) },
-      endedAt: now,
-    });
+    const outcome = transfer ? 'transferred' : 'completed';
+    const outcomeDetail = { reason: 'outside business hours', ...(transfer ? { transferTarget: `${transfer.target} (${transfer.number})` } : {}) };
+    callLog.close({ outcome, outcomeDetail, ...followUpPatch({ outcome, outcomeDetail, events: [] }), endedAt: now });
     this.#o.log.info({ callSid: incoming.callSid, flow: flow.name, transfer: transfer?.target }, 'call outside business hours');
     return {
       kind: 'closed',
