@@ -195,7 +195,7 @@ function firstSentence(text: string): string {
 }
 
 /** The runnable Flow of a valid file. `secret` becomes non-enumerable. */
-export function resolveFlow(file: FlowFile, fileName: string): Flow {
+export function resolveFlow(file: FlowFile, fileName: string, version: string): Flow {
   const flowFunctions = file.functions.map((f) => (typeof f === 'string' ? f : f.name));
   const httpFunctions = file.functions.filter((f) => typeof f !== 'string');
   const stages: Stage[] = file.stages.map((s) => ({
@@ -204,7 +204,7 @@ export function resolveFlow(file: FlowFile, fileName: string): Flow {
     functions: [...(s.functions ?? flowFunctions)],
   }));
   const { functions: _functions, stages: _stages, secret, ...rest } = file;
-  const flow = { ...rest, file: fileName, functions: flowFunctions, httpFunctions, stages } as Flow;
+  const flow = { ...rest, file: fileName, version, functions: flowFunctions, httpFunctions, stages } as Flow;
   Object.defineProperty(flow, 'secret', { value: secret, enumerable: false });
   return flow;
 }

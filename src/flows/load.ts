@@ -4,6 +4,7 @@
  * files (flow names, called numbers, the default flow). Boot calls `loadBusinessConfig`, which
  * also loads the tools folder and throws one CB_FLOW_INVALID listing everything.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CallbridgeError } from '../shared/errors.js';
@@ -57,6 +58,11 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** A flow file's version: the first 12 hex digits of the SHA-256 of its text (what a call record keeps). */
+export function flowVersion(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
 /** Validates flow sources (already read); never throws. */
 export function loadFlowSources(sources: readonly FlowSource[], options: LoadOptions): LoadResult {
   const env = options.env ?? process.env;
@@ -88,7 +94,7 @@ export function loadFlowSources(sources: readonly FlowSource[], options: LoadOpt
     errors.push(...fieldProblems, ...refErrors);
     warnings.push(...refs.warnings);
     if (result.success && parsed.problems.length === 0 && interpolated.problems.length === 0 && refErrors.length === 0) {
-      flows.push(deepFreeze(resolveFlow(result.data, file)));
+      flows.push(deepFreeze(resolveFlow(result.data, file, flowVersion(text))));
     }
   }
 

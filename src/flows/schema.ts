@@ -283,6 +283,8 @@ export interface Stage {
 export interface Flow extends Omit<FlowFile, 'functions' | 'stages'> {
   /** The flow file, for messages. */
   file: string;
+  /** Content hash of the flow file (first 12 hex of its SHA-256): the version a call records. */
+  version: string;
   /** Functions of the flow-level list, by name (HTTP ones included). */
   functions: string[];
   httpFunctions: HttpFunctionSpec[];

@@ -4,7 +4,9 @@
  * in flow files (scoped to their flow, since each flow signs with its own secret).
  * Immutable once built; `withFlowFunctions` returns a new registry.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CallbridgeError } from '../shared/errors.js';
@@ -86,46 +88,81 @@ function moduleFiles(dir: string): string[] {
     .map((n) => join(dir, n));
 }
 
+/** A code function as loaded from its file, kept so a reload can reuse (or fall back to) it. */
+export interface LoadedToolModule {
+  /** SHA-256 of the file's text: an unchanged file is not imported again. */
+  hash: string;
+  tool: Tool;
+}
+
+export interface ToolModulesResult {
+  tools: Tool[];
+  problems: ToolModuleProblem[];
+  /** Absolute path → what was loaded from it (or the previous version still in use). */
+  modules: Map<string, LoadedToolModule>;
+}
+
 /**
  * Imports every module of the tools folder (top level only: put helpers in a sub-folder).
  * A missing folder means no code functions. Never throws: every problem is returned, naming the file.
+ *
+ * Reloading: ESM caches a module by its URL, so each file is imported as `file.ts?v=<hash of its
+ * text>`: an edited file is imported afresh, an unchanged one is taken from `previous`. A file that
+ * fails to load, when `previous` has a version of it, keeps that version (its problem is still
+ * reported). Modules it imports itself (tools/lib) stay cached until the process restarts.
  */
-export async function loadToolModules(dir: string): Promise<{ tools: Tool[]; problems: ToolModuleProblem[] }> {
+export async function loadToolModules(dir: string, previous?: ReadonlyMap<string, LoadedToolModule>): Promise<ToolModulesResult> {
   const tools: Tool[] = [];
   const problems: ToolModuleProblem[] = [];
+  const modules = new Map<string, LoadedToolModule>();
   const byName = new Map<string, string>();
   for (const path of moduleFiles(resolve(dir))) {
     const file = relative(process.cwd(), path) || path;
-    let mod: Record<string, unknown>;
-    try {
-      mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-    } catch (err) {
-      problems.push({ file, message: `cannot load the module: ${firstLine(err)}` });
-      continue;
+    const loaded = await loadToolModule(path, file, previous?.get(path));
+    if ('problem' in loaded) {
+      problems.push({ file, message: loaded.problem });
+      if (!loaded.kept) continue;
     }
-    const tool = mod.default;
-    if (!isCodeTool(tool)) {
-      problems.push({
-        file,
-        message: tool === undefined
-          ? 'the module has no default export; end it with `export default defineTool({ ... })`'
-          : 'the default export is not a defineTool(...) result; export default defineTool({ name, description, schema, handler })',
-      });
-      continue;
-    }
-    if (isBuiltinName(tool.name)) {
-      problems.push({ file, message: `function ${tool.name} has the name of a built-in function; choose another name` });
-      continue;
-    }
+    const { tool } = 'problem' in loaded ? loaded.kept! : loaded;
     const other = byName.get(tool.name);
     if (other) {
       problems.push({ file, message: `function ${tool.name} is also defined in ${other}; function names must be unique` });
       continue;
     }
     byName.set(tool.name, file);
-    tools.push({ ...tool, source: file });
+    modules.set(path, 'problem' in loaded ? loaded.kept! : loaded);
+    tools.push(tool);
   }
-  return { tools, problems };
+  return { tools, problems, modules };
+}
+
+type ModuleLoad = LoadedToolModule | { problem: string; kept: LoadedToolModule | undefined };
+
+/** One module of the tools folder: its code function, or why not (with the previous version, if any). */
+async function loadToolModule(path: string, file: string, previous: LoadedToolModule | undefined): Promise<ModuleLoad> {
+  let hash: string;
+  try {
+    hash = createHash('sha256').update(await readFile(path)).digest('hex');
+  } catch (err) {
+    return { problem: `cannot read the file: ${firstLine(err)}`, kept: previous };
+  }
+  if (previous?.hash === hash) return previous;
+  const kept = previous ? { kept: previous, note: ' (the last good version of this file is still used)' } : { kept: undefined, note: '' };
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(`${pathToFileURL(path).href}?v=${hash.slice(0, 16)}`)) as Record<string, unknown>;
+  } catch (err) {
+    return { problem: `cannot load the module: ${firstLine(err)}${kept.note}`, kept: kept.kept };
+  }
+  const tool = mod.default;
+  if (!isCodeTool(tool)) {
+    const problem = tool === undefined
+      ? 'the module has no default export; end it with `export default defineTool({ ... })`'
+      : 'the default export is not a defineTool(...) result; export default defineTool({ name, description, schema, handler })';
+    return { problem: problem + kept.note, kept: kept.kept };
+  }
+  if (isBuiltinName(tool.name)) return { problem: `function ${tool.name} has the name of a built-in function; choose another name${kept.note}`, kept: kept.kept };
+  return { hash, tool: { ...tool, source: file } };
 }
 
 /** Boot helper: loads the tools folder into a registry, or throws CB_FLOW_INVALID listing every broken module. */

@@ -40,7 +40,7 @@ describe('tool registry', () => {
   });
 
   it('a missing tools folder means no code functions', async () => {
-    assert.deepStrictEqual(await loadToolModules(`${FIXTURES}/no-such-folder`), { tools: [], problems: [] });
+    assert.deepStrictEqual(await loadToolModules(`${FIXTURES}/no-such-folder`), { tools: [], problems: [], modules: new Map() });
   });
 
   it('scopes HTTP functions to their flow', () => {
