@@ -98,12 +98,18 @@ function errorReason(e: Extract<CallEventBody, { kind: 'error' }>, transferring:
 function functionReason(e: Extract<CallEventBody, { kind: 'function_call' }>): Reason | undefined {
   const failed = FUNCTION_FAILURE[e.status];
   if (failed === undefined) return undefined;
-  const why = e.error ? `: ${e.error}` : '';
+  // Function errors are written for the model ("… Tell the caller it cannot be done right now."): keep the first sentence.
+  const why = e.error ? `: ${firstSentence(e.error)}` : '';
   if (e.name === TRANSFER_FUNCTION) {
     const target = targetOf(e.args);
     return { level: 'red', text: sentence(`The assistant tried to transfer the caller${target ? ` to ${target}` : ''}, but the transfer ${failed}${why}`) };
   }
   return { level: 'amber', text: sentence(`The function ${e.name} ${failed}${why}`) };
+}
+
+function firstSentence(text: string): string {
+  const end = text.search(/[.!?](\s|$)/);
+  return end === -1 ? text : text.slice(0, end);
 }
 
 function targetOf(args: unknown): string | undefined {

@@ -51,6 +51,17 @@ export const MIGRATIONS: readonly string[] = [
     INSERT INTO call_text (call_text, rowid, text) VALUES ('delete', old.id, old.text);
   END;
   `,
+  // 2: the call's channel (phone / browser test phone) and follow-up level (amber / red) as
+  // columns for the list filters, backfilled from the stored records (older calls were phone calls).
+  `
+  ALTER TABLE calls ADD COLUMN channel TEXT NOT NULL DEFAULT 'phone';
+  ALTER TABLE calls ADD COLUMN follow_up TEXT;
+  UPDATE calls SET
+    channel = coalesce(json_extract(record_json, '$.channel'), 'phone'),
+    follow_up = json_extract(record_json, '$.followUp.level');
+  CREATE INDEX calls_by_channel ON calls (channel, started_at);
+  CREATE INDEX calls_by_follow_up ON calls (follow_up, started_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

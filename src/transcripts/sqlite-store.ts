@@ -117,6 +117,8 @@ export class SqliteTranscriptStore implements TranscriptStore {
           from_number: r.from,
           to_number: r.to,
           recording_path: r.recordingPath ?? null,
+          channel: r.channel ?? 'phone',
+          follow_up: r.followUp?.level ?? null,
           record_json: JSON.stringify(r),
           updated_at: now,
         });
@@ -259,13 +261,14 @@ export class SqliteTranscriptStore implements TranscriptStore {
 
 const UPSERT_CALL = `
   INSERT INTO calls (call_sid, started_at, ended_at, duration_ms, flow, outcome, from_number, to_number,
-                     recording_path, record_json, updated_at)
+                     recording_path, channel, follow_up, record_json, updated_at)
   VALUES (@call_sid, @started_at, @ended_at, @duration_ms, @flow, @outcome, @from_number, @to_number,
-          @recording_path, @record_json, @updated_at)
+          @recording_path, @channel, @follow_up, @record_json, @updated_at)
   ON CONFLICT (call_sid) DO UPDATE SET
     started_at = excluded.started_at, ended_at = excluded.ended_at, duration_ms = excluded.duration_ms,
     flow = excluded.flow, outcome = excluded.outcome, from_number = excluded.from_number,
     to_number = excluded.to_number, recording_path = excluded.recording_path,
+    channel = excluded.channel, follow_up = excluded.follow_up,
     record_json = excluded.record_json, updated_at = excluded.updated_at`;
 
 const INSERT_EVENT = `
@@ -304,6 +307,15 @@ function listFilter(query: CallListQuery): ListFilter {
   if (query.outcome !== undefined && query.outcome.length > 0) {
     where.push(`c.outcome IN (${query.outcome.map((_, i) => `@outcome${i}`).join(', ')})`);
     query.outcome.forEach((o, i) => (params[`outcome${i}`] = o));
+  }
+  if (query.channel !== undefined) {
+    where.push('c.channel = @channel');
+    params.channel = query.channel;
+  }
+  if (query.followUp === 'any') where.push('c.follow_up IS NOT NULL');
+  else if (query.followUp !== undefined) {
+    where.push('c.follow_up = @followUp');
+    params.followUp = query.followUp;
   }
   return { where, params, ftsQuery };
 }

@@ -7,7 +7,7 @@
  * as whole batches that a backend applies atomically (one transaction) and idempotently (a batch
  * retried after a failure must not duplicate events).
  */
-import type { CallEvent, CallEventKind, CallOutcome, CallRecord } from './types.js';
+import type { CallChannel, CallEvent, CallEventKind, CallOutcome, CallRecord } from './types.js';
 
 /** An event as stored: numbered per call from 1, in the order the bridge reported them. */
 export type StoredCallEvent = CallEvent & { seq: number };
@@ -39,11 +39,18 @@ export interface CallListQuery {
   to?: number;
   flow?: string;
   outcome?: CallOutcome[];
+  /** Only calls of this channel (calls recorded before channels existed are phone calls). */
+  channel?: CallChannel;
+  /** Only calls flagged for follow-up: any level, or this one. */
+  followUp?: FollowUpFilter;
   limit: number;
   offset?: number;
   /** Opaque keyset cursor from a previous page's `nextCursor` (takes precedence over offset). */
   cursor?: string;
 }
+
+export type FollowUpFilter = 'any' | 'amber' | 'red';
+export const FOLLOW_UP_FILTERS: readonly FollowUpFilter[] = ['any', 'amber', 'red'];
 
 export interface CallSummary {
   record: CallRecord;

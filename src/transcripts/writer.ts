@@ -64,7 +64,7 @@ export interface CallLog {
  */
 export type LiveChange =
   | { type: 'call'; record: Readonly<CallRecord> }
-  | { type: 'event'; callSid: string; event: Readonly<CallEvent> };
+  | { type: 'event'; callSid: string; event: Readonly<CallEvent>; /** The event's number in its call (as stored). */ seq: number };
 
 export type LiveListener = (change: LiveChange) => void;
 
@@ -216,7 +216,7 @@ export class TranscriptWriter {
         }
         writer.events.push(row);
         writer.schedule(writer.flushIntervalMs);
-        if (writer.listeners.size > 0) writer.emit({ type: 'event', callSid: row.callSid, event: { ...stored, atMs: row.atMs } });
+        if (writer.listeners.size > 0) writer.emit({ type: 'event', callSid: row.callSid, event: { ...stored, atMs: row.atMs }, seq: row.seq });
       },
       update(patch) {
         if (state.closed) return;

@@ -14,9 +14,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import type { Logger } from '../shared/log.js';
 import { explainCodes, latencySummary, toJsonExport, toTextExport } from '../transcripts/format.js';
-import { decodeCursor, type CallSummary, type TranscriptStore } from '../transcripts/store.js';
-import { CALL_OUTCOMES, type CallOutcome } from '../transcripts/types.js';
+import { decodeCursor, FOLLOW_UP_FILTERS, type CallSummary, type TranscriptStore } from '../transcripts/store.js';
+import { CALL_CHANNELS, CALL_OUTCOMES, type CallOutcome } from '../transcripts/types.js';
 import { CallsAuth } from './ui/auth.js';
+import { LiveCalls, type LiveFeed } from './calls-live.js';
 import { loginPage, notConfiguredPage } from './ui/pages.js';
 
 export interface CallsDeps {
@@ -27,6 +28,8 @@ export interface CallsDeps {
   log: Logger;
   /** DATA_DIR (recordings are served from under it). */
   dataDir: string;
+  /** The transcript writer's live feed: /api/calls/live and /api/calls/:sid/live (absent: 404). */
+  live?: LiveFeed;
 }
 
 const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
@@ -79,6 +82,8 @@ const ListQuery = z
     to: dateParam(true).optional(),
     flow: z.string().max(100).optional(),
     outcome: outcomeList.optional(),
+    channel: z.enum(CALL_CHANNELS, { error: `must be one of ${CALL_CHANNELS.join(', ')}` }).optional(),
+    followUp: z.enum(FOLLOW_UP_FILTERS, { error: `must be one of ${FOLLOW_UP_FILTERS.join(', ')}` }).optional(),
     limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').default(25),
     offset: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').max(1_000_000).default(0),
     cursor: z.string().max(300).refine((c) => decodeCursor(c) !== undefined, 'is not a cursor from a previous page').optional(),
@@ -106,6 +111,9 @@ function listItem(s: CallSummary) {
     flow: r.flow,
     outcome: r.outcome,
     outcomeDetail: r.outcomeDetail,
+    channel: r.channel ?? 'phone',
+    followUp: r.followUp,
+    flowVersion: r.flowVersion,
     hasRecording: r.recordingPath !== undefined,
     latency: latencySummary(r),
     preview: s.preview,
@@ -117,10 +125,17 @@ function attachmentName(sid: string, ext: string): string {
   return `attachment; filename="call-${sid}.${ext}"`;
 }
 
+const LIVE_CALLS = 'callbridge.liveCalls';
+
+/** The live call views mounted on `app` (to end their streams at shutdown). */
+export function liveCallsOf(app: express.Express): LiveCalls | undefined {
+  return app.locals[LIVE_CALLS] as LiveCalls | undefined;
+}
+
 type Middleware = (req: Request, res: Response, next: NextFunction) => void;
 type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
 
-export function mountCalls(app: express.Express, deps: CallsDeps): void {
+export function mountCalls(app: express.Express, deps: CallsDeps): LiveCalls | undefined {
   const auth = new CallsAuth({ adminToken: deps.adminToken, nodeEnv: deps.nodeEnv });
   const pages = { list: pageShell(auth, 'list.html'), call: pageShell(auth, 'call.html') };
   if (auth.mode === 'refuse') deps.log.warn('call review disabled: ADMIN_TOKEN is required in production');
@@ -150,10 +165,17 @@ export function mountCalls(app: express.Express, deps: CallsDeps): void {
 
   // --- JSON API ---------------------------------------------------------------------------------
   app.get('/api/calls', api, safe((req, res) => listCalls(deps.store, req, res)));
+  const live = deps.live ? new LiveCalls({ store: deps.store, live: deps.live, log: deps.log }) : undefined;
+  if (live) {
+    app.locals[LIVE_CALLS] = live;
+    app.get('/api/calls/live', api, (req, res) => live.list(req, res));
+    app.get('/api/calls/:sid/live', api, safe((req, res) => live.call(req, res)));
+  }
   app.get('/api/calls/:sid', api, safe((req, res) => callDetail(deps.store, req, res)));
   app.get('/api/calls/:sid/export.json', api, safe((req, res) => exportJson(deps.store, req, res)));
   app.get('/api/calls/:sid/export.txt', api, safe((req, res) => exportText(deps.store, req, res)));
   app.get('/api/calls/:sid/recording.wav', api, safe((req, res, next) => recording(deps, req, res, next)));
+  return live;
 }
 
 /** A UI page's static HTML, told the auth mode (the scripts read it from <body data-auth>). */
@@ -268,6 +290,8 @@ async function listCalls(store: TranscriptStore, req: Request, res: Response): P
     ...(p.to !== undefined && { to: p.to }),
     ...(p.flow !== undefined && { flow: p.flow }),
     ...(p.outcome !== undefined && { outcome: p.outcome }),
+    ...(p.channel !== undefined && { channel: p.channel }),
+    ...(p.followUp !== undefined && { followUp: p.followUp }),
     ...(p.cursor !== undefined && { cursor: p.cursor }),
   });
   res.json({
