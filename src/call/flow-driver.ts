@@ -21,6 +21,10 @@ export interface FlowAgent {
 
 export interface FlowDriverDeps {
   callSid: string;
+  /** What functions see as the caller and called numbers, and as the time (ToolContext). */
+  from: string;
+  to: string;
+  businessNow(): Date;
   flow: Flow;
   session: FlowSession;
   registry: ToolRegistry;
@@ -45,7 +49,10 @@ export class FlowDriver {
 
   constructor(deps: FlowDriverDeps) {
     this.#d = deps;
-    this.dispatcher = new ToolDispatcher({ registry: deps.registry, session: deps.session, control: this.#control(), callSid: deps.callSid, log: deps.log });
+    this.dispatcher = new ToolDispatcher({
+      registry: deps.registry, session: deps.session, control: this.#control(), callSid: deps.callSid,
+      from: deps.from, to: deps.to, businessNow: () => deps.businessNow(), log: deps.log,
+    });
   }
 
   /** Function calls running, or unanswered at the agent. */

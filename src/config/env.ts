@@ -43,6 +43,16 @@ export const EnvSchema = z.object({
    * second instance's number or the front desk); without it they hear a short message.
    */
   FALLBACK_NUMBER: z.string().regex(/^\+[1-9][0-9]{7,14}$/, 'must be a phone number in international format, e.g. +15551234567').optional(),
+  /**
+   * Test clock: business hours, closed dates and functions' ctx.now() start at this instant and
+   * advance normally (try the closed-hours path at noon). An ISO 8601 time with its offset.
+   */
+  CALLBRIDGE_NOW: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 time with its offset, e.g. 2026-12-25T09:00:00-05:00' })
+    .refine((v) => !Number.isNaN(Date.parse(v)), 'is not a real date and time')
+    .optional(),
+  /** Emulator scenarios per flow (<dir>/<flow>.yaml), used without a Gemini key. */
+  SCENARIOS_DIR: z.string().min(1).default('./scenarios'),
   /** Token protecting the call review UI and JSON API (/calls, /api/calls). Required in production. */
   ADMIN_TOKEN: z.string().min(12, 'must be at least 12 characters').optional(),
 });

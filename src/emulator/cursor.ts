@@ -27,6 +27,8 @@ export interface Pick {
   heard?: string | undefined;
   /** Index in scenario.turns, -1 for the greeting, undefined at the end of the scenario. */
   turnIndex?: number | undefined;
+  /** Template values for the reply's lines and arguments: `match` (the regex groups of a match turn). */
+  vars?: Record<string, unknown> | undefined;
 }
 
 /** `say exactly: "…"`, `saying exactly: "…"`, `Say exactly this to the caller now: "…"`. */
@@ -76,21 +78,24 @@ export class ScenarioCursor {
   forText(text: string): Pick {
     const verbatim = VERBATIM.exec(text);
     if (verbatim) {
+      const first = !this.#greetingDone;
       this.#greetingDone = true;
-      return { reply: { say: verbatim[1]! } };
+      const after = first ? this.scenario.afterGreeting : undefined;
+      return { reply: { say: after ? `${verbatim[1]!} ${after}` : verbatim[1]! } };
     }
     const turns = this.scenario.turns;
     for (let i = 0; i < turns.length; i++) {
       const pattern = this.#patterns[i];
-      if (pattern && (!this.#used.has(i) || turns[i]!.repeatable) && pattern.test(text)) {
+      const match = pattern && (!this.#used.has(i) || turns[i]!.repeatable) ? pattern.exec(text) : null;
+      if (match) {
         this.#used.add(i);
         this.#greetingDone = true;
-        return { reply: turns[i]!, turnIndex: i };
+        return { reply: turns[i]!, turnIndex: i, vars: { match: [...match] } };
       }
     }
     if (!this.#greetingDone && this.scenario.greeting) {
       this.#greetingDone = true;
-      return { reply: this.scenario.greeting, turnIndex: -1 };
+      return { reply: withAfterGreeting(this.scenario.greeting, this.scenario.afterGreeting), turnIndex: -1 };
     }
     return this.forUtterance();
   }
@@ -154,4 +159,12 @@ export class ScenarioCursor {
     add(this.scenario.endOfScenario.say);
     return out;
   }
+}
+
+/** The greeting with `afterGreeting` appended to its line (a tone or tool-only greeting is left as it is). */
+function withAfterGreeting(greeting: Reply, after: string | undefined): Reply {
+  if (after === undefined || greeting.say === undefined) return greeting;
+  const say = greeting.say;
+  if (typeof say === 'string') return { ...greeting, say: `${say} ${after}` };
+  return 'text' in say ? { ...greeting, say: { ...say, text: `${say.text} ${after}` } } : greeting;
 }

@@ -20,6 +20,7 @@ export {
   type Say,
   type Turn,
 } from './scenario.js';
+export { FlowScenarios, noScenario, flowScenarioFile, emulatorUrlForFlow, type FlowScenarioOptions } from './flow-scenarios.js';
 export { SpeechSynth, renderTone, espeakVoiceFor, OUTPUT_RATE_HZ, type SpeechSynthOptions } from './tts.js';
 export { EnergyVad, vadConfigFromSetup, type VadConfig, type VadEvent } from './vad.js';
 export { parseClientFrame, checkSetup, checkRealtimeInput, parseAudioMime } from './validate.js';

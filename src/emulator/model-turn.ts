@@ -135,7 +135,7 @@ export class TurnRunner {
       host.record.event('inputTranscription', { turn: turn.n, text: pick.heard });
     }
     turn.cutAt = host.faults.cutDuringTurn();
-    this.#wait(turn, this.#firstAudioDelay(), () => this.#playSafely(turn, pick.reply, undefined));
+    this.#wait(turn, this.#firstAudioDelay(), () => this.#playSafely(turn, pick.reply, pick.vars));
   }
 
   async #play(turn: ModelTurn, reply: Reply, ctx: Record<string, unknown> | undefined): Promise<void> {

@@ -42,6 +42,12 @@ export interface EmulatorOptions {
    * emulator serve several flows (callbridge puts each flow's persona in the instruction).
    */
   scenariosBySystemInstruction?: ReadonlyArray<{ match: string; scenario: ScenarioSource }>;
+  /**
+   * Scenario of a flow, for connections whose URL names one (`?flow=<name>`, as callbridge's
+   * built-in emulator connects): wins over every other choice. Called once per connection, before
+   * the upgrade completes (see flow-scenarios.ts). Without it the `flow` parameter is ignored.
+   */
+  scenarioForFlow?: (flow: string) => Scenario | Promise<Scenario>;
   /** Served models, merged over the built-in catalogue (models.ts). */
   models?: Readonly<Record<string, ModelSpec>>;
   /** Seed of every random decision (faults, jitter, ids, handles). Default 1. */
@@ -150,7 +156,7 @@ const PlainSchema = z.strictObject({
 
 export type ResolvedOptions = Readonly<
   z.infer<typeof PlainSchema> &
-    Pick<EmulatorOptions, 'requireApiKey' | 'scenario' | 'scenariosByModel' | 'scenariosBySystemInstruction' | 'models' | 'tts' | 'ttsCacheDir' | 'voice' | 'log' | 'audioTap'>
+    Pick<EmulatorOptions, 'requireApiKey' | 'scenario' | 'scenariosByModel' | 'scenariosBySystemInstruction' | 'scenarioForFlow' | 'models' | 'tts' | 'ttsCacheDir' | 'voice' | 'log' | 'audioTap'>
 >;
 
 export class EmulatorOptionsError extends Error {
@@ -162,7 +168,7 @@ export class EmulatorOptionsError extends Error {
 
 /** Applies defaults and checks ranges; throws EmulatorOptionsError naming every bad field. */
 export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
-  const { requireApiKey, scenario, scenariosByModel, scenariosBySystemInstruction, models, tts, ttsCacheDir, voice, log, audioTap, ...plain } = options;
+  const { requireApiKey, scenario, scenariosByModel, scenariosBySystemInstruction, scenarioForFlow, models, tts, ttsCacheDir, voice, log, audioTap, ...plain } = options;
   const result = PlainSchema.safeParse(plain);
   if (!result.success) {
     throw new EmulatorOptionsError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
@@ -176,5 +182,5 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     }
   }
   if (problems.length > 0) throw new EmulatorOptionsError(problems);
-  return Object.freeze({ ...result.data, requireApiKey, scenario, scenariosByModel, scenariosBySystemInstruction, models, tts, ttsCacheDir, voice, log, audioTap });
+  return Object.freeze({ ...result.data, requireApiKey, scenario, scenariosByModel, scenariosBySystemInstruction, scenarioForFlow, models, tts, ttsCacheDir, voice, log, audioTap });
 }

@@ -13,6 +13,9 @@
  *     afterToolError: { say: "Sorry, the calendar is down: {{error}}" }
  *   - match: "pressed 0"                                    # only for client TEXT matching this regex
  *     say: { toneHz: 1000, durationMs: 500 }
+ *   - match: "pressed ([0-9*#])"                            # groups: {{match.1}} in say and args
+ *     repeatable: true
+ *     say: "You pressed {{match.1}}."
  * endOfScenario: { mode: repeat, say: "Anything else?" }    # or mode: silent
  * ```
  */
@@ -97,6 +100,8 @@ export const ScenarioSchema = z.strictObject({
   greeting: z
     .union([z.string().min(1).transform((say): Reply => ({ say })), ReplySchema])
     .optional(),
+  /** Said right after the greeting, in the same turn (the no-scenario emulator's notice). */
+  afterGreeting: z.string().min(1).optional(),
   turns: z.array(TurnSchema).default([]),
   endOfScenario: z
     .strictObject({ mode: z.enum(['repeat', 'silent']).default('repeat'), say: SaySchema.optional() })

@@ -250,14 +250,34 @@ class EmulatorServer extends EventEmitter implements Emulator {
     const header = req.headers['x-goog-api-key'];
     const key = query.get('key') ?? (Array.isArray(header) ? header[0] : header);
     const authorized = keyAccepted(this.#ctx.options.requireApiKey, key ?? undefined);
+    const flow = query.get('flow');
+    const resolveFlow = this.#ctx.options.scenarioForFlow;
+    if (flow && resolveFlow && authorized) {
+      // Resolved before the upgrade completes, so the session has it when its setup arrives.
+      Promise.resolve()
+        .then(() => resolveFlow(flow))
+        .then(
+          (scenario) => this.#accept(req, socket, head, match[1]!, path, authorized, scenario),
+          (err: unknown) => {
+            this.#ctx.log.error({ err, flow }, 'emulator could not resolve the scenario of a flow');
+            this.#accept(req, socket, head, match[1]!, path, authorized, undefined);
+          },
+        );
+      return;
+    }
+    this.#accept(req, socket, head, match[1]!, path, authorized, undefined);
+  }
+
+  #accept(req: IncomingMessage, socket: Duplex, head: Buffer, apiVersion: string, path: string, authorized: boolean, flowScenario: Scenario | undefined): void {
+    if (socket.destroyed) return;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const record = new SessionRecord(++this.#sessionsOpened, path, match[1]!, {
+      const record = new SessionRecord(++this.#sessionsOpened, path, apiVersion, {
         maxReceived: this.#ctx.options.maxRecordedPerSession,
         keepAudio: this.#ctx.options.recordAudioPayloads,
       });
       this.#records.set(record.id, record);
       this.#forgetOldRecords();
-      const session = new EmulatedSession(ws, record, this.#ctx, authorized);
+      const session = new EmulatedSession(ws, record, this.#ctx, authorized, flowScenario);
       this.#open.set(record.id, session);
       this.#ctx.log.debug({ session: record.id, apiVersion: record.apiVersion, authorized }, 'emulator session opened');
       this.emit('session', record);

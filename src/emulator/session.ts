@@ -65,8 +65,12 @@ export class EmulatedSession {
   #conversation: Conversation | undefined;
   #closing = false;
 
-  constructor(ws: WebSocket, record: SessionRecord, ctx: SessionContext, authorized: boolean) {
+  /** The scenario of the flow the connection URL named (`?flow=`), when the emulator resolves flows. */
+  readonly #flowScenario: Scenario | undefined;
+
+  constructor(ws: WebSocket, record: SessionRecord, ctx: SessionContext, authorized: boolean, flowScenario?: Scenario) {
     this.#ws = ws;
+    this.#flowScenario = flowScenario;
     this.record = record;
     this.#ctx = ctx;
     this.#authorized = authorized;
@@ -166,7 +170,7 @@ export class EmulatedSession {
     this.#spec = facts.spec;
     this.#faults = new FaultPlan(options.faults, options.seed, this.record.id, facts.modelId);
     const systemText = (setup.systemInstruction?.parts ?? []).map((p) => p.text ?? '').join('\n');
-    const scenario = snapshot?.scenario ?? this.#ctx.scenarioFor(facts.modelId, systemText);
+    const scenario = snapshot?.scenario ?? this.#flowScenario ?? this.#ctx.scenarioFor(facts.modelId, systemText);
     this.record.scenario = scenario.name;
     const voiceName = setup.generationConfig?.speechConfig?.voiceConfig?.prebuiltVoiceConfig?.voiceName;
     this.#conversation = new Conversation(this.#host(facts.modelId), {

@@ -74,3 +74,28 @@ export function nextOpening(flow: Pick<Flow, 'hours'>, date: Date): { date: stri
   }
   return null;
 }
+
+/**
+ * A clock that reads `start` now and then advances with `realNow` (ms): the test clock of
+ * CALLBRIDGE_NOW and of the browser phone's "Pretend it is…", so hours and closed dates can be
+ * tried at any time of day.
+ */
+export function clockStartingAt(start: Date, realNow: () => number = Date.now): () => Date {
+  const offsetMs = start.getTime() - realNow();
+  return () => new Date(realNow() + offsetMs);
+}
+
+/**
+ * The first instant at or after `from` when the flow is open: `from` itself when open, else the
+ * first quarter hour (every UTC offset is a multiple of 15 minutes) within 14 days; null when it
+ * never opens in that time. The demo uses it to call a flow during its hours.
+ */
+export function nextOpenInstant(flow: Pick<Flow, 'hours'>, from: Date): Date | null {
+  if (isOpen(flow, from)) return from;
+  const stepMs = 15 * 60_000;
+  const first = Math.ceil(from.getTime() / stepMs) * stepMs;
+  for (let t = first, end = first + 14 * 86_400_000; t <= end; t += stepMs) {
+    if (isOpen(flow, new Date(t))) return new Date(t);
+  }
+  return null;
+}

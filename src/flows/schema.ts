@@ -226,6 +226,8 @@ export const FlowFileSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'use lowercase letters, digits and dashes, e.g. dental-receptionist'),
     description: Text.optional(),
+    /** The emulator scenario of this flow (docs/scenarios.md), relative to the flow file; default scenarios/<name>.yaml. */
+    scenario: z.string().trim().regex(/\.ya?ml$/i, 'name a scenario file ending in .yaml, e.g. ../scenarios/my-line.yaml').optional(),
     numbers: z.array(PhoneOrSip).default([]),
     default: z.boolean().default(false),
     model: Text.optional(),

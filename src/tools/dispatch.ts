@@ -44,6 +44,11 @@ export interface DispatcherOptions {
   session: DispatchSession;
   control: CallControl;
   callSid: string;
+  /** The caller and called numbers (ToolContext.callerNumber / calledNumber); default "". */
+  from?: string;
+  to?: string;
+  /** The business clock functions see (ToolContext.now); default the machine's. */
+  businessNow?: () => Date;
   log: Logger;
   /** Default 8000 ms; a function's own timeoutMs wins. */
   defaultTimeoutMs?: number;
@@ -65,7 +70,7 @@ export class ToolDispatcher {
   readonly #inflight = new Map<string, AbortController>();
 
   constructor(options: DispatcherOptions) {
-    this.#o = { defaultTimeoutMs: 8000, maxResponseBytes: 16384, now: Date.now, ...options };
+    this.#o = { defaultTimeoutMs: 8000, maxResponseBytes: 16384, now: Date.now, from: '', to: '', businessNow: () => new Date(), ...options };
   }
 
   /** Number of calls still running. */
@@ -129,7 +134,11 @@ export class ToolDispatcher {
 
     const controller = new AbortController();
     this.#inflight.set(id, controller);
-    const ctx: ToolContext = { callSid: this.#o.callSid, flowName: session.facts.name, stage, signal: controller.signal, control: this.#o.control, log: this.#o.log };
+    const o = this.#o;
+    const ctx: ToolContext = {
+      callSid: o.callSid, callId: o.callSid, callerNumber: o.from, calledNumber: o.to, flowName: session.facts.name, stage,
+      now: o.businessNow, signal: controller.signal, control: o.control, log: o.log,
+    };
     const outcome = await this.#run(() => tool.run(parsed.data, ctx), controller, tool.timeoutMs ?? this.#o.defaultTimeoutMs);
     this.#inflight.delete(id);
 

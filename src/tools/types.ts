@@ -16,12 +16,24 @@ export interface CallControl {
   goToStage(name: string): Promise<void>;
 }
 
-/** Handed to every handler. */
+/** Handed to every handler (documented for businesses in docs/scenarios.md § Functions). */
 export interface ToolContext {
+  /** The call's id: Twilio's CallSid for a phone call, the test call's id for a browser call. */
   callSid: string;
+  /** The same id under a channel-neutral name. */
+  callId: string;
+  /** Who called: E.164 for a phone call ("" when Twilio withheld it); the signed-in user for a browser call. */
+  callerNumber: string;
+  /** The number that was called (Twilio's `To`); "" for a browser call. */
+  calledNumber: string;
   flowName: string;
   /** The stage the call was in when the model called the function. */
   stage: string;
+  /**
+   * The business clock: now, or the test clock (CALLBRIDGE_NOW, or the browser phone's "Pretend
+   * it is…") when one is set. Use it instead of `new Date()` so a test call sees the pretend time.
+   */
+  now(): Date;
   /** Aborted when the call times out or Gemini cancels it; pass it on to fetch and the like. */
   signal: AbortSignal;
   control: CallControl;
