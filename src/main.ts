@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     throw err;
   }
   log.info(
-    { port: bridge.port, publicBaseUrl: bridge.publicBaseUrl, flows: bridge.flows.flows.map((f) => f.name), emulator: bridge.gemini.emulated },
+    { port: bridge.port, publicBaseUrl: bridge.publicBaseUrl, flows: bridge.catalog.current.flows.map((f) => f.name), emulator: bridge.gemini.emulated },
     `callbridge listening on ${bridge.url} (voice webhook: ${bridge.publicBaseUrl}/twilio/voice)`,
   );
 
