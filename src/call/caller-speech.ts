@@ -40,6 +40,8 @@ export class CallerSpeech {
   #talkingOverReported = false;
   /** Call time the caller last stopped speaking (set on 'stopped'). */
   stopAtMs = 0;
+  /** Call time the speech that last stopped had started (set on 'stopped'). */
+  lastStartAtMs = 0;
 
   constructor(format: AudioFormat) {
     this.#inbound = inboundConverter(format);
@@ -68,6 +70,7 @@ export class CallerSpeech {
     if (transition === 'stop') {
       // The detector confirms a stop after its hang-over: the caller stopped that much audio ago.
       this.stopAtMs = nowMs - (vad.clockMs - vad.lastStopMs!);
+      this.lastStartAtMs = this.#speechStartMs ?? this.stopAtMs;
       this.#speechStartMs = undefined;
       return 'stopped';
     }

@@ -6,6 +6,10 @@
  * output transcription text, and is recorded once its fate is known: fully played (every mark
  * echoed), interrupted (heard ms from the marks at the moment of the clear), or cut by the end of
  * the call. Events carry the utterance's start time, so the timeline reads in speaking order.
+ *
+ * Caller speech the agent sends no transcription for (the bridge's own voice activity detection
+ * heard it) is recorded as what it is, "(caller audio, 3.2 s)", never as invented words: once a
+ * reply that started after it has finished, or when the call ends.
  */
 import type { CallEventBody } from '../transcripts/types.js';
 import type { PlayoutTracker } from './playout.js';
@@ -32,6 +36,10 @@ export class Utterances {
   /** Every recorded utterance, for re-seeding a fresh Gemini session. */
   readonly history: Array<{ role: 'user' | 'model'; text: string }> = [];
   #playout: PlayoutTracker | undefined;
+  /** Caller speech without words yet, as flat [startMs, stopMs, …] pairs (the call's VAD). */
+  readonly #untranscribed: number[] = [];
+  /** Call time caller text last arrived. */
+  #callerTextAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(emit: EmitEvent) {
     this.#emit = emit;
@@ -72,6 +80,31 @@ export class Utterances {
   callerText(text: string, atMs: number, speechStartMs?: number): void {
     if (this.#callerText === '') this.#callerStartMs = speechStartMs !== undefined ? Math.min(speechStartMs, atMs) : atMs;
     this.#callerText += text;
+    this.#callerTextAtMs = atMs;
+    this.#untranscribed.length = 0; // the words of the speech so far have come
+  }
+
+  /** The call's VAD heard the caller from `startMs` to `stopMs`; without words for it, it is recorded as audio. */
+  callerSpoke(startMs: number, stopMs: number): void {
+    if (this.#callerTextAtMs >= startMs) return; // words for it came while it was spoken
+    this.#untranscribed.push(startMs, stopMs);
+  }
+
+  /** Records caller speech that ended before `beforeMs` and got no words, as "(caller audio, N s)". */
+  #recordUntranscribed(beforeMs: number): void {
+    const pending = this.#untranscribed;
+    let kept = 0;
+    for (let i = 0; i < pending.length; i += 2) {
+      const startMs = pending[i]!;
+      const stopMs = pending[i + 1]!;
+      if (stopMs > beforeMs) {
+        pending[kept++] = startMs;
+        pending[kept++] = stopMs;
+        continue;
+      }
+      this.#emit({ kind: 'caller_utterance', text: `(caller audio, ${((stopMs - startMs) / 1000).toFixed(1)} s)` }, startMs);
+    }
+    pending.length = kept;
   }
 
   /** Records the caller's words so far as one utterance. */
@@ -87,6 +120,13 @@ export class Utterances {
 
   /** The model finished its turn: the utterance is recorded once its audio has played. */
   turnComplete(): void {
+    const u = this.#current;
+    this.#closeCurrent();
+    // The model has answered speech that ended before this reply began: no words will come for it.
+    if (u) this.#recordUntranscribed(u.startAtMs);
+  }
+
+  #closeCurrent(): void {
     const u = this.#current;
     this.#current = undefined;
     if (!u) return;
@@ -118,17 +158,18 @@ export class Utterances {
    * it says after the result another, so the transcript reads in the order things happened.
    */
   functionCall(): void {
-    this.turnComplete();
+    this.#closeCurrent();
   }
 
   /** The Gemini session died mid-turn: the turn is over, its audio still plays out. */
   cut(): void {
-    this.turnComplete();
+    this.#closeCurrent();
   }
 
   /** End of call: record everything still open with what was heard. */
   finish(): void {
     this.flushCaller();
+    this.#recordUntranscribed(Number.POSITIVE_INFINITY);
     for (const u of [...this.#open.values()]) this.#record(u, false);
     this.#current = undefined;
   }
