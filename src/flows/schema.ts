@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { HttpFunctionSpec } from '../tools/http-function.js';
+import { languageProblem, voiceProblem } from './speech.js';
 
 export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -232,8 +233,8 @@ export const FlowFileSchema = z
     default: z.boolean().default(false),
     model: Text.optional(),
     fallbackModels: z.array(Text).default([]),
-    voice: Text.optional(),
-    language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'use a language tag such as en-US or fr-FR').optional(),
+    voice: z.string().superRefine((v, ctx) => void (voiceProblem(v) && ctx.addIssue({ code: 'custom', message: voiceProblem(v)! }))).optional(),
+    language: z.string().superRefine((v, ctx) => void (languageProblem(v) && ctx.addIssue({ code: 'custom', message: languageProblem(v)! }))).optional(),
     persona: Text,
     greeting: Text,
     hours: Hours.optional(),
