@@ -90,7 +90,7 @@ describe('model check against the emulator', () => {
       join(toolsDir, 'shop-hours.ts'),
       `import { z } from '${ZOD_MODULE}';\nimport { defineTool } from '${TOOLS_MODULE}';\nexport default defineTool({ name: 'shop_hours', description: 'Hours.', schema: z.object({}), handler: () => ({ open: '9-5' }) });\n`,
     );
-    const env = { ...process.env, FLOWS_DIR: flowsDir, TOOLS_DIR: toolsDir, DATA_DIR: dataDir, GEMINI_API_KEY: 'test-key', GEMINI_LIVE_URL: emulator.url };
+    const env: NodeJS.ProcessEnv = { ...process.env, FLOWS_DIR: flowsDir, TOOLS_DIR: toolsDir, DATA_DIR: dataDir, GEMINI_API_KEY: 'test-key', GEMINI_LIVE_URL: emulator.url };
     delete env['GEMINI_MODEL'];
     const script = ['--import', 'tsx', 'scripts/flows-check.ts'];
     const ok = await run(process.execPath, script, { env });
