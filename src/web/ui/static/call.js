@@ -1,8 +1,9 @@
-// One call: header (who, when, outcome, latency figures), recording, exports, and the
-// conversation as a timeline.
+// One call: header (who, when, outcome, follow-up, latency figures), recording, exports, and the
+// conversation as a timeline. A call in progress is followed live (/api/calls/:sid/live): its
+// timeline grows as things happen, and the page shows the final record when it ends.
 import {
-  errorBox, formatClock, formatDuration, formatFull, getJson, h, maskNumber, numbersShown, outcomeBadge,
-  setNumbersShown,
+  channelTag, errorBox, followUpBox, formatClock, formatDuration, formatFull, getJson, h, maskNumber, numbersShown,
+  outcomeBadge, setNumbersShown,
 } from './common.js';
 
 const root = document.getElementById('call');
@@ -171,12 +172,26 @@ function header(data) {
       h(
         'div',
         null,
-        h('p', { class: 'eyebrow' }, c.flow ? `${c.flow} flow` : 'Call'),
+        h(
+          'p',
+          { class: 'eyebrow' },
+          c.flow ? `${c.flow} flow` : 'Call',
+          c.flowVersion ? h('code', { class: 'flow-version', title: 'Version (content hash) of the flow file this call ran on' }, ` · version ${c.flowVersion.slice(0, 12)}`) : null,
+          channelTag(c.channel),
+        ),
         h('h1', { id: 'call-title' }, 'Call from ', numberEl, ' ', toggle),
-        h('p', { class: 'muted' }, formatFull(c.startedAt), ' · ', c.durationMs !== undefined ? `lasted ${formatClock(c.durationMs)}` : 'no end recorded'),
+        h(
+          'p',
+          { class: 'muted' },
+          formatFull(c.startedAt),
+          ' · ',
+          c.durationMs !== undefined ? `lasted ${formatClock(c.durationMs)}` : c.endedAt === undefined ? 'in progress' : 'no end recorded',
+          c.endedAt === undefined ? h('span', { class: 'live-badge', id: 'live-badge' }, h('span', { class: 'live-dot', 'aria-hidden': 'true' }), 'Live') : null,
+        ),
       ),
       h('div', { class: 'outcome' }, outcomeBadge(c.outcome), outcomeNotes),
     ),
+    followUpBox(c.followUp),
     outcomeExplain ? h('div', { class: 'outcome-explain' }, outcomeExplain) : null,
     h(
       'dl',
@@ -212,6 +227,8 @@ function header(data) {
           ['Call SID', c.callSid],
           ['Stream SID', c.streamSid],
           ['Called number', c.to],
+          ['Channel', c.channel === 'browser' ? 'browser test phone' : c.channel ? 'phone' : undefined],
+          ['Flow version', c.flowVersion],
           ['Models', c.models?.join(', ')],
           ['Answered', c.answeredAt ? `${formatDuration(c.answeredAt - c.startedAt)} after the webhook` : undefined],
           ['Ended', c.endedAt ? formatFull(c.endedAt) : undefined],
@@ -224,27 +241,70 @@ function header(data) {
   );
 }
 
-async function main() {
-  let data;
-  try {
-    data = await getJson(`/api/calls/${encodeURIComponent(sid)}`);
-  } catch (err) {
-    root.replaceChildren(errorBox(err.message));
-    root.removeAttribute('aria-busy');
-    return;
-  }
+function render(data) {
   document.title = `Call ${formatFull(data.call.startedAt)} · callbridge`;
+  const inProgress = data.call.endedAt === undefined;
   const items = data.events.map((e) => renderEvent(e, data));
   root.replaceChildren(
     header(data),
     h(
       'section',
       { class: 'conversation', 'aria-labelledby': 'conv-title' },
-      h('div', { class: 'conv-head' }, h('h2', { id: 'conv-title' }, 'Conversation'), h('span', { class: 'muted' }, `${data.events.length} events`)),
-      items.length > 0 ? h('ol', { class: 'timeline' }, items) : h('p', { class: 'muted' }, 'Nothing was recorded for this call.'),
+      h('div', { class: 'conv-head' }, h('h2', { id: 'conv-title' }, 'Conversation'), h('span', { class: 'muted', id: 'event-count' }, `${data.events.length} events`)),
+      h('ol', { class: 'timeline', id: 'timeline', 'aria-live': inProgress ? 'polite' : 'off' }, items),
+      items.length === 0 ? h('p', { class: 'muted', id: 'nothing' }, inProgress ? 'Waiting for the conversation…' : 'Nothing was recorded for this call.') : null,
     ),
   );
   root.removeAttribute('aria-busy');
+}
+
+/** Adds one live event in call-time order (a bot line is recorded once played, with its start time). */
+function addEvent(e, data) {
+  if (data.events.some((x) => x.seq === e.seq)) return;
+  data.events.push(e);
+  const timeline = document.getElementById('timeline');
+  const el = renderEvent(e, data);
+  const after = [...timeline.children].find((li) => {
+    const other = data.events.find((x) => `e${x.seq}` === li.id);
+    return other && other.atMs > e.atMs;
+  });
+  timeline.insertBefore(el, after ?? null);
+  document.getElementById('nothing')?.remove();
+  document.getElementById('event-count').textContent = `${data.events.length} events`;
+}
+
+/** Follows a call in progress until it ends, then shows the final record (explanations, recording). */
+function follow(data) {
+  const source = new EventSource(`/api/calls/${encodeURIComponent(sid)}/live`);
+  source.addEventListener('snapshot', (event) => {
+    const snap = JSON.parse(event.data);
+    data.call = snap.call;
+    data.events = snap.events;
+    render(data);
+  });
+  source.addEventListener('event', (event) => addEvent(JSON.parse(event.data), data));
+  source.addEventListener('ended', () => {
+    source.close();
+    main(true);
+  });
+  source.addEventListener('error', () => {
+    if (source.readyState === EventSource.CLOSED) document.getElementById('live-badge')?.replaceChildren('Live view unavailable; reload the page');
+  });
+}
+
+async function main(retried = false) {
+  let data;
+  try {
+    data = await getJson(`/api/calls/${encodeURIComponent(sid)}`);
+  } catch (err) {
+    // A call opened from the live list in its first moments may not be written yet (≤ 0.2 s).
+    if (!retried && /^no call /.test(err.message)) return void setTimeout(() => main(true), 500);
+    root.replaceChildren(errorBox(err.message));
+    root.removeAttribute('aria-busy');
+    return;
+  }
+  render(data);
+  if (data.call.endedAt === undefined) follow(data);
 }
 
 // Back to the list as it was left (filters and page), when we came from it.

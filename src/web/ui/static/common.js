@@ -52,6 +52,33 @@ export function outcomeBadge(outcome) {
   return h('span', { class: `badge outcome-${outcome}` }, OUTCOMES[outcome] ?? outcome);
 }
 
+export const CHANNELS = { phone: 'Phone', browser: 'Browser test phone' };
+
+/** "Browser test" tag for calls from /phone (phone calls, the usual case, get none). */
+export function channelTag(channel) {
+  return channel === 'browser' ? h('span', { class: 'tag tag-browser', title: 'Placed from the browser test phone (/phone)' }, 'Browser test') : null;
+}
+
+export const FOLLOW_UPS = { any: 'Needs follow-up', red: 'Red: call failed or not handed over', amber: 'Amber: something may not have happened' };
+
+/** The follow-up flag of a call (amber or red) with its reasons in the tooltip, or null. */
+export function followUpBadge(followUp) {
+  if (!followUp) return null;
+  const reasons = followUp.reasons.join(' ');
+  return h('span', { class: `badge follow-up follow-up-${followUp.level}`, title: reasons, 'aria-label': `Follow up (${followUp.level}): ${reasons}` }, 'Follow up');
+}
+
+/** The follow-up box of the call page: level and every reason. */
+export function followUpBox(followUp) {
+  if (!followUp) return null;
+  return h(
+    'div',
+    { class: `follow-up-box follow-up-${followUp.level}`, role: 'note' },
+    h('strong', null, followUp.level === 'red' ? 'Follow up: this call failed or was not handed over' : 'Follow up: something the caller wanted may not have happened'),
+    h('ul', null, followUp.reasons.map((r) => h('li', null, r))),
+  );
+}
+
 /** 640 → "640 ms", 4200 → "4.2 s", 83400 → "1m 23s". */
 export function formatDuration(ms) {
   if (ms === undefined || ms === null) return '—';

@@ -1,8 +1,8 @@
-// The list of calls: filters mirrored in the address bar (so a view can be bookmarked or shared),
-// full-text search as you type, paging.
+// The list of calls: calls in progress at the top (live, from /api/calls/live), filters mirrored
+// in the address bar (so a view can be bookmarked or shared), full-text search as you type, paging.
 import {
-  errorBox, formatClock, formatFull, formatWhen, getJson, h, highlighted, maskNumber, numbersShown, outcomeBadge,
-  OUTCOMES, setNumbersShown,
+  channelTag, CHANNELS, errorBox, FOLLOW_UPS, followUpBadge, formatClock, formatFull, formatWhen, getJson, h, highlighted,
+  maskNumber, numbersShown, outcomeBadge, OUTCOMES, setNumbersShown,
 } from './common.js';
 
 const PAGE_SIZE = 25;
@@ -16,8 +16,11 @@ const next = document.getElementById('next');
 const flowSelect = document.getElementById('flow');
 const outcomeSelect = document.getElementById('outcome');
 const showNumbers = document.getElementById('show-numbers');
+const FILTERS = ['q', 'from', 'to', 'flow', 'outcome', 'followUp', 'channel'];
 
 for (const [value, label] of Object.entries(OUTCOMES)) outcomeSelect.append(h('option', { value }, label));
+for (const [value, label] of Object.entries(FOLLOW_UPS)) document.getElementById('followUp').append(h('option', { value }, label));
+for (const [value, label] of Object.entries(CHANNELS)) document.getElementById('channel').append(h('option', { value }, label));
 
 let offset = 0;
 let lastData = { calls: [], total: 0 };
@@ -25,7 +28,7 @@ let request = 0;
 
 function filtersFromUrl() {
   const params = new URLSearchParams(location.search);
-  for (const name of ['q', 'from', 'to', 'flow', 'outcome']) {
+  for (const name of FILTERS) {
     const el = form.elements.namedItem(name);
     const value = params.get(name) ?? '';
     if (name === 'flow' && value && ![...flowSelect.options].some((o) => o.value === value)) {
@@ -38,7 +41,7 @@ function filtersFromUrl() {
 
 function pageParams() {
   const params = new URLSearchParams();
-  for (const name of ['q', 'from', 'to', 'flow', 'outcome']) {
+  for (const name of FILTERS) {
     const value = form.elements.namedItem(name).value.trim();
     if (value) params.set(name, value);
   }
@@ -124,9 +127,16 @@ function render(data) {
         { class: 'row-link', dataset: { href } },
         h('td', { class: 'when' }, h('a', { href, title: formatFull(call.startedAt) }, formatWhen(call.startedAt))),
         h('td', { class: 'number' }, callerCell(call)),
-        h('td', null, call.flow ? h('span', { class: 'flow' }, call.flow) : h('span', { class: 'muted' }, '—')),
+        h('td', null, call.flow ? h('span', { class: 'flow' }, call.flow) : h('span', { class: 'muted' }, '—'), channelTag(call.channel)),
         h('td', { class: 'right tabular' }, formatClock(call.durationMs)),
-        h('td', null, outcomeBadge(call.outcome), call.hasRecording ? h('span', { class: 'rec', title: 'This call has a recording' }, 'REC') : null),
+        h(
+          'td',
+          null,
+          outcomeBadge(call.outcome),
+          followUpBadge(call.followUp),
+          call.hasRecording ? h('span', { class: 'rec', title: 'This call has a recording' }, 'REC') : null,
+          call.followUp ? h('span', { class: 'fu-reason' }, call.followUp.reasons[0]) : null,
+        ),
         h('td', { class: 'conversation' }, conversationCell(call)),
       );
       return tr;
@@ -183,5 +193,91 @@ showNumbers.addEventListener('change', () => {
   render(lastData);
 });
 
+// --- calls in progress ------------------------------------------------------------------------
+const liveSection = document.getElementById('live');
+const liveList = document.getElementById('live-calls');
+const liveStatus = document.getElementById('live-status');
+/** callSid → { call, said } for the calls in progress. */
+const live = new Map();
+let ticker;
+let reloadSoon;
+
+function elapsed(call) {
+  return formatClock(Date.now() - call.startedAt);
+}
+
+function renderLive() {
+  liveSection.hidden = live.size === 0;
+  liveList.replaceChildren(
+    ...[...live.values()]
+      .sort((a, b) => b.call.startedAt - a.call.startedAt)
+      .map(({ call, said }) =>
+        h(
+          'li',
+          { class: 'live-item', dataset: { sid: call.callSid } },
+          h(
+            'a',
+            { href: `/calls/${encodeURIComponent(call.callSid)}` },
+            h('span', { class: 'tabular elapsed' }, elapsed(call)),
+            h('span', { class: 'number' }, call.channel === 'browser' ? call.from || 'Browser' : callerCell(call)),
+            h('span', null, call.flow ? h('span', { class: 'flow' }, call.flow) : null, channelTag(call.channel)),
+            h('span', { class: 'said' }, said ? `${said.who === 'bot' ? 'Bot' : 'Caller'}: “${said.text}”` : 'Connecting…'),
+          ),
+        ),
+      ),
+  );
+  if (live.size > 0 && !ticker) {
+    ticker = setInterval(() => {
+      for (const el of liveList.querySelectorAll('.live-item')) {
+        const entry = live.get(el.dataset.sid);
+        if (entry) el.querySelector('.elapsed').textContent = elapsed(entry.call);
+      }
+    }, 1000);
+  } else if (live.size === 0 && ticker) {
+    clearInterval(ticker);
+    ticker = undefined;
+  }
+}
+
+/** A call started or ended: the stored list changes too (debounced). */
+function refreshList() {
+  clearTimeout(reloadSoon);
+  reloadSoon = setTimeout(load, 400);
+}
+
+function watchLive() {
+  const source = new EventSource('/api/calls/live');
+  source.addEventListener('snapshot', (event) => {
+    live.clear();
+    for (const call of JSON.parse(event.data).calls) live.set(call.callSid, { call, said: undefined });
+    liveStatus.textContent = 'Live';
+    renderLive();
+  });
+  source.addEventListener('call', (event) => {
+    const { call } = JSON.parse(event.data);
+    const known = live.get(call.callSid);
+    if (call.inProgress) {
+      live.set(call.callSid, { call, said: known?.said });
+      if (!known) refreshList();
+    } else if (known) {
+      live.delete(call.callSid);
+      refreshList();
+    } else return;
+    renderLive();
+  });
+  source.addEventListener('said', (event) => {
+    const said = JSON.parse(event.data);
+    const entry = live.get(said.callSid);
+    if (!entry) return;
+    entry.said = said;
+    renderLive();
+  });
+  source.addEventListener('error', () => {
+    // EventSource reconnects by itself (and gets a fresh snapshot); a refusal (401, 503) closes it.
+    liveStatus.textContent = source.readyState === EventSource.CLOSED ? 'Live view unavailable; reload the page' : 'Reconnecting…';
+  });
+}
+
 filtersFromUrl();
 load();
+watchLive();
