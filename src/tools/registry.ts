@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CallbridgeError } from '../shared/errors.js';
@@ -15,6 +16,7 @@ import { isCodeTool } from './define.js';
 import type { Tool } from './types.js';
 
 const MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
+const moduleCache = createRequire(import.meta.url).cache;
 
 export interface ToolModuleProblem {
   file: string;
@@ -150,6 +152,8 @@ async function loadToolModule(path: string, file: string, previous: LoadedToolMo
   const kept = previous ? { kept: previous, note: ' (the last good version of this file is still used)' } : { kept: undefined, note: '' };
   let mod: Record<string, unknown>;
   try {
+    // A folder without "type": "module" is loaded as CommonJS (by tsx too), cached by path, not URL.
+    delete moduleCache[path];
     mod = (await import(`${pathToFileURL(path).href}?v=${hash.slice(0, 16)}`)) as Record<string, unknown>;
   } catch (err) {
     return { problem: `cannot load the module: ${firstLine(err)}${kept.note}`, kept: kept.kept };

@@ -63,6 +63,9 @@ export interface Rig {
   authToken: string | undefined;
   accountSid: string;
   dataDir: string;
+  /** The rig's FLOWS_DIR and TOOLS_DIR (hot-reload tests edit them). */
+  flowsDir: string;
+  toolsDir: string;
   /** Places a simulated call through the real server (signed like Twilio). */
   call(options: Partial<PlaceCallOptions> & Pick<PlaceCallOptions, 'script'>): Promise<CallResult>;
   close(): Promise<void>;
@@ -107,6 +110,8 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     authToken,
     accountSid,
     dataDir,
+    flowsDir,
+    toolsDir,
     call: (o) =>
       placeCall({
         serverUrl: bridge.url,
