@@ -17,8 +17,8 @@ export default defineTool({
   }),
   timeoutMs: 3000,
   handler(args, ctx) {
-    const db = dentalDb();
-    const now = practiceNow();
+    const db = dentalDb(ctx.now());
+    const now = practiceNow(ctx.now());
     const ref = newReference(db);
     db.transaction(() => {
       claimSlot(db, args.date, args.time, ref, now);

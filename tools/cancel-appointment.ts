@@ -15,9 +15,9 @@ export default defineTool({
     })
     .refine((a) => a.reference || a.patientName, 'give the reference or the patient name'),
   timeoutMs: 3000,
-  handler(args) {
-    const db = dentalDb();
-    const appt = findAppointment(db, args, practiceNow());
+  handler(args, ctx) {
+    const db = dentalDb(ctx.now());
+    const appt = findAppointment(db, args, practiceNow(ctx.now()));
     db.transaction(() => {
       db.prepare('UPDATE slots SET appointment_ref = NULL WHERE start = ? AND appointment_ref = ?').run(appt.start, appt.ref);
       db.prepare("UPDATE appointments SET status = 'cancelled', updated_at = ? WHERE ref = ?").run(new Date().toISOString(), appt.ref);

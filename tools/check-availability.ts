@@ -16,9 +16,9 @@ export default defineTool({
     partOfDay: z.enum(['morning', 'afternoon', 'any']).optional().describe('Only morning (before 12:00) or afternoon times.'),
   }),
   timeoutMs: 3000,
-  handler({ date, partOfDay }) {
-    const db = dentalDb();
-    const now = practiceNow();
+  handler({ date, partOfDay }, ctx) {
+    const db = dentalDb(ctx.now());
+    const now = practiceNow(ctx.now());
     const keep = (t: string): boolean => partOfDay === 'morning' ? t < '12:00' : partOfDay === 'afternoon' ? t >= '12:00' : true;
     const dates = date
       ? [date]

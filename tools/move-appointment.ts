@@ -17,9 +17,9 @@ export default defineTool({
     })
     .refine((a) => a.reference || a.patientName, 'give the reference or the patient name'),
   timeoutMs: 3000,
-  handler(args) {
-    const db = dentalDb();
-    const now = practiceNow();
+  handler(args, ctx) {
+    const db = dentalDb(ctx.now());
+    const now = practiceNow(ctx.now());
     const appt = findAppointment(db, args, now);
     db.transaction(() => {
       claimSlot(db, args.newDate, args.newTime, appt.ref, now);
