@@ -41,6 +41,8 @@ export const RATIOS: Readonly<Record<string, RatioSpec>> = Object.freeze({
   // Browser or recording paths.
   '16000:8000': { up: 1, down: 2, tapsPerPhase: 72, passbandHz: 3400, stopbandHz: 4450 },
   '8000:24000': { up: 3, down: 1, tapsPerPhase: 32, passbandHz: 3400, stopbandHz: 4600 },
+  // Gemini speech → the browser test phone's wideband line. 192 taps at 48 kHz: 2.0 ms.
+  '24000:16000': { up: 2, down: 3, tapsPerPhase: 96, passbandHz: 7000, stopbandHz: 8000 },
   // The emulator's echo model (caller audio back as model audio).
   '16000:24000': { up: 3, down: 2, tapsPerPhase: 32, passbandHz: 6000, stopbandHz: 8000 },
   // espeak-ng (22.05 kHz) → Gemini's 24 kHz output rate, for the emulator's synthesized speech.

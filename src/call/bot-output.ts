@@ -9,20 +9,18 @@
  * over the buffered tail of a finished turn) clears the buffer the same way.
  */
 import type { CallRecording } from '../transcripts/recording.js';
-import { outboundConverter, type OutboundConverter } from './audio-path.js';
+import { bytesPerMs, outboundConverter, type OutboundConverter } from './audio-path.js';
 import { PlayoutTracker, type PlayedOutcome } from './playout.js';
 import type { CallerTransport, Clock } from './ports.js';
 import type { Utterances } from './utterances.js';
 
-/** Bot audio kept before the caller's media is up: 60 s of 8 kHz μ-law at most. */
-const PRE_MEDIA_AUDIO_MAX_BYTES = 60 * 8000;
+/** Bot audio kept before the caller's media is up: 60 s at most. */
+const PRE_MEDIA_AUDIO_MAX_MS = 60_000;
 /**
  * Chunks of one reply share a mark, one per this much audio at most (./playout.ts): per-chunk
  * marks would triple the messages of every 20 ms chunk. What the caller heard is known to within this.
  */
 const MARK_EVERY_MS = 100;
-/** Bytes of caller-format audio per ms (8 kHz μ-law: 8). */
-const BYTES_PER_MS = 8;
 
 export interface BotOutputDeps {
   transport: CallerTransport;
@@ -37,6 +35,8 @@ export interface BotOutputDeps {
 export class BotOutput {
   readonly #d: BotOutputDeps;
   readonly #outbound: OutboundConverter;
+  /** Bytes of caller-format audio per ms (8 kHz μ-law: 8; the browser's wideband PCM16: 32). */
+  readonly #bytesPerMs: number;
   readonly playout: PlayoutTracker;
   #live = false;
   #preMedia: Array<{ utteranceId: string; audio: Uint8Array }> = [];
@@ -48,6 +48,7 @@ export class BotOutput {
   constructor(deps: BotOutputDeps) {
     this.#d = deps;
     this.#outbound = outboundConverter(deps.transport.outputFormat);
+    this.#bytesPerMs = bytesPerMs(deps.transport.outputFormat);
     this.playout = new PlayoutTracker(deps.transport, { markEveryMs: MARK_EVERY_MS, clock: deps.clock });
     deps.utterances.playout = this.playout;
   }
@@ -76,7 +77,7 @@ export class BotOutput {
     const out = this.#outbound.convert(samples);
     if (out.length === 0) return;
     if (!this.#live) {
-      if (this.#preMediaBytes + out.length <= PRE_MEDIA_AUDIO_MAX_BYTES) {
+      if (this.#preMediaBytes + out.length <= PRE_MEDIA_AUDIO_MAX_MS * this.#bytesPerMs) {
         this.#preMedia.push({ utteranceId: utterance.id, audio: out.slice() });
         this.#preMediaBytes += out.length;
       }
@@ -86,13 +87,14 @@ export class BotOutput {
     this.#send(utterance.id, out);
   }
 
-  /** A prepared prompt (the apology), in chunks, tracked under `utteranceId`. */
-  prompt(utteranceId: string, audio: Uint8Array): void {
-    const chunkBytes = 1000 * BYTES_PER_MS;
+  /** A prepared prompt (the apology, 8 kHz μ-law), in chunks, tracked under `utteranceId`. */
+  prompt(utteranceId: string, mulaw8k: Uint8Array): void {
+    const audio = this.#outbound.prompt(mulaw8k);
+    const chunkBytes = 1000 * this.#bytesPerMs;
     for (let i = 0; i < audio.length; i += chunkBytes) {
       const chunk = audio.subarray(i, i + chunkBytes);
       this.#d.transport.sendAudio(chunk);
-      this.playout.sent(utteranceId, chunk.length / BYTES_PER_MS);
+      this.playout.sent(utteranceId, chunk.length / this.#bytesPerMs);
     }
   }
 
@@ -142,7 +144,7 @@ export class BotOutput {
     let sent = false;
     transport.batch(() => {
       sent = transport.sendAudio(audio);
-      if (sent) this.playout.sent(utteranceId, audio.length / BYTES_PER_MS);
+      if (sent) this.playout.sent(utteranceId, audio.length / this.#bytesPerMs);
     });
     if (sent) this.#d.sent();
   }

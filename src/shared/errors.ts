@@ -242,6 +242,16 @@ export const ERRORS = catalogue({
     fix: 'None; expected during deploys.',
     retryable: false,
   },
+  CB_PHONE_BAD_FRAME: {
+    explanation: 'The browser test phone sent a WebSocket frame that is not one of its messages (wrong type, malformed, too large, or audio faster than real time); that socket was closed (code 4400), nothing else.',
+    fix: 'A page from another version of callbridge, or a hand-written client: see docs/browser-phone.md for the messages.',
+    retryable: false,
+  },
+  CB_PHONE_REFUSED: {
+    explanation: 'A browser test phone connection was refused before it opened: not signed in (401), from another origin (403), a second call from the same session (409), or bad parameters (400/404).',
+    fix: 'Sign in at /calls/login, open /phone on this server’s own address, and hang up the other call first.',
+    retryable: true,
+  },
 
   // --- business functions -----------------------------------------------------------------------
   CB_TOOL_UNKNOWN: {

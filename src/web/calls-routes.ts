@@ -230,12 +230,12 @@ function safeHandler(log: Logger): (handler: Handler) => Handler {
 
 // --- sign-in ------------------------------------------------------------------------------------
 
-/** Where to go after signing in: a /calls page of this origin (never the sign-in page), else /calls. */
+/** Where to go after signing in: a /calls, /phone or /flows page of this origin (never the sign-in page), else /calls. */
 function safeNext(value: unknown): string {
   if (typeof value !== 'string') return '/calls';
   try {
     const url = new URL(value, 'http://callbridge.invalid');
-    if (url.origin === 'http://callbridge.invalid' && /^\/calls(\/|$)/.test(url.pathname) && !url.pathname.startsWith('/calls/login')) {
+    if (url.origin === 'http://callbridge.invalid' && /^\/(calls|phone|flows)(\/|$)/.test(url.pathname) && !url.pathname.startsWith('/calls/login')) {
       return url.pathname + url.search;
     }
   } catch {
