@@ -57,6 +57,8 @@ export interface CallInit {
   record: CallLog;
   /** The caller's end (its media may come later). */
   transport: CallerTransport;
+  /** The business clock (the prompt's date, functions' ctx.now()) when it is a test clock; default the call clock. */
+  businessNow?: () => Date;
 }
 
 /** Flow silence rules are checked every this many inbound frames (200 ms of 20 ms frames). */
@@ -81,6 +83,7 @@ export class Call {
   readonly #bot: BotOutput;
   readonly #flowDriver: FlowDriver;
   readonly #exits: Exits;
+  readonly #businessNow: () => Date;
   readonly #followUp = new FollowUpWatch();
   /** Clock time at admission: every atMs is measured from here. */
   readonly #t0: number;
@@ -103,6 +106,7 @@ export class Call {
     this.#clock = services.clock;
     this.#t0 = this.#clock.now();
     this.#record = init.record;
+    this.#businessNow = init.businessNow ?? (() => new Date(this.#clock.wallNow()));
     this.#session = init.session;
     this.#log = services.log.child({ callSid: init.callSid, flow: init.flow.name });
     this.#life = new Lifecycle();
@@ -163,6 +167,7 @@ export class Call {
   #newFlowDriver(init: CallInit): FlowDriver {
     return new FlowDriver({
       callSid: init.callSid,
+      from: init.from, to: init.to, businessNow: this.#businessNow,
       flow: init.flow,
       session: init.session,
       registry: init.registry,
@@ -219,6 +224,7 @@ export class Call {
     if (change === 'stopped') {
       this.#metrics.callerStopped(this.#speech.stopAtMs);
       this.#flowDriver.callerActive(this.#speech.stopAtMs);
+      this.#utterances.callerSpoke(this.#speech.lastStartAtMs, this.#speech.stopAtMs);
       this.#link.callerSpeaking(false);
     } else if (change === 'started') {
       this.#metrics.callerStarted();
@@ -258,7 +264,7 @@ export class Call {
   #sessionConfig(model: string): SessionConfig {
     return {
       model,
-      systemInstruction: this.#session.systemInstruction(new Date(this.#clock.wallNow())),
+      systemInstruction: this.#session.systemInstruction(this.#businessNow()),
       tools: this.#session.declarations(),
       ...(this.flow.voice ? { voiceName: this.flow.voice } : {}),
       ...(this.flow.language ? { languageCode: this.flow.language } : {}),
