@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { CallbridgeError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { loadToolModules, ToolRegistry, type LoadedToolModule } from '../tools/registry.js';
-import { loadFlowDir, type LoadedFlows, type LoadOptions } from './load.js';
+import { loadFlowDirAsync, type LoadedFlows, type LoadOptions } from './load.js';
 import { formatProblem, type FlowProblem } from './yaml-source.js';
 
 export interface CatalogOptions {
@@ -219,7 +219,7 @@ async function load(o: CatalogOptions, previous: ReadonlyMap<string, LoadedToolM
     return { loaded: undefined, modules, problems: [...problems, { file: o.toolsDir, message: (err as Error).message }], warnings: [] };
   }
   const options: LoadOptions = { registry, ...(o.env ? { env: o.env } : {}), ...(o.numbers ? { numbers: o.numbers } : {}) };
-  const flows = loadFlowDir(o.flowsDir, options);
+  const flows = await loadFlowDirAsync(o.flowsDir, options);
   if (!flows.ok) return { loaded: undefined, modules, problems: [...problems, ...flows.errors], warnings: flows.warnings };
   const { ok: _ok, ...loaded } = flows;
   return { loaded, modules, problems, warnings: flows.warnings };

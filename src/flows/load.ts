@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { CallbridgeError } from '../shared/errors.js';
 import { createHttpTool } from '../tools/http-function.js';
@@ -63,43 +64,46 @@ export function flowVersion(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
-/** Validates flow sources (already read); never throws. */
-export function loadFlowSources(sources: readonly FlowSource[], options: LoadOptions): LoadResult {
-  const env = options.env ?? process.env;
-  const errors: FlowProblem[] = [];
-  const warnings: FlowProblem[] = [];
-  const parsedFiles: Parsed[] = [];
-  const flows: Flow[] = [];
+/** One file's findings: its problems, and when it parsed, its data (and its flow when valid). */
+interface FileCheck {
+  errors: FlowProblem[];
+  warnings: FlowProblem[];
+  parsed?: Parsed;
+  flow?: Flow;
+}
 
-  for (const { file, text } of sources) {
-    const parsed = parseFlowYaml(file, text);
-    errors.push(...parsed.problems);
-    const src = parsed.source;
-    if (!src) continue;
-    const data = toData(src);
-    if (data.problem) {
-      errors.push(data.problem);
-      continue;
-    }
-    const interpolated = interpolateEnv(src, data.value, env);
-    errors.push(...interpolated.problems);
-    parsedFiles.push({ raw: interpolated.value as Record<string, unknown>, src });
-    const result = FlowFileSchema.safeParse(interpolated.value, { reportInput: true });
-    const refs = checkReferences(interpolated.value, src, options.registry, interpolated.defaulted);
-    // One problem per field: a missing variable hides "too short", a malformed name hides "unknown".
-    const reported = new Set(interpolated.problems.map((p) => p.field));
-    const fieldProblems = (result.success ? [] : result.error.issues.flatMap((i) => issueToProblems(src, i))).filter((p) => !reported.has(p.field));
-    for (const p of fieldProblems) reported.add(p.field);
-    const refErrors = refs.errors.filter((p) => !reported.has(p.field));
-    errors.push(...fieldProblems, ...refErrors);
-    warnings.push(...refs.warnings);
-    if (result.success && parsed.problems.length === 0 && interpolated.problems.length === 0 && refErrors.length === 0) {
-      flows.push(deepFreeze(resolveFlow(result.data, file, flowVersion(text))));
-    }
+/** Parses and checks one flow file on its own (rules across files come after, in `finish`). */
+function checkSource({ file, text }: FlowSource, options: LoadOptions): FileCheck {
+  const parsed = parseFlowYaml(file, text);
+  const errors: FlowProblem[] = [...parsed.problems];
+  const src = parsed.source;
+  if (!src) return { errors, warnings: [] };
+  const data = toData(src);
+  if (data.problem) return { errors: [...errors, data.problem], warnings: [] };
+  const interpolated = interpolateEnv(src, data.value, options.env ?? process.env);
+  errors.push(...interpolated.problems);
+  const result = FlowFileSchema.safeParse(interpolated.value, { reportInput: true });
+  const refs = checkReferences(interpolated.value, src, options.registry, interpolated.defaulted);
+  // One problem per field: a missing variable hides "too short", a malformed name hides "unknown".
+  const reported = new Set(interpolated.problems.map((p) => p.field));
+  const fieldProblems = (result.success ? [] : result.error.issues.flatMap((i) => issueToProblems(src, i))).filter((p) => !reported.has(p.field));
+  for (const p of fieldProblems) reported.add(p.field);
+  const refErrors = refs.errors.filter((p) => !reported.has(p.field));
+  errors.push(...fieldProblems, ...refErrors);
+  const check: FileCheck = { errors, warnings: refs.warnings, parsed: { raw: interpolated.value as Record<string, unknown>, src } };
+  if (result.success && parsed.problems.length === 0 && interpolated.problems.length === 0 && refErrors.length === 0) {
+    check.flow = deepFreeze(resolveFlow(result.data, file, flowVersion(text)));
   }
+  return check;
+}
 
-  errors.push(...checkAcross(parsedFiles, options.numbers));
-  if (sources.length === 0) errors.push({ file: '(flows)', message: 'no flow files found: add at least one flows/*.yaml' });
+/** The rules across files, then the registry and router of a valid set. */
+function finish(checks: readonly FileCheck[], options: LoadOptions): LoadResult {
+  const errors = checks.flatMap((c) => c.errors);
+  const warnings = checks.flatMap((c) => c.warnings);
+  const flows = checks.flatMap((c) => (c.flow ? [c.flow] : []));
+  errors.push(...checkAcross(checks.flatMap((c) => (c.parsed ? [c.parsed] : [])), options.numbers));
+  if (checks.length === 0) errors.push({ file: '(flows)', message: 'no flow files found: add at least one flows/*.yaml' });
   if (errors.length > 0) return { ok: false, errors: sortProblems(errors), warnings: sortProblems(warnings) };
 
   let registry = options.registry;
@@ -108,6 +112,11 @@ export function loadFlowSources(sources: readonly FlowSource[], options: LoadOpt
     registry = registry.withFlowFunctions(flow.name, flow.httpFunctions.map((spec) => createHttpTool(spec, { secret, source: flow.file })));
   }
   return { ok: true, flows, registry, router: new FlowRouter(flows), warnings: sortProblems(warnings) };
+}
+
+/** Validates flow sources (already read); never throws. */
+export function loadFlowSources(sources: readonly FlowSource[], options: LoadOptions): LoadResult {
+  return finish(sources.map((s) => checkSource(s, options)), options);
 }
 
 /** Names, called numbers and the default flow across files (read defensively: a file may be partly invalid). */
@@ -176,6 +185,38 @@ export function loadFlowDir(dir: string, options: LoadOptions): LoadResult {
   const result = loadFlowSources(sources, options);
   if (errors.length === 0) return result;
   return { ok: false, errors: [...errors, ...(result.ok ? [] : result.errors)], warnings: result.warnings };
+}
+
+/**
+ * loadFlowDir for a running server (hot reload): reads without blocking and yields to the event
+ * loop between files, so calls in progress wait for one file's checks at most, not the folder's.
+ */
+export async function loadFlowDirAsync(dir: string, options: LoadOptions): Promise<LoadResult> {
+  let names: string[];
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new Error('not a folder');
+    names = (await readdir(dir)).filter((n) => /\.ya?ml$/i.test(n)).sort();
+  } catch (err) {
+    return { ok: false, errors: [{ file: dir, message: `cannot read the flows folder: ${(err as Error).message}` }], warnings: [] };
+  }
+  const checks: FileCheck[] = [];
+  const readErrors: FlowProblem[] = [];
+  for (const n of names) {
+    const path = join(dir, n);
+    const file = relative(process.cwd(), path) || path;
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      readErrors.push({ file, message: `cannot read the file: ${(err as Error).message}` });
+      continue;
+    }
+    checks.push(checkSource({ file, text }, options));
+    await new Promise<void>((ok) => setImmediate(ok));
+  }
+  const result = finish(checks, options);
+  if (readErrors.length === 0) return result;
+  return { ok: false, errors: [...readErrors, ...(result.ok ? [] : result.errors)], warnings: result.warnings };
 }
 
 export interface BusinessConfigOptions {
