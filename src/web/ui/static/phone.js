@@ -235,7 +235,7 @@ function showEvent(ev) {
     const bot = ev.kind === 'bot_utterance';
     els.captions.append(
       h('li', { class: `caption ${bot ? 'bot' : 'caller'}${ev.interrupted ? ' interrupted' : ''}` },
-        h('div', { class: 'bubble' }, h('span', { class: 'who' }, bot ? 'Bot' : 'You'), h('span', { class: 'text' }, ev.text))),
+        h('div', { class: 'bubble' }, h('span', { class: 'who' }, bot ? 'Bot' : 'You'), h('span', { class: 'text' }, ev.text || wordless(ev)))),
     );
     els.captions.lastElementChild?.scrollIntoView({ block: 'nearest' });
     return;
@@ -245,6 +245,11 @@ function showEvent(ev) {
   const failed = ev.kind === 'function_call' && ev.status !== 'ok';
   els.events.append(h('li', { class: `phone-event kind-${ev.kind}${failed ? ' status-error' : ''}`, dataset: { kind: ev.kind } }, h('span', { class: 'at' }, seconds(ev.atMs)), text));
   els.events.lastElementChild?.scrollIntoView({ block: 'nearest' });
+}
+
+/** A caption without words (the bot was interrupted before its transcription came, or the caller's words were not transcribed). */
+function wordless(ev) {
+  return ev.kind === 'bot_utterance' ? `(speech, ${seconds(ev.heardMs ?? 0)} heard)` : '(speech)';
 }
 
 function describe(ev) {
