@@ -11,14 +11,18 @@ import { mkdirSync } from 'node:fs';
 import type { Env } from './config/env.js';
 import type { Logger } from './shared/log.js';
 import { CallbridgeError } from './shared/errors.js';
-import { loadBusinessConfig, type LoadedFlows } from './flows/index.js';
+import { FlowCatalog, clockStartingAt, type Flow } from './flows/index.js';
 import { openSqliteStore, createTranscriptWriter, startRetentionJob, type TranscriptWriter, type SqliteTranscriptStore, type RetentionJob } from './transcripts/index.js';
 import { TwilioCallControl } from './twilio/rest.js';
 import { createApp, attachUpgradeHandlers, finishApp, twilioEdgeOf } from './web/server.js';
-import { mountCalls } from './web/calls-routes.js';
-import { CallManager, TwilioCalls, geminiConnect, type CallManagerOptions, loadPromptFile, builtInPromptPath, DEFAULT_MODEL, DEFAULT_FALLBACK_MODELS, type RetryPolicy } from './call/index.js';
+import { mountCalls, liveCallsOf } from './web/calls-routes.js';
+import { mountPhone } from './web/phone-routes.js';
+import { mountFlows } from './web/flows-routes.js';
+import { BrowserPhone } from './call/index.js';
+import { CallManager, TwilioCalls, geminiConnect, type CallManagerOptions, loadPromptFile, builtInPromptPath, DEFAULT_MODEL, DEFAULT_FALLBACK_MODELS, type RetryPolicy, type LiveConnect } from './call/index.js';
 import { ModelBreakers, type BreakerOptions } from './health/breakers.js';
 import { geminiProbe } from './health/model-probe.js';
+import { runBootChecks } from './health/boot-checks.js';
 
 export interface StartOptions {
   env: Env;
@@ -35,7 +39,9 @@ export interface StartOptions {
   retry?: Partial<RetryPolicy>;
   breakers?: BreakerOptions;
   setupTimeoutMs?: number;
-  /** The clock used for business hours (the demo pins an open hour). */
+  /** Reload flows and functions when their files change (default true). */
+  watchFlows?: boolean;
+  /** The business clock (hours, closed dates, functions' ctx.now()), overriding CALLBRIDGE_NOW. */
   now?: () => Date;
 }
 
@@ -47,7 +53,10 @@ export interface Callbridge {
   writer: TranscriptWriter;
   store: SqliteTranscriptStore;
   breakers: ModelBreakers;
-  flows: LoadedFlows;
+  /** The live catalogue: what serves now (`current`), hot reload (watching FLOWS_DIR and TOOLS_DIR), versions, problems. */
+  catalog: FlowCatalog;
+  /** The business clock: now, or the test clock of CALLBRIDGE_NOW (hours, "open now"). */
+  businessNow(): Date;
   /** The Gemini Live endpoint in use and whether it is the built-in emulator. */
   gemini: { url: string | undefined; emulated: boolean };
   /** Set when the built-in emulator runs in this process. */
@@ -68,15 +77,35 @@ function checkProduction(env: Env): void {
   }
 }
 
+/** The Gemini endpoint; `flowUrl`: the built-in emulator's URL for a flow's sessions. */
+interface GeminiUse {
+  apiKey: string;
+  url: string | undefined;
+  emulated: boolean;
+  flowUrl?: (flow: string) => string;
+}
+
+/** The test clock of CALLBRIDGE_NOW (or the `now` option): starts at that instant and advances. */
+function testClock(options: StartOptions): (() => Date) | undefined {
+  if (options.now) return options.now;
+  const at = options.env.CALLBRIDGE_NOW;
+  if (!at) return undefined;
+  options.log.warn({ CALLBRIDGE_NOW: at }, 'test clock: business hours, closed dates and functions use CALLBRIDGE_NOW, advancing from boot');
+  return clockStartingAt(new Date(at));
+}
+
 /** Gemini: the real service, an explicit endpoint, or the built-in emulator (offline development). */
-async function geminiEndpoint(options: StartOptions): Promise<{ gemini: { apiKey: string; url: string | undefined; emulated: boolean }; emulator: Callbridge['emulator'] }> {
+async function geminiEndpoint(options: StartOptions, catalog: FlowCatalog): Promise<{ gemini: GeminiUse; emulator: Callbridge['emulator'] }> {
   const { env, log } = options;
   if (env.GEMINI_API_KEY) return { gemini: { apiKey: env.GEMINI_API_KEY, url: env.GEMINI_LIVE_URL, emulated: false }, emulator: undefined };
   if (env.GEMINI_LIVE_URL) return { gemini: { apiKey: 'no-key', url: env.GEMINI_LIVE_URL, emulated: false }, emulator: undefined };
-  const { startEmulator } = await import('./emulator/index.js');
-  const emu = await startEmulator({ port: 0, host: '127.0.0.1', log: log.child({ component: 'emulator' }), ...options.emulator });
+  const { startEmulator, FlowScenarios, flowScenarioFile, emulatorUrlForFlow } = await import('./emulator/index.js');
+  // Each session plays the scenario of its call's flow (docs/scenarios.md), read per session.
+  const scenarios = new FlowScenarios({ scenariosDir: resolve(env.SCENARIOS_DIR), scenarioPathOf: (name) => flowScenarioFile(catalog.current.router.byName(name)), log });
+  const emu = await startEmulator({ port: 0, host: '127.0.0.1', log: log.child({ component: 'emulator' }), scenarioForFlow: (flow) => scenarios.resolve(flow), ...options.emulator });
   log.warn({ url: emu.url }, 'GEMINI_API_KEY is not set: using the built-in Gemini Live emulator (offline development only)');
-  return { gemini: { apiKey: 'emulator', url: emu.url, emulated: true }, emulator: { url: emu.url, close: () => emu.close() } };
+  const gemini = { apiKey: 'emulator', url: emu.url, emulated: true, flowUrl: (flow: string) => emulatorUrlForFlow(emu.url, flow) };
+  return { gemini, emulator: { url: emu.url, close: () => emu.close() } };
 }
 
 /** Twilio REST call control (transfers), when both credentials are set. */
@@ -95,17 +124,21 @@ function twilioRest(env: Env, log: Logger): TwilioCallControl | undefined {
   return rest;
 }
 
+/** Per flow: the built-in emulator learns from the URL which flow a session is for. */
+function flowConnect(apiKey: string, flowUrl: (flow: string) => string, setupTimeoutMs: number | undefined): (flow: Flow) => LiveConnect {
+  return (flow) => geminiConnect({ apiKey, url: flowUrl(flow.name), ...(setupTimeoutMs ? { setupTimeoutMs } : {}) });
+}
+
 /** The call manager for these flows, on this Gemini endpoint. */
 function callManager(
   options: StartOptions,
-  d: { flows: LoadedFlows; writer: TranscriptWriter; dataDir: string; prompts: CallManagerOptions['prompts']; breakers: ModelBreakers; gemini: { apiKey: string; url: string | undefined } },
+  d: { catalog: FlowCatalog; writer: TranscriptWriter; dataDir: string; prompts: CallManagerOptions['prompts']; breakers: ModelBreakers; gemini: GeminiUse },
 ): CallManager {
   const { env, log } = options;
-  const { flows, writer, dataDir, prompts, breakers, gemini } = d;
+  const { catalog, writer, dataDir, prompts, breakers, gemini } = d;
   return new CallManager({
     log,
-    router: flows.router,
-    registry: flows.registry,
+    flows: () => catalog.current,
     writer,
     dataDir,
     agent: {
@@ -114,6 +147,7 @@ function callManager(
         ...(gemini.url ? { url: gemini.url } : {}),
         ...(options.setupTimeoutMs ? { setupTimeoutMs: options.setupTimeoutMs } : {}),
       }),
+      ...(gemini.flowUrl ? { connectFor: flowConnect(gemini.apiKey, gemini.flowUrl, options.setupTimeoutMs) } : {}),
       defaultModel: DEFAULT_MODEL,
       defaultFallbackModels: DEFAULT_FALLBACK_MODELS,
       ...(env.GEMINI_MODEL ? { model: env.GEMINI_MODEL } : {}),
@@ -162,6 +196,7 @@ async function shutdown(
   p.log.info(drained, 'calls drained');
   p.retention.stop();
   twilioEdgeOf(p.app)?.close();
+  liveCallsOf(p.app)?.closeAll();
   await p.writer.close().catch((err: unknown) => p.log.error({ err }, 'flushing transcripts at shutdown failed'));
   await p.store.close();
   await new Promise<void>((ok) => p.server.close(() => ok()));
@@ -169,22 +204,25 @@ async function shutdown(
   await p.emulator?.close();
 }
 
-/** Flows and code functions from FLOWS_DIR / TOOLS_DIR (or the given dirs); warnings are logged. */
-async function loadFlows(options: StartOptions): Promise<LoadedFlows> {
+/** Flows and code functions from FLOWS_DIR / TOOLS_DIR (or the given dirs), watched for changes; warnings are logged. */
+async function openCatalog(options: StartOptions): Promise<FlowCatalog> {
   const { env, log } = options;
-  const flows = await loadBusinessConfig({
+  const catalog = await FlowCatalog.open({
     flowsDir: options.flowsDir ?? resolve(env.FLOWS_DIR),
     toolsDir: options.toolsDir ?? resolve(env.TOOLS_DIR),
     env: process.env,
+    log: log.child({ component: 'flows' }),
   });
-  for (const w of flows.warnings) log.warn({ file: w.file, line: w.line, field: w.field }, `flow warning: ${w.message}`);
-  return flows;
+  // Transfers this server cannot make (warning); with a key, models the endpoint refuses (boot stops).
+  await runBootChecks({ flows: catalog.current.flows, env, dataDir: resolve(env.DATA_DIR), log, defaultModel: DEFAULT_MODEL, defaultFallbackModels: DEFAULT_FALLBACK_MODELS });
+  if (options.watchFlows !== false) catalog.watch();
+  return catalog;
 }
 
 export async function startCallbridge(options: StartOptions): Promise<Callbridge> {
   const { env, log } = options;
   checkProduction(env);
-  const flows = await loadFlows(options);
+  const catalog = await openCatalog(options);
 
   const dataDir = resolve(env.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
@@ -192,14 +230,15 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
   const writer = createTranscriptWriter({ store, log });
   const prompts = { apology: loadPromptFile('apology', builtInPromptPath('apology')), apologyTransfer: loadPromptFile('apology-transfer', builtInPromptPath('apology-transfer')) };
 
-  const { gemini, emulator } = await geminiEndpoint(options);
+  const { gemini, emulator } = await geminiEndpoint(options, catalog);
+  const clock = testClock(options);
   const rest = twilioRest(env, log);
   // An open breaker is tested with synthetic sessions, never with a caller.
   const breakers = new ModelBreakers({
     probe: geminiProbe({ apiKey: gemini.apiKey, ...(gemini.url ? { url: gemini.url } : {}), log: log.child({ component: 'probe' }) }),
     ...options.breakers,
   });
-  const manager = callManager(options, { flows, writer, dataDir, prompts, breakers, gemini });
+  const manager = callManager(clock ? { ...options, now: clock } : options, { catalog, writer, dataDir, prompts, breakers, gemini });
   const twilioCalls = new TwilioCalls({
     manager,
     rest,
@@ -224,7 +263,9 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     const r = readiness(manager, breakers, gemini.emulated, stopping);
     res.status(r.ready ? 200 : 503).json(r);
   });
-  mountCalls(app, { store, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, dataDir });
+  mountCalls(app, { store, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, dataDir, live: writer });
+  mountPhone(app, { phone: new BrowserPhone({ manager, feed: writer, log }), adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, flows: () => catalog.current.flows, publicBaseUrl });
+  mountFlows(app, { catalog, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, now: () => clock?.() ?? new Date(), transfersAvailable: rest !== undefined });
   finishApp(app); // the error handler goes after every route
   server.on('request', app);
   attachUpgradeHandlers(app, server);
@@ -232,7 +273,7 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
   const retention: RetentionJob = startRetentionJob({
     store,
     dataDir,
-    policy: () => ({ flows: Object.fromEntries(flows.flows.map((f) => [f.name, f.retentionDays])) }),
+    policy: () => ({ flows: Object.fromEntries(catalog.current.flows.map((f) => [f.name, f.retentionDays])) }),
     log,
   });
 
@@ -245,12 +286,14 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     writer,
     store,
     breakers,
-    flows,
+    catalog,
+    businessNow: () => clock?.() ?? new Date(),
     gemini: { url: gemini.url, emulated: gemini.emulated },
     emulator,
     shutdown: (deadlineMs = 30_000) => {
       if (stopping) return Promise.resolve();
       stopping = true;
+      catalog.close();
       return shutdown({ manager, retention, app, writer, store, server, emulator, log }, deadlineMs);
     },
   };

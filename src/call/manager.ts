@@ -8,7 +8,7 @@
  * already generated — when the caller's media starts. An admitted call whose media never comes
  * is ended after `noStreamTimeoutMs`. All state is per call; this object only indexes calls.
  */
-import { FlowSession, outsideHoursActions, type Flow, type FlowRouter, type FlowAction } from '../flows/index.js';
+import { FlowSession, outsideHoursActions, clockStartingAt, type Flow, type FlowRouter, type FlowAction } from '../flows/index.js';
 import type { ToolRegistry } from '../tools/index.js';
 import type { TranscriptWriter } from '../transcripts/writer.js';
 import type { CallRecord } from '../transcripts/types.js';
@@ -24,13 +24,18 @@ import type { Prompt } from './prompts.js';
 
 export interface CallManagerOptions {
   log: Logger;
-  router: FlowRouter;
-  registry: ToolRegistry;
+  /**
+   * The flows and functions for the next call, read at each admission (hot reload swaps them);
+   * a call keeps the Flow and registry it was created with until it ends.
+   */
+  flows: () => { router: FlowRouter; registry: ToolRegistry };
   writer: TranscriptWriter;
   dataDir: string;
   agent: {
     /** Opens an agent session (./adapters/gemini-session.ts). */
     connect: LiveConnect;
+    /** A connect per flow, used instead of `connect` (the built-in emulator learns the flow from its URL). */
+    connectFor?: (flow: Flow) => LiveConnect;
     /** A flow without `model:` uses these. */
     defaultModel: string;
     defaultFallbackModels: readonly string[];
@@ -46,6 +51,7 @@ export interface CallManagerOptions {
   preopen?: boolean;
   /** End an admitted call when no media follows within this time. */
   noStreamTimeoutMs?: number;
+  /** The business clock for hours, closed dates and functions (CALLBRIDGE_NOW's test clock); default the machine's. */
   now?: () => Date;
   clock?: Clock;
 }
@@ -118,13 +124,14 @@ export class CallManager {
       log.info('new call while shutting down: answered with the draining message');
       return { kind: 'draining' };
     }
-    const flow = incoming.flowName !== undefined ? this.#o.router.byName(incoming.flowName) : this.#o.router.route(incoming.to);
+    const { router } = this.#o.flows();
+    const flow = incoming.flowName !== undefined ? router.byName(incoming.flowName) : router.route(incoming.to);
     if (!flow) {
       log.error({ pii: { to: incoming.to } }, 'no flow answers this number and there is no default flow');
       return { kind: 'no-flow' };
     }
     if (this.#calls.has(incoming.callSid)) return { kind: 'accepted', flow: flow.name }; // a retried webhook
-    const closed = outsideHoursActions(flow, this.#o.now?.() ?? new Date());
+    const closed = outsideHoursActions(flow, this.#businessClock(incoming)?.() ?? new Date());
     if (closed) return this.#closedHours(incoming, flow, closed);
 
     const call = this.#createCall(incoming, flow, makeTransport());
@@ -151,7 +158,8 @@ export class CallManager {
    * restart): the call is rebuilt on `flowName` (or the default flow). False when refused.
    */
   adopt(incoming: Omit<IncomingCall, 'from' | 'to'>, flowName: string, transport: CallerTransport): boolean {
-    const flow = this.#o.router.byName(flowName) ?? this.#o.router.route('');
+    const { router } = this.#o.flows();
+    const flow = router.byName(flowName) ?? router.route('');
     if (!flow || this.#draining) return false;
     this.#createCall({ ...incoming, from: '', to: '' }, flow, transport);
     return true;
@@ -182,12 +190,15 @@ export class CallManager {
 
   #createCall(incoming: IncomingCall, flow: Flow, transport: CallerTransport): Call {
     const models = this.#modelsFor(flow);
+    // Synchronous with the routing that chose `flow`, so it is the registry of the same reload.
+    const { registry } = this.#o.flows();
     const record: CallRecord = {
       callSid: incoming.callSid,
       accountSid: incoming.accountSid,
       from: incoming.from,
       to: incoming.to,
       flow: flow.name,
+      flowVersion: flow.version,
       channel: incoming.channel,
       models: [],
       startedAt: this.#clock.wallNow(),
@@ -205,17 +216,18 @@ export class CallManager {
         from: incoming.from,
         to: incoming.to,
         flow,
-        session: new FlowSession(flow, this.#o.registry),
-        registry: this.#o.registry,
+        session: new FlowSession(flow, registry),
+        registry,
         models,
         record: callLog,
         transport,
+        ...this.#businessClockInit(incoming),
       },
       {
         log: this.#o.log,
         dataDir: this.#o.dataDir,
         clock: this.#clock,
-        link: (o) => this.#link(o),
+        link: (o) => this.#link(o, flow),
         prompts: this.#o.prompts,
         ended: (c) => this.#ended(c),
       },
@@ -224,11 +236,22 @@ export class CallManager {
     return call;
   }
 
-  #link(o: Pick<LinkOptions, 'models' | 'sessionConfig' | 'history' | 'log'>): GeminiLink {
+  /** The call's test clock: its own pretend time (advancing from admission), else the process's. */
+  #businessClock(incoming: IncomingCall): (() => Date) | undefined {
+    if (incoming.pretendNow) return clockStartingAt(incoming.pretendNow, () => this.#clock.wallNow());
+    return this.#o.now;
+  }
+
+  #businessClockInit(incoming: IncomingCall): { businessNow?: () => Date } {
+    const businessNow = this.#businessClock(incoming);
+    return businessNow ? { businessNow } : {};
+  }
+
+  #link(o: Pick<LinkOptions, 'models' | 'sessionConfig' | 'history' | 'log'>, flow: Flow): GeminiLink {
     const a = this.#o.agent;
     return new GeminiLink({
       ...o,
-      connect: this.#connect,
+      connect: a.connectFor?.(flow) ?? this.#connect,
       ...(a.retry ? { retry: a.retry } : {}),
       breakers: this.#o.breakers,
       replyTimes: this.replyTimes,
@@ -251,7 +274,7 @@ export class CallManager {
     const callLog = this.#o.writer.openCall(
       {
         callSid: incoming.callSid, accountSid: incoming.accountSid, from: incoming.from, to: incoming.to, flow: flow.name,
-        channel: incoming.channel, models: [], startedAt: now, outcome: 'in_progress', geminiCloses: [], reconnects: 0,
+        flowVersion: flow.version, channel: incoming.channel, models: [], startedAt: now, outcome: 'in_progress', geminiCloses: [], reconnects: 0,
         usage: { promptTokens: 0, responseTokens: 0, totalTokens: 0 }, latency: { turns: [] },
       },
       { redact: flow.redactDigits },
