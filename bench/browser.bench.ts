@@ -19,7 +19,9 @@
  *     quanta. The sound card's own output latency (AudioContext.outputLatency) is not included.
  *     Audio that arrives ahead of real time waits its turn in that buffer: that is the bot's
  *     speech queued, not delay, so the figure that matters is the wait of a turn's first audio.
- *   - CPU: callbridge's user+system time (/proc) over the steady window, per call and second.
+ *   - CPU: callbridge's user+system time (/proc) over the steady window, per call and second;
+ *     and the same process idle (no call) for 3 s before, so the per-call cost can be read
+ *     without the process's own background work.
  *
  * Run: npm run bench:browser [-- --calls 1,10 --seconds 15 --quality phone,wideband]
  */
@@ -219,10 +221,12 @@ interface RunResult {
   /** A turn's first audio: received by the page → played. */
   turnStartMs: number[];
   cpuMsPerCallS: number;
+  /** CPU of the idle process (ms per second), measured before the calls. */
+  idleCpuMsPerS: number;
   clears: number;
 }
 
-function analyse(legs: Leg[], fromFrame: number): Omit<RunResult, 'quality' | 'calls' | 'cpuMsPerCallS'> {
+function analyse(legs: Leg[], fromFrame: number): Omit<RunResult, 'quality' | 'calls' | 'cpuMsPerCallS' | 'idleCpuMsPerS'> {
   const inMs: number[] = [];
   const outNetMs: number[] = [];
   const outPlayedMs: number[] = [];
@@ -260,9 +264,14 @@ async function run(calls: number, quality: 'phone' | 'wideband'): Promise<RunRes
   const { dir, env } = serverDirs('cb-browser-bench-', { 'echo.yaml': ECHO_FLOW });
   const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emulator.url, ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'info' });
   try {
+    const pid = bridge.child.pid!;
+    await new Promise((r) => setTimeout(r, 1000));
+    const idle0 = cpuTicks(pid);
+    const idleT0 = performance.now();
+    await new Promise((r) => setTimeout(r, 3000));
+    const idleCpuMsPerS = ((cpuTicks(pid) - idle0) * 10) / ((performance.now() - idleT0) / 1000);
     const legs: Leg[] = [];
     for (let i = 0; i < calls; i++) legs.push(await openLeg(bridge.url, quality));
-    const pid = bridge.child.pid!;
     let ticks0 = 0;
     let t0 = 0;
     const warm = setTimeout(() => {
@@ -277,7 +286,7 @@ async function run(calls: number, quality: 'phone' | 'wideband'): Promise<RunRes
     const result = analyse(legs, WARMUP_MS / 20);
     for (const leg of legs) leg.phone.send({ type: 'hangup' });
     await Promise.all(legs.map((l) => l.phone.closed));
-    return { quality, calls, ...result, cpuMsPerCallS: (cpuS * 1000) / wallS / calls };
+    return { quality, calls, ...result, cpuMsPerCallS: (cpuS * 1000) / wallS / calls, idleCpuMsPerS };
   } finally {
     bridge.child.kill('SIGTERM');
     await bridge.exited;
@@ -287,16 +296,16 @@ async function run(calls: number, quality: 'phone' | 'wideband'): Promise<RunRes
 
 const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 console.log(`# browser test phone: ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}; ${SECONDS} s per run after ${WARMUP_MS / 1000} s warm-up`);
-console.log('| line | calls | in p50 / p99 ms | out, received p50 / p99 ms | out, played p50 / p99 ms | turn start: received → played p50 / p99 ms | callbridge CPU per call |');
+console.log('| line | calls | in p50 / p99 ms | out, received p50 / p99 ms | out, played p50 / p99 ms | turn start: received → played p50 / p99 ms | callbridge CPU per call (idle process subtracted) |');
 console.log('|---|---:|---|---|---|---|---:|');
 for (const quality of QUALITIES) {
   for (const calls of CALLS) {
     const r = await run(calls, quality);
-    const cpuPct = r.cpuMsPerCallS / 10;
+    const perCall = r.cpuMsPerCallS - r.idleCpuMsPerS / calls;
     console.log(
-      `| ${quality === 'wideband' ? 'Wideband (16 kHz)' : 'Phone line (8 kHz μ-law)'} | ${calls} | ${f(pct(r.inMs, 50))} / ${f(pct(r.inMs, 99))} | ${f(pct(r.outNetMs, 50))} / ${f(pct(r.outNetMs, 99))} | ${f(pct(r.outPlayedMs, 50))} / ${f(pct(r.outPlayedMs, 99))} | ${f(pct(r.turnStartMs, 50))} / ${f(pct(r.turnStartMs, 99))} | ${r.cpuMsPerCallS.toFixed(1)} ms/s (${cpuPct.toFixed(2)} % of a core) |`,
+      `| ${quality === 'wideband' ? 'Wideband (16 kHz)' : 'Phone line (8 kHz μ-law)'} | ${calls} | ${f(pct(r.inMs, 50))} / ${f(pct(r.inMs, 99))} | ${f(pct(r.outNetMs, 50))} / ${f(pct(r.outNetMs, 99))} | ${f(pct(r.outPlayedMs, 50))} / ${f(pct(r.outPlayedMs, 99))} | ${f(pct(r.turnStartMs, 50))} / ${f(pct(r.turnStartMs, 99))} | ${r.cpuMsPerCallS.toFixed(1)} ms/s (${perCall.toFixed(1)} ms/s: ${(perCall / 10).toFixed(2)} % of a core) |`,
     );
-    console.log(`#   samples: in ${r.inMs.length}, out ${r.outNetMs.length} received / ${r.outPlayedMs.length} played, ${r.turnStartMs.length} turn starts; clears sent to the page: ${r.clears}`);
+    console.log(`#   samples: in ${r.inMs.length}, out ${r.outNetMs.length} received / ${r.outPlayedMs.length} played, ${r.turnStartMs.length} turn starts; clears sent to the page: ${r.clears}; idle process ${r.idleCpuMsPerS.toFixed(1)} ms/s`);
   }
 }
 await emulator.close();
