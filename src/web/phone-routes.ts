@@ -71,12 +71,29 @@ export function mountPhone(app: Express, o: PhoneRouteOptions): void {
     const who = auth.identify(req);
     res.json({ flows, qualities: LINE_QUALITIES, busy: who !== undefined && o.phone.busy(who.session) });
   });
+  const worklets = { capture: workletSource('capture'), playback: workletSource('playback') };
+  app.get('/phone/worklets/:name.js', (req, res) => {
+    const source = worklets[req.params.name as keyof typeof worklets];
+    if (typeof source !== 'string') return void res.status(404).type('text').send('not found');
+    res.type('application/javascript').setHeader('Cache-Control', 'max-age=600');
+    res.send(source);
+  });
   const wss = new WebSocketServer({ noServer: true, maxPayload: PHONE_MAX_PAYLOAD_BYTES, perMessageDeflate: false });
   addUpgradeHandler(app, (req, socket, head) => {
     if (pathOf(req.url) !== PHONE_WS_PATH) return false;
     upgrade({ o, auth, wss }, req, socket, head);
     return true;
   });
+}
+
+/**
+ * A worklet as one self-contained script: phone-dsp.js inlined in place of the import (worklet
+ * scopes that do not take static imports, e.g. older Firefox, run it as well).
+ */
+function workletSource(name: 'capture' | 'playback'): string {
+  const dsp = readFileSync(`${UI_DIR}static/phone-dsp.js`, 'utf8').replace(/^export /gm, '');
+  const body = readFileSync(`${UI_DIR}static/phone-${name}.worklet.js`, 'utf8').replace(/^import [^\n]*\n/m, '');
+  return `${dsp}\n${body}`;
 }
 
 function securityHeaders(_req: Request, res: Response, next: NextFunction): void {

@@ -8,6 +8,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import vm from 'node:vm';
 import { startRig, testFlow, type Rig } from '../support/e2e.js';
 import { connectPhone, signIn, streamFrames, type PhoneClient, type Upgrade } from '../support/phone-client.js';
 import { encodeMulaw } from '../../src/audio/mulaw.js';
@@ -216,6 +217,43 @@ describe('browser test phone over its WebSocket', () => {
     bystander.send({ type: 'hangup' });
     await bystander.closed;
     assert.equal((await fetch(`${rig.bridge.url}/healthz`)).status, 200);
+  });
+
+  it('serves each AudioWorklet as one self-contained script that runs in a worklet scope', async () => {
+    const load = async (name: string) => {
+      const res = await fetch(`${rig.bridge.url}/phone/worklets/${name}.js`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /javascript/);
+      const source = await res.text();
+      assert.doesNotMatch(source, /^\s*(import|export) /m, 'no module syntax left');
+      const posted: unknown[] = [];
+      const registered: Record<string, new (o: unknown) => any> = {};
+      class AudioWorkletProcessor {
+        port = { postMessage: (m: unknown) => void posted.push(m), onmessage: undefined as undefined | ((e: { data: unknown }) => void) };
+      }
+      vm.runInContext(source, vm.createContext({ AudioWorkletProcessor, sampleRate: 48000, registerProcessor: (n: string, c: new (o: unknown) => any) => (registered[n] = c) }));
+      return { registered, posted };
+    };
+    const capture = await load('capture');
+    const mic = new capture.registered['phone-capture']!({ processorOptions: { quality: 'phone' } });
+    for (let q = 0; q < 375; q++) {
+      const input = new Float32Array(128).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 1000 * (q * 128 + i)) / 48000));
+      mic.process([[input]]);
+    }
+    assert.ok(capture.posted.length >= 49 && capture.posted.every((b) => (b as ArrayBuffer).byteLength === 160), `1 s at 48 kHz → 20 ms μ-law frames (${capture.posted.length})`);
+    const playback = await load('playback');
+    const speaker = new playback.registered['phone-playback']!({ processorOptions: { quality: 'phone', targetMs: 40 } });
+    speaker.port.onmessage!({ data: { type: 'audio', bytes: encodeMulaw(sineWave(500, 8000, 100, 8000)).buffer } });
+    speaker.port.onmessage!({ data: { type: 'mark', name: 'm1' } });
+    let peak = 0;
+    for (let q = 0; q < 60; q++) {
+      const out = new Float32Array(128);
+      speaker.process([], [[out]]);
+      peak = Math.max(peak, ...out.map(Math.abs));
+    }
+    assert.ok(peak > 0.2, `played (${peak.toFixed(2)})`);
+    assert.equal(JSON.stringify(playback.posted), JSON.stringify([{ type: 'played', marks: ['m1'] }]), 'the mark echoed once its audio played');
+    assert.equal((await fetch(`${rig.bridge.url}/phone/worklets/other.js`)).status, 404);
   });
 
   it('serves /phone to a signed-in browser, and its flow list with the default', async () => {

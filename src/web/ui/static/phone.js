@@ -75,8 +75,8 @@ async function openAudio(call) {
   // Created in the click handler (a user gesture), so it may play sound.
   call.ctx = new AudioContext({ latencyHint: 'interactive' });
   await Promise.all([
-    call.ctx.audioWorklet.addModule('/calls/assets/phone-capture.worklet.js'),
-    call.ctx.audioWorklet.addModule('/calls/assets/phone-playback.worklet.js'),
+    call.ctx.audioWorklet.addModule('/phone/worklets/capture.js'),
+    call.ctx.audioWorklet.addModule('/phone/worklets/playback.js'),
   ]);
   call.stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 } });
   if (call.ended) return;
