@@ -15,6 +15,13 @@ import { encodeMulaw } from '../../src/audio/mulaw.js';
 import { fitSine, sineWave } from '../../src/audio/analysis.js';
 
 const TOKEN = 'phone-test-admin-token-123';
+const HOURS = [
+  'hours:',
+  '  timeZone: America/New_York',
+  '  weekly: { monday: 09:00-17:00, tuesday: 09:00-17:00, wednesday: 09:00-17:00, thursday: 09:00-17:00, friday: 09:00-17:00 }',
+  '  closedDates: [2026-12-25]',
+  '  outsideHours: { say: "We are closed for the holiday.", then: hangup }',
+].join('\n');
 const TONE_HZ = 1000;
 
 function phoneOf(u: Upgrade): PhoneClient {
@@ -83,7 +90,11 @@ describe('browser test phone over its WebSocket', () => {
   before(async () => {
     const dtmf = ['dtmf:', '  "0": { say: "Putting you through.", transfer: desk }', '  "9": { endCall: "caller pressed 9" }'].join('\n');
     rig = await startRig({
-      flows: { 'test.yaml': testFlow({ topLevel: dtmf }), 'other.yaml': testFlow({ name: 'other-line', isDefault: false, numbers: ['+15550100200'], greeting: 'Other line here.' }) },
+      flows: {
+        'test.yaml': testFlow({ topLevel: dtmf }),
+        'other.yaml': testFlow({ name: 'other-line', isDefault: false, numbers: ['+15550100200'], greeting: 'Other line here.' }),
+        'holiday.yaml': testFlow({ name: 'holiday-line', isDefault: false, numbers: ['+15550100300'], topLevel: HOURS }),
+      },
       env: { ADMIN_TOKEN: TOKEN },
       emulator: { timing: { setupLatencyMs: 20, firstAudioDelayMs: 60, speechPace: 4, turnCompleteDelayMs: 20 } },
     });
@@ -190,6 +201,17 @@ describe('browser test phone over its WebSocket', () => {
     assert.equal((await storedCall(rig, callSid)).call.outcome, 'ended_by_bot');
   });
 
+  it('"Pretend it is…" a closed date: the page gets the closed-hours message, the call is recorded; a normal time connects', async () => {
+    const closed = phoneOf(await connectPhone(rig.bridge.url, { cookie, query: { flow: 'holiday-line', pretend: '2026-12-25T09:00:00-05:00' } }));
+    assert.equal((await closed.closed).code, 1000);
+    assert.equal(closed.message('closed')?.['say'], 'We are closed for the holiday.');
+    assert.equal(closed.message('ready'), undefined);
+    const open = phoneOf(await connectPhone(rig.bridge.url, { cookie, query: { flow: 'holiday-line', pretend: '2026-12-22T10:00:00-05:00' } }));
+    await open.until(() => open.message('ready'), 5000, 'ready on an open day');
+    open.send({ type: 'hangup' });
+    await open.closed;
+  });
+
   it('a bad frame closes only its own socket (4400), with the reason; the server and other calls go on', async () => {
     const bystander = phoneOf(await connectPhone(rig.bridge.url, { cookie: await signIn(rig.bridge.url, TOKEN) }));
     await bystander.until(() => bystander.message('ready'), 5000, 'ready');
@@ -266,6 +288,6 @@ describe('browser test phone over its WebSocket', () => {
     assert.equal(anon.status, 303);
     assert.equal(anon.headers.get('location'), '/calls/login?next=%2Fphone');
     const flows = (await (await fetch(`${rig.bridge.url}/phone/flows`, { headers: { Cookie: cookie } })).json()) as any;
-    assert.deepEqual(flows.flows.map((f: any) => [f.name, f.default]).sort(), [['other-line', false], ['test-line', true]]);
+    assert.deepEqual(flows.flows.map((f: any) => [f.name, f.default]).sort(), [['holiday-line', false], ['other-line', false], ['test-line', true]]);
   });
 });
