@@ -7,9 +7,9 @@
  *     page's WebSocket protocol (test/support/phone-client.ts) run in this process, so one clock
  *     (performance.now) stamps both ends of each direction.
  *   - Every client signs in (its own session), calls, and streams 20 ms frames in real time
- *     (a 440 Hz tone), "Phone line" (μ-law 8 kHz) or "Wideband" (PCM16 16 kHz). The echo talks
- *     in turns (2 s of echo, 1 s quiet), so every turn starts with the page's buffer empty, as a
- *     bot's reply does.
+ *     (a 440 Hz tone; the calls' frames spread over each 20 ms), "Phone line" (μ-law 8 kHz) or
+ *     "Wideband" (PCM16 16 kHz). The echo talks in turns (2 s of echo, 1 s quiet), so every turn
+ *     starts with the page's buffer empty, as a bot's reply does.
  *   - In: a frame's send by the client → the emulator has received the whole frame (16 kHz
  *     samples counted, so frames are matched by sample position): WebSocket, callbridge's checks,
  *     conversion, VAD and its WebSocket to Gemini.
@@ -193,23 +193,27 @@ async function openLeg(base: string, quality: 'phone' | 'wideband'): Promise<Leg
   return leg;
 }
 
-/** 20 ms frames for every leg, in real time on one schedule. */
+/**
+ * 20 ms frames for every leg, in real time, each leg on its own schedule, spread evenly over the
+ * 20 ms (independent browsers do not send in step; frames arriving together would share wake-ups
+ * and understate the CPU per call).
+ */
 async function stream(legs: Leg[], ms: number): Promise<void> {
-  const frames = legs.map((leg) => {
-    const rate = leg.quality === 'wideband' ? 16000 : 8000;
-    const pcm = sineWave(440, rate, 20, 2000);
-    return leg.quality === 'wideband' ? new Uint8Array(pcm.buffer) : encodeMulaw(pcm);
-  });
   const start = performance.now();
-  const count = ms / 20;
-  for (let k = 0; k < count; k++) {
-    const due = start + k * 20 - performance.now();
-    if (due > 0) await new Promise((r) => setTimeout(r, due));
-    legs.forEach((leg, i) => {
-      leg.sentAt.push(performance.now());
-      leg.phone.sendAudio(frames[i]!);
-    });
-  }
+  await Promise.all(
+    legs.map(async (leg, i) => {
+      const rate = leg.quality === 'wideband' ? 16000 : 8000;
+      const pcm = sineWave(440, rate, 20, 2000);
+      const frame = leg.quality === 'wideband' ? new Uint8Array(pcm.buffer) : encodeMulaw(pcm);
+      const offset = (20 * i) / legs.length;
+      for (let k = 0; k < ms / 20; k++) {
+        const due = start + offset + k * 20 - performance.now();
+        if (due > 0) await new Promise((r) => setTimeout(r, due));
+        leg.sentAt.push(performance.now());
+        leg.phone.sendAudio(frame);
+      }
+    }),
+  );
 }
 
 interface RunResult {
