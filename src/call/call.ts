@@ -110,7 +110,7 @@ export class Call {
     this.#session = init.session;
     this.#log = services.log.child({ callSid: init.callSid, flow: init.flow.name });
     this.#life = new Lifecycle();
-    this.#utterances = new Utterances((body, atMs) => this.#event(body, atMs));
+    this.#utterances = new Utterances((body, atMs) => this.#event(body, atMs), (who, text, id) => init.transport.caption?.(who, text, id));
     this.#metrics = new CallMetrics(init.record);
     this.#speech = new CallerSpeech(init.transport.inputFormat);
     this.#link = services.link({

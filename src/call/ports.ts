@@ -72,6 +72,12 @@ export interface CallerTransport {
   close(kind: 'normal' | 'going-away', reason: string): void;
   /** The call has finished: forget it (called once). */
   release(): void;
+  /**
+   * Optional: words as they are transcribed, before the utterance is recorded (the browser
+   * phone's live captions). Pieces of one utterance arrive in order (a bot utterance's pieces
+   * carry its id); the recorded event follows.
+   */
+  caption?(who: 'caller' | 'bot', text: string, utteranceId?: string): void;
 }
 
 // --- the agent ---------------------------------------------------------------------------------

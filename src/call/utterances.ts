@@ -25,9 +25,12 @@ export interface BotUtterance {
 }
 
 export type EmitEvent = (body: CallEventBody, atMs: number) => void;
+/** Words as they are transcribed, before the utterance is recorded (live captions). */
+export type LiveText = (who: 'caller' | 'bot', text: string, utteranceId?: string) => void;
 
 export class Utterances {
   readonly #emit: EmitEvent;
+  readonly #live: LiveText | undefined;
   readonly #open = new Map<string, BotUtterance>();
   #current: BotUtterance | undefined;
   #seq = 0;
@@ -41,8 +44,9 @@ export class Utterances {
   /** Call time caller text last arrived. */
   #callerTextAtMs = Number.NEGATIVE_INFINITY;
 
-  constructor(emit: EmitEvent) {
+  constructor(emit: EmitEvent, live?: LiveText) {
     this.#emit = emit;
+    this.#live = live;
   }
 
   set playout(tracker: PlayoutTracker) {
@@ -75,11 +79,13 @@ export class Utterances {
     // function call) without a space between sentences.
     if (/[.!?]$/.test(u.text) && /^[^\s.,!?;:]/.test(text)) u.text += ' ';
     u.text += text;
+    this.#live?.('bot', text, u.id);
   }
 
   callerText(text: string, atMs: number, speechStartMs?: number): void {
     if (this.#callerText === '') this.#callerStartMs = speechStartMs !== undefined ? Math.min(speechStartMs, atMs) : atMs;
     this.#callerText += text;
+    this.#live?.('caller', text);
     this.#callerTextAtMs = atMs;
     this.#untranscribed.length = 0; // the words of the speech so far have come
   }

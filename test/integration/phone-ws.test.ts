@@ -141,12 +141,17 @@ describe('browser test phone over its WebSocket', () => {
 
     await phone.until(() => phone.audio.length > 10 && phone.messages.some((m) => m.type === 'mark'), 10_000, 'greeting audio and a mark');
     assert.ok(phone.audio.every((a) => a.bytes.length > 0), 'μ-law frames');
+    // The greeting: its words as live captions first, then the utterance once it has played.
+    await phone.until(() => phone.events('bot_utterance').length > 0, 10_000, 'the greeting recorded');
+    assert.equal(phone.events('bot_utterance')[0]!['text'], 'Hello, test line.');
+    const firstCaption = phone.messages.findIndex((m) => m.type === 'caption' && m['who'] === 'bot');
+    const firstRecorded = phone.messages.findIndex((m) => m.type === 'event' && (m['event'] as { kind: string }).kind === 'bot_utterance');
+    assert.ok(firstCaption >= 0 && firstCaption < firstRecorded, 'live caption words come before the recorded utterance');
+    assert.match(String(phone.messages[firstCaption]!['id']), /^u\d+$/);
     await streamFrames(phone, toneFrames('phone', 1200, 800), 10);
     phone.send({ type: 'dtmf', digit: '1' });
     await phone.until(() => phone.events('dtmf').length > 0, 5000, 'the dtmf event');
     assert.equal(phone.events('dtmf')[0]!['digit'], '1');
-    await phone.until(() => phone.events('bot_utterance').length > 0, 10_000, 'a bot caption');
-    assert.ok(Number(phone.events('bot_utterance')[0]!['sentMs']) > 0, 'the greeting was sent and captioned');
 
     phone.send({ type: 'hangup' });
     assert.equal((await phone.closed).code, 1000);

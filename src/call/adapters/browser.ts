@@ -291,6 +291,11 @@ export class BrowserLeg implements CallerTransport, BrowserCall {
     return true;
   }
 
+  /** Live captions: words as they are transcribed (the recorded utterance follows as an event). */
+  caption(who: 'caller' | 'bot', text: string, utteranceId?: string): void {
+    if (this.#open) this.#send({ type: 'caption', who, text, ...(utteranceId !== undefined ? { id: utteranceId } : {}) });
+  }
+
   sendMark(name: string): void {
     if (this.#open) this.#send({ type: 'mark', name });
   }

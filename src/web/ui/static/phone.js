@@ -53,6 +53,8 @@ async function startCall() {
   const params = new URLSearchParams({ flow: els.flow.value, quality });
   if (els.pretend.value) params.set('pretend', new Date(els.pretend.value).toISOString());
   els.captions.replaceChildren();
+  live.bot = [];
+  live.caller = [];
   els.events.replaceChildren();
   els.recordLink.hidden = true;
   setInCall(true);
@@ -154,6 +156,8 @@ function onMessage(call, m) {
       return call.playback?.port.postMessage({ type: 'mark', name: m.name });
     case 'clear':
       return call.playback?.port.postMessage({ type: 'clear' });
+    case 'caption':
+      return liveCaption(m.who, m.text, m.id);
     case 'event':
       return showEvent(m.event);
     case 'transfer':
@@ -230,14 +234,37 @@ function brief(value) {
   return text === undefined ? '' : text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 
+function captionItem(who, text, extra = '') {
+  return h('li', { class: `caption ${who}${extra}` }, h('div', { class: 'bubble' }, h('span', { class: 'who' }, who === 'bot' ? 'Bot' : 'You'), h('span', { class: 'text' }, text)));
+}
+
+/** Captions being transcribed, oldest first per side (a recorded utterance replaces the oldest). */
+const live = { bot: [], caller: [] };
+
+/** Words as they are transcribed: appended to the utterance's live caption (a new one when it is new). */
+function liveCaption(who, text, id) {
+  if (who !== 'bot' && who !== 'caller') return;
+  const key = who === 'bot' ? id : 'caller';
+  let entry = live[who].find((e) => e.key === key);
+  if (!entry) {
+    entry = { key, el: captionItem(who, '', ' live') };
+    live[who].push(entry);
+    els.captions.append(entry.el);
+  }
+  const span = entry.el.querySelector('.text');
+  if (/[.!?]$/.test(span.textContent) && /^[^\s.,!?;:]/.test(text)) span.textContent += ' ';
+  span.textContent += text;
+  entry.el.scrollIntoView({ block: 'nearest' });
+}
+
 function showEvent(ev) {
   if (ev.kind === 'caller_utterance' || ev.kind === 'bot_utterance') {
-    const bot = ev.kind === 'bot_utterance';
-    els.captions.append(
-      h('li', { class: `caption ${bot ? 'bot' : 'caller'}${ev.interrupted ? ' interrupted' : ''}` },
-        h('div', { class: 'bubble' }, h('span', { class: 'who' }, bot ? 'Bot' : 'You'), h('span', { class: 'text' }, ev.text || wordless(ev)))),
-    );
-    els.captions.lastElementChild?.scrollIntoView({ block: 'nearest' });
+    const who = ev.kind === 'bot_utterance' ? 'bot' : 'caller';
+    const item = captionItem(who, ev.text || wordless(ev), ev.interrupted ? ' interrupted' : '');
+    const pending = live[who].shift();
+    if (pending) pending.el.replaceWith(item);
+    else els.captions.append(item);
+    item.scrollIntoView({ block: 'nearest' });
     return;
   }
   const text = describe(ev);
