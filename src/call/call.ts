@@ -19,7 +19,7 @@ import type { CallEventBody, CallOutcome, OutcomeDetail } from '../transcripts/t
 import type { CallbridgeError, ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { GeminiLink, LinkOptions, ReadyInfo, DownInfo } from './link/link.js';
-import type { AgentEvent, CallerTransport, Clock, SessionConfig, TimerHandle, Turn } from './ports.js';
+import type { AgentEvent, CallerTransport, Clock, SessionConfig, TimerHandle } from './ports.js';
 import { Utterances } from './utterances.js';
 import { AGENT_INPUT_RATE_HZ } from './audio-path.js';
 import { CallMetrics } from './metrics.js';
@@ -110,13 +110,15 @@ export class Call {
     this.#session = init.session;
     this.#log = services.log.child({ callSid: init.callSid, flow: init.flow.name });
     this.#life = new Lifecycle();
-    this.#utterances = new Utterances((body, atMs) => this.#event(body, atMs), (who, text, id) => init.transport.caption?.(who, text, id));
+    // Live words skip redaction (a digit run can span pieces): a redacting flow shows only recorded words.
+    const live = init.flow.redactDigits ? undefined : (who: 'caller' | 'bot', text: string, id?: string) => init.transport.caption?.(who, text, id);
+    this.#utterances = new Utterances((body, atMs) => this.#event(body, atMs), live);
     this.#metrics = new CallMetrics(init.record);
     this.#speech = new CallerSpeech(init.transport.inputFormat);
     this.#link = services.link({
       models: init.models,
       sessionConfig: (model) => this.#sessionConfig(model),
-      history: () => this.#history(),
+      history: () => this.#utterances.turns(),
       log: this.#log,
     });
     this.#bot = new BotOutput({
@@ -269,14 +271,6 @@ export class Call {
       ...(this.flow.voice ? { voiceName: this.flow.voice } : {}),
       ...(this.flow.language ? { languageCode: this.flow.language } : {}),
     };
-  }
-
-  #history(): Turn[] {
-    const turns: Turn[] = this.#utterances.history.map((h) => ({ role: h.role, parts: [{ text: h.text }] }));
-    if (turns.length > 0 && turns[turns.length - 1]!.role !== 'user') {
-      turns.push({ role: 'user', parts: [{ text: '(The line to the assistant dropped for a moment. Continue the conversation naturally; do not greet again.)' }] });
-    }
-    return turns;
   }
 
   #onAgent(event: AgentEvent): void {

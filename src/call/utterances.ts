@@ -13,6 +13,7 @@
  */
 import type { CallEventBody } from '../transcripts/types.js';
 import type { PlayoutTracker } from './playout.js';
+import type { Turn } from './ports.js';
 
 export interface BotUtterance {
   id: string;
@@ -47,6 +48,15 @@ export class Utterances {
   constructor(emit: EmitEvent, live?: LiveText) {
     this.#emit = emit;
     this.#live = live;
+  }
+
+  /** The conversation so far, for re-seeding a fresh agent session; it ends on the caller's side. */
+  turns(): Turn[] {
+    const turns: Turn[] = this.history.map((h) => ({ role: h.role, parts: [{ text: h.text }] }));
+    if (turns.length > 0 && turns[turns.length - 1]!.role !== 'user') {
+      turns.push({ role: 'user', parts: [{ text: '(The line to the assistant dropped for a moment. Continue the conversation naturally; do not greet again.)' }] });
+    }
+    return turns;
   }
 
   set playout(tracker: PlayoutTracker) {

@@ -90,6 +90,8 @@ export class MemoryTransport implements CallerTransport {
   released = false;
   /** Make the next transfer fail. */
   failTransfer = false;
+  /** Live captions received, as "who: text". */
+  readonly captions: string[] = [];
   #listener: TransportListener | undefined;
   #open = false;
   #timestampMs = 0;
@@ -100,6 +102,10 @@ export class MemoryTransport implements CallerTransport {
 
   listen(listener: TransportListener): void {
     this.#listener = listener;
+  }
+
+  caption(who: 'caller' | 'bot', text: string): void {
+    this.captions.push(`${who}: ${text}`);
   }
 
   /** The caller's media starts. */
@@ -240,11 +246,11 @@ stages:
     functions: [lookup, go_to_stage, end_call]
 `;
 
-function harnessFlow(): { flow: Flow; registry: ToolRegistry } {
+function harnessFlow(extraYaml = ''): { flow: Flow; registry: ToolRegistry } {
   const registry = ToolRegistry.create([
     defineTool({ name: 'lookup', description: 'Look a customer up.', schema: z.object({ name: z.string() }), handler: ({ name }) => ({ found: true, name }) }),
   ]);
-  const result = loadFlowSources([{ file: 'harness.yaml', text: HARNESS_FLOW }], { registry, env: {} });
+  const result = loadFlowSources([{ file: 'harness.yaml', text: HARNESS_FLOW + extraYaml }], { registry, env: {} });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return { flow: result.flows[0]!, registry: result.registry };
 }
@@ -261,8 +267,9 @@ export class CallHarness {
   readonly call: Call;
   ended = 0;
 
-  constructor() {
-    const { flow, registry } = harnessFlow();
+  /** `flowYaml`: extra top-level lines for the harness flow (e.g. "redactDigits: true\n"). */
+  constructor(flowYaml = '') {
+    const { flow, registry } = harnessFlow(flowYaml);
     const callSid = 'CA00000000000000000000000000000001';
     this.log = new MemoryLog({
       callSid, from: '+15550000100', to: '+15550000200', flow: flow.name, models: [], startedAt: this.clock.wallNow(), outcome: 'in_progress',

@@ -182,4 +182,20 @@ describe('a call in the unit harness', () => {
     assert.equal(h.transport.count('clear'), 1);
     assert.equal(h.log.of('bot_utterance')[0]!.interrupted, true);
   });
+
+  it('live captions carry the words as they come; a redacting flow sends none, only the recorded utterance', async () => {
+    const plain = new CallHarness();
+    await plain.connect();
+    await plain.agentSays('Your code is 123456.');
+    assert.deepEqual(plain.transport.captions, ['bot: Your code is 123456.']);
+
+    const redacting = new CallHarness('redactDigits: true\n');
+    await redacting.connect();
+    await redacting.agentSays('Your code is 123456.');
+    redacting.transport.playAll();
+    await flush();
+    assert.deepEqual(redacting.transport.captions, [], 'a digit run can span caption pieces: none are sent unredacted');
+    // The recorded utterance still arrives (the writer redacts it as stored, and the page shows that).
+    assert.equal(redacting.log.of('bot_utterance').length, 1);
+  });
 });
