@@ -1,9 +1,10 @@
 /**
  * The admin login (ADMIN_TOKEN, see ui/auth.ts) as Express middleware, for the admin pages and
- * APIs outside call review (/flows, /api/flows): pages redirect to the sign-in page, APIs answer
+ * APIs (/calls, /flows, /phone and their /api routes): pages redirect to the sign-in page, APIs answer
  * 401, and both answer 503 when production runs without ADMIN_TOKEN. Same rules, same cookie,
  * same sign-in as /calls.
  */
+import { readFileSync } from 'node:fs';
 import type { NextFunction, Request, Response } from 'express';
 import { CallsAuth } from './ui/auth.js';
 import { notConfiguredPage } from './ui/pages.js';
@@ -16,6 +17,7 @@ export const ADMIN_CSP = [
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
+  "media-src 'self'",
   "connect-src 'self'",
   "form-action 'self'",
   "base-uri 'none'",
@@ -61,4 +63,9 @@ export function adminGuards(options: { adminToken?: string | undefined; nodeEnv:
       next();
     },
   };
+}
+
+/** A UI page's static HTML, told the auth mode (the scripts read it from <body data-auth>). */
+export function adminPage(auth: CallsAuth, path: string): string {
+  return readFileSync(path, 'utf8').replace('<body', `<body data-auth="${auth.mode}"`);
 }

@@ -8,7 +8,6 @@
  * (scripts and styles from this origin only). Sign-in and "not configured" pages are rendered
  * here (ui/pages.ts) because they carry no data.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
@@ -16,7 +15,8 @@ import type { Logger } from '../shared/log.js';
 import { explainCodes, latencySummary, toJsonExport, toTextExport } from '../transcripts/format.js';
 import { decodeCursor, FOLLOW_UP_FILTERS, type CallSummary, type TranscriptStore } from '../transcripts/store.js';
 import { CALL_CHANNELS, CALL_OUTCOMES, type CallOutcome } from '../transcripts/types.js';
-import { CallsAuth } from './ui/auth.js';
+import type { CallsAuth } from './ui/auth.js';
+import { adminGuards, adminPage } from './admin-guard.js';
 import { LiveCalls, type LiveFeed } from './calls-live.js';
 import { loginPage, notConfiguredPage } from './ui/pages.js';
 
@@ -36,17 +36,6 @@ const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
 const SID = /^[A-Za-z0-9_-]{1,64}$/;
 const DAY_MS = 86_400_000;
 
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "media-src 'self'",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 /** A date: 2025-06-13 (UTC day; for `to`, the whole day is included), an ISO time, or epoch ms. */
 function dateParam(endOfDay: boolean) {
@@ -132,20 +121,19 @@ export function liveCallsOf(app: express.Express): LiveCalls | undefined {
   return app.locals[LIVE_CALLS] as LiveCalls | undefined;
 }
 
-type Middleware = (req: Request, res: Response, next: NextFunction) => void;
 type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
 
 export function mountCalls(app: express.Express, deps: CallsDeps): LiveCalls | undefined {
-  const auth = new CallsAuth({ adminToken: deps.adminToken, nodeEnv: deps.nodeEnv });
-  const pages = { list: pageShell(auth, 'list.html'), call: pageShell(auth, 'call.html') };
+  const guards = adminGuards({ adminToken: deps.adminToken, nodeEnv: deps.nodeEnv });
+  const auth = guards.auth;
+  const pages = { list: adminPage(auth, `${UI_DIR}html/list.html`), call: adminPage(auth, `${UI_DIR}html/call.html`) };
   if (auth.mode === 'refuse') deps.log.warn('call review disabled: ADMIN_TOKEN is required in production');
   if (auth.mode === 'open') deps.log.warn('call review is open to anyone who can reach this server: set ADMIN_TOKEN');
 
-  app.use(['/calls', '/api/calls'], securityHeaders);
+  app.use(['/calls', '/api/calls'], guards.headers);
   app.use('/calls/assets', express.static(`${UI_DIR}static`, { index: false, maxAge: '10m' }));
   app.use('/calls/assets', (_req: Request, res: Response) => void res.status(404).type('text').send('not found'));
-  const ui = uiGuard(auth);
-  const api = apiGuard(auth);
+  const { ui, api } = guards;
   const safe = safeHandler(deps.log);
 
   // --- sign-in ----------------------------------------------------------------------------------
@@ -176,44 +164,6 @@ export function mountCalls(app: express.Express, deps: CallsDeps): LiveCalls | u
   app.get('/api/calls/:sid/export.txt', api, safe((req, res) => exportText(deps.store, req, res)));
   app.get('/api/calls/:sid/recording.wav', api, safe((req, res, next) => recording(deps, req, res, next)));
   return live;
-}
-
-/** A UI page's static HTML, told the auth mode (the scripts read it from <body data-auth>). */
-function pageShell(auth: CallsAuth, name: string): string {
-  return readFileSync(`${UI_DIR}html/${name}`, 'utf8').replace('<body', `<body data-auth="${auth.mode}"`);
-}
-
-function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Content-Security-Policy', CSP);
-  res.setHeader('Cache-Control', 'no-store');
-  next();
-}
-
-/** Pages: signed in, or redirected to the sign-in page (503 page when review is disabled). */
-function uiGuard(auth: CallsAuth): Middleware {
-  return (req, res, next) => {
-    if (auth.mode === 'refuse') return void res.status(503).type('html').send(notConfiguredPage());
-    if (auth.isAuthorized(req)) return next();
-    res.redirect(303, `/calls/login?next=${encodeURIComponent(req.originalUrl)}`);
-  };
-}
-
-/** API: signed in or a bearer token, otherwise 401 (503 when review is disabled). */
-function apiGuard(auth: CallsAuth): Middleware {
-  return (req, res, next) => {
-    if (auth.mode === 'refuse') {
-      return void res.status(503).json({
-        error: 'admin_token_required',
-        message: 'Call records are not served: this server runs in production without ADMIN_TOKEN. Set ADMIN_TOKEN and restart.',
-      });
-    }
-    if (auth.isAuthorized(req)) return next();
-    res.setHeader('WWW-Authenticate', 'Bearer realm="callbridge"');
-    res.status(401).json({ error: 'unauthorized', message: 'Send Authorization: Bearer <ADMIN_TOKEN>, or sign in at /calls/login.' });
-  };
 }
 
 /** Store failures answer 500 here (whatever error handler the app has, or where it sits). */

@@ -7,14 +7,13 @@
  *  - POST /api/flows/reload: reloads FLOWS_DIR and TOOLS_DIR now and answers with the problems.
  * What serves is the catalogue's last good version; problems are those of the files on disk now.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type express from 'express';
 import type { Request, Response } from 'express';
 import type { Logger } from '../shared/log.js';
 import { isOpen, nextOpening, type Flow, type FlowProblem, type LoadedFlows, type ReloadResult } from '../flows/index.js';
 import { layoutFlow } from '../flows/diagram.js';
-import { adminGuards } from './admin-guard.js';
+import { adminGuards, adminPage } from './admin-guard.js';
 
 export interface FlowsRouteOptions {
   catalog: { readonly current: LoadedFlows; readonly lastReload: ReloadResult; reload(reason?: string): Promise<ReloadResult> };
@@ -35,7 +34,7 @@ export const TRANSFERS_UNAVAILABLE = 'transfers are impossible: TWILIO_ACCOUNT_S
 
 export function mountFlows(app: express.Express, o: FlowsRouteOptions): void {
   const guards = adminGuards({ adminToken: o.adminToken, nodeEnv: o.nodeEnv });
-  const page = readFileSync(`${UI_DIR}html/flows.html`, 'utf8').replace('<body', `<body data-auth="${guards.auth.mode}"`);
+  const page = adminPage(guards.auth, `${UI_DIR}html/flows.html`);
   app.use(['/flows', '/api/flows'], guards.headers);
   app.get('/flows', guards.ui, (_req, res) => void res.type('html').send(page));
   app.get('/api/flows', guards.api, (_req, res) => void res.json(flowsReport(o)));

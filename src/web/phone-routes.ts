@@ -20,8 +20,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../shared/log.js';
 import { LINE_QUALITIES, type BrowserPhone, type LineQuality, type PhoneSocket } from '../call/index.js';
 import { addUpgradeHandler } from './server.js';
-import { CallsAuth, OPEN_SESSION_COOKIE, parseCookies, type Identity } from './ui/auth.js';
-import { notConfiguredPage } from './ui/pages.js';
+import { OPEN_SESSION_COOKIE, parseCookies, type CallsAuth, type Identity } from './ui/auth.js';
+import { adminGuards, adminPage } from './admin-guard.js';
 
 export interface PhoneRouteOptions {
   phone: BrowserPhone;
@@ -41,32 +41,21 @@ export const PHONE_WS_PATH = '/phone/ws';
 export const PHONE_MAX_PAYLOAD_BYTES = 8192;
 const FLOW_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "media-src 'self'",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 export function mountPhone(app: Express, o: PhoneRouteOptions): void {
-  const auth = new CallsAuth({ adminToken: o.adminToken, nodeEnv: o.nodeEnv });
-  const page = readFileSync(`${UI_DIR}html/phone.html`, 'utf8').replace('<body', `<body data-auth="${auth.mode}"`);
-  app.use(['/phone'], securityHeaders);
-  app.get('/phone', (req, res) => {
-    if (auth.mode === 'refuse') return void res.status(503).type('html').send(notConfiguredPage());
-    if (!auth.isAuthorized(req)) return void res.redirect(303, `/calls/login?next=${encodeURIComponent(req.originalUrl)}`);
+  const guards = adminGuards({ adminToken: o.adminToken, nodeEnv: o.nodeEnv });
+  const auth = guards.auth;
+  const page = adminPage(auth, `${UI_DIR}html/phone.html`);
+  app.use(['/phone'], guards.headers, (_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Permissions-Policy', 'microphone=(self)');
+    next();
+  });
+  app.get('/phone', guards.ui, (req, res) => {
     // Open access (development): tell browsers apart, so each has its own one-call slot.
     if (auth.mode === 'open' && !parseCookies(req.headers.cookie).has(OPEN_SESSION_COOKIE)) res.setHeader('Set-Cookie', auth.openSessionCookie());
     res.type('html').send(page);
   });
-  app.get('/phone/flows', (req, res) => {
-    if (auth.mode === 'refuse') return void res.status(503).json({ error: 'admin_token_required' });
-    if (!auth.isAuthorized(req)) return void res.status(401).json({ error: 'unauthorized', message: 'Sign in at /calls/login.' });
+  app.get('/phone/flows', guards.api, (req, res) => {
     const flows = o.flows().map((f) => ({ name: f.name, default: f.default }));
     const who = auth.identify(req);
     res.json({ flows, qualities: LINE_QUALITIES, busy: who !== undefined && o.phone.busy(who.session) });
@@ -94,16 +83,6 @@ function workletSource(name: 'capture' | 'playback'): string {
   const dsp = readFileSync(`${UI_DIR}static/phone-dsp.js`, 'utf8').replace(/^export /gm, '');
   const body = readFileSync(`${UI_DIR}static/phone-${name}.worklet.js`, 'utf8').replace(/^import [^\n]*\n/m, '');
   return `${dsp}\n${body}`;
-}
-
-function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Content-Security-Policy', CSP);
-  res.setHeader('Permissions-Policy', 'microphone=(self)');
-  res.setHeader('Cache-Control', 'no-store');
-  next();
 }
 
 function pathOf(url: string | undefined): string {
