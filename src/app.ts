@@ -22,7 +22,7 @@ import { BrowserPhone } from './call/index.js';
 import { CallManager, TwilioCalls, geminiConnect, type CallManagerOptions, loadPromptFile, builtInPromptPath, DEFAULT_MODEL, DEFAULT_FALLBACK_MODELS, type RetryPolicy, type LiveConnect } from './call/index.js';
 import { ModelBreakers, type BreakerOptions } from './health/breakers.js';
 import { geminiProbe } from './health/model-probe.js';
-import { runBootChecks } from './health/boot-checks.js';
+import { refusedModels, runBootChecks } from './health/boot-checks.js';
 
 export interface StartOptions {
   env: Env;
@@ -207,14 +207,18 @@ async function shutdown(
 /** Flows and code functions from FLOWS_DIR / TOOLS_DIR (or the given dirs), watched for changes; warnings are logged. */
 async function openCatalog(options: StartOptions): Promise<FlowCatalog> {
   const { env, log } = options;
+  const checks = { env, dataDir: resolve(env.DATA_DIR), log, defaultModel: DEFAULT_MODEL, defaultFallbackModels: DEFAULT_FALLBACK_MODELS };
+  const flowsDir = options.flowsDir ?? resolve(env.FLOWS_DIR);
   const catalog = await FlowCatalog.open({
-    flowsDir: options.flowsDir ?? resolve(env.FLOWS_DIR),
+    flowsDir,
     toolsDir: options.toolsDir ?? resolve(env.TOOLS_DIR),
     env: process.env,
     log: log.child({ component: 'flows' }),
+    // A reload that brings in a model the endpoint refuses is refused like a file error.
+    vet: async (flows) => (await refusedModels({ ...checks, flows })).map((message) => ({ file: flowsDir, message })),
   });
   // Transfers this server cannot make (warning); with a key, models the endpoint refuses (boot stops).
-  await runBootChecks({ flows: catalog.current.flows, env, dataDir: resolve(env.DATA_DIR), log, defaultModel: DEFAULT_MODEL, defaultFallbackModels: DEFAULT_FALLBACK_MODELS });
+  await runBootChecks({ ...checks, flows: catalog.current.flows });
   if (options.watchFlows !== false) catalog.watch();
   return catalog;
 }

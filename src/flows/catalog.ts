@@ -17,6 +17,7 @@ import type { Logger } from '../shared/log.js';
 import { loadToolModules, ToolRegistry, type LoadedToolModule } from '../tools/registry.js';
 import { loadFlowDirAsync, type LoadedFlows, type LoadOptions } from './load.js';
 import { formatProblem, type FlowProblem } from './yaml-source.js';
+import type { Flow } from './schema.js';
 
 export interface CatalogOptions {
   flowsDir: string;
@@ -28,6 +29,11 @@ export interface CatalogOptions {
   numbers?: readonly string[];
   /** Quiet time after the last file event before reloading (default 150 ms): editors write in bursts. */
   debounceMs?: number;
+  /**
+   * Checks a reload's valid flows against the world outside the files (the app: models the Gemini
+   * endpoint refuses). Problems refuse the reload like a file error; it must not throw.
+   */
+  vet?: (flows: readonly Flow[]) => Promise<FlowProblem[]>;
 }
 
 export interface ReloadResult {
@@ -170,6 +176,8 @@ export class FlowCatalog {
     let attempt: Attempt;
     try {
       attempt = await load(this.#o, this.#modules);
+      const vetted = attempt.loaded && this.#o.vet ? await this.#o.vet(attempt.loaded.flows) : [];
+      if (vetted.length > 0) attempt = { ...attempt, loaded: undefined, modules: this.#modules, problems: [...attempt.problems, ...vetted] };
     } catch (err) {
       attempt = { loaded: undefined, modules: this.#modules, problems: [{ file: this.#o.flowsDir, message: `reload failed: ${(err as Error).message}` }], warnings: [] };
     }

@@ -43,7 +43,17 @@ export async function runBootChecks(o: BootCheckOptions): Promise<void> {
       `TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN not both set: phone calls to ${cannot.join(', ')} cannot be transferred (their transfers will fail and the calls are flagged red); browser test calls simulate transfers`,
     );
   }
-  if (!o.env.GEMINI_API_KEY) return;
+  const refused = await refusedModels(o);
+  if (refused.length > 0) throw new CallbridgeError('CB_FLOW_INVALID', `the Gemini endpoint refuses models the flows use:\n${refused.map((e) => `  ${e}`).join('\n')}`);
+}
+
+/**
+ * With GEMINI_API_KEY: the models the flows use that the endpoint refuses, one sentence each naming
+ * the flows (one short setup per model, cached; see model-check.ts). Without a key: none. Network
+ * trouble is a logged warning, not a refusal. Boot and every hot reload ask this.
+ */
+export async function refusedModels(o: Omit<BootCheckOptions, 'flows'> & { flows: readonly FlowFacts[] }): Promise<string[]> {
+  if (!o.env.GEMINI_API_KEY) return [];
   const uses = modelUses(o.flows, { override: o.env.GEMINI_MODEL, defaultModel: o.defaultModel, defaultFallbackModels: o.defaultFallbackModels });
   const verdicts = await checkModels(uses.keys(), {
     apiKey: o.env.GEMINI_API_KEY,
@@ -55,6 +65,6 @@ export async function runBootChecks(o: BootCheckOptions): Promise<void> {
   });
   const { errors, warnings } = describeVerdicts(verdicts, uses);
   for (const w of warnings) o.log.warn(w);
-  if (errors.length > 0) throw new CallbridgeError('CB_FLOW_INVALID', `the Gemini endpoint refuses models the flows use:\n${errors.map((e) => `  ${e}`).join('\n')}`);
-  o.log.info({ models: verdicts.map((v) => `${v.model}${v.cached ? ' (cached)' : ''}`) }, 'Gemini accepts every model the flows use');
+  if (errors.length === 0) o.log.info({ models: verdicts.map((v) => `${v.model}${v.cached ? ' (cached)' : ''}`) }, 'Gemini accepts every model the flows use');
+  return errors;
 }

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { checkModels, describeVerdicts, modelUses } from '../../src/health/model-check.js';
-import { runBootChecks } from '../../src/health/boot-checks.js';
+import { refusedModels, runBootChecks } from '../../src/health/boot-checks.js';
+import { FlowCatalog } from '../../src/flows/index.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { testFlow, TOOLS_MODULE, ZOD_MODULE } from '../support/e2e.js';
 
@@ -77,6 +78,34 @@ describe('model check against the emulator', () => {
       (err: Error & { code?: string }) => err.code === 'CB_FLOW_INVALID' && err.message.includes(`model ${BAD} (used by flow line)`),
     );
     await runBootChecks({ flows: [{ ...flows[0]!, model: GOOD }], env, dataDir: dir, log: silentLogger(), defaultModel: GOOD, defaultFallbackModels: [] });
+  });
+
+  it('a hot reload that brings in a refused model is refused; the last good flow keeps serving', async () => {
+    const env = { GEMINI_API_KEY: 'test-key', GEMINI_LIVE_URL: emulator.url };
+    const flowsDir = join(dir, 'reload-flows');
+    const toolsDir = join(dir, 'reload-tools');
+    mkdirSync(flowsDir, { recursive: true });
+    mkdirSync(toolsDir, { recursive: true });
+    writeFileSync(join(flowsDir, 'line.yaml'), testFlow({ name: 'line', model: GOOD }));
+    const checks = { env, dataDir: dir, log: silentLogger(), defaultModel: GOOD, defaultFallbackModels: [] };
+    const catalog = await FlowCatalog.open({
+      flowsDir, toolsDir, env: {}, log: silentLogger(),
+      vet: async (flows) => (await refusedModels({ ...checks, flows })).map((message) => ({ file: flowsDir, message })),
+    });
+    try {
+      writeFileSync(join(flowsDir, 'line.yaml'), testFlow({ name: 'line', model: BAD }));
+      const refused = await catalog.reload('test');
+      assert.equal(refused.applied, false);
+      assert.ok(refused.problems.some((p) => p.message.includes(`model ${BAD} (used by flow line)`)), JSON.stringify(refused.problems));
+      assert.equal(catalog.current.flows[0]!.model, GOOD, 'the last good version serves');
+
+      writeFileSync(join(flowsDir, 'line.yaml'), testFlow({ name: 'line', model: GOOD, greeting: 'Hello again.' }));
+      const applied = await catalog.reload('test');
+      assert.equal(applied.applied, true, JSON.stringify(applied.problems));
+      assert.equal(catalog.current.flows[0]!.greeting, 'Hello again.');
+    } finally {
+      catalog.close();
+    }
   });
 
   it('flows:check reads FLOWS_DIR and TOOLS_DIR, and with a key checks the models (cached on the second run)', async () => {
