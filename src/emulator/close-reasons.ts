@@ -12,6 +12,8 @@ export const CLOSE_INTERNAL = 1011;
 export interface CloseSpec {
   code: number;
   reason: string;
+  /** Which emulator rule fired (kept in the session record, never sent). */
+  why?: string;
 }
 
 export const REASONS = Object.freeze({
@@ -34,6 +36,11 @@ export const REASONS = Object.freeze({
   // quotes no text; this is the wording the emulator uses.
   explicitActivity: 'Explicit activity control is not supported when automatic activity detection is enabled.',
 });
+
+// docs/gemini-live.md §5: the close when an audio-only session without context-window compression
+// reaches its length limit is not quoted anywhere; APPROXIMATE: the deadline text 2.5 uses at the
+// end of a connection.
+export const SESSION_LIMIT_CLOSE: CloseSpec = Object.freeze({ code: CLOSE_INTERNAL, reason: REASONS.deadline, why: 'session length limit (no context-window compression)' });
 
 /** 1008 for an unknown model, or a Vertex-only `gemini-live-*` name, on the Gemini API. */
 export function modelNotFound(model: string, apiVersion: string): CloseSpec {

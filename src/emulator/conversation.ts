@@ -7,17 +7,24 @@
  * Barge-in: caller speech (or activityStart, or clientContent turnComplete) while a model turn is
  * under way interrupts it, unless activityHandling is NO_INTERRUPTION; then the caller's turn is
  * answered after the current one.
+ *
+ * Tool responses go to the turn that waits for them (BLOCKING) or to the open asynchronous calls
+ * (NON_BLOCKING), whose results are spoken per `scheduling` (background-calls.ts). A contextUpdate
+ * replaces the tools (and so the behaviours) and the system instruction (docs/gemini-live.md §2.5).
  */
 import type { ClientContent, RealtimeInput, ServerMessage, Setup, ToolResponse } from '../gemini/protocol.js';
 import { bytesToPcm16 } from '../audio/pcm.js';
 import { StreamingResampler } from '../audio/resampler.js';
 import { CLOSE_POLICY, REASONS, close, type CloseSpec } from './close-reasons.js';
+import { BackgroundCalls, ToolBehaviors, type FunctionResponseIn, type GroupDone } from './background-calls.js';
 import { ScenarioCursor, type CursorSnapshot } from './cursor.js';
+import type { FamilyRules } from './models.js';
 import type { FaultKind, FaultPlan, SeededRng } from './faults.js';
 import { TurnRunner } from './model-turn.js';
 import type { EmulatorTiming } from './options.js';
 import type { SessionRecord } from './recorder.js';
 import type { Scenario } from './scenario.js';
+import type { ContextUpdate } from './validate-family.js';
 import { OUTPUT_RATE_HZ, type SpeechSynth } from './tts.js';
 import { EnergyVad, vadConfigFromSetup, type VadDefaults, type VadEvent } from './vad.js';
 
@@ -38,6 +45,8 @@ export interface ConversationHost {
 
 export interface TurnConfig {
   setup: Setup;
+  /** The model family's rules (models.ts). */
+  rules: FamilyRules;
   modality: 'AUDIO' | 'TEXT';
   voice: string;
   timing: EmulatorTiming;
@@ -72,8 +81,14 @@ export class Conversation {
   readonly #automaticVad: boolean;
   readonly #interrupts: boolean;
   readonly #queued: (() => void)[] = [];
+  readonly #behaviors: ToolBehaviors;
+  readonly #background: BackgroundCalls;
   #vad: EnergyVad | undefined;
   #activity = false;
+  /** Between a start and an end of caller speech (VAD or manual activity). */
+  #callerSpeaking = false;
+  /** INTERRUPT results waiting for the caller to finish (3.8). */
+  #afterCaller: GroupDone[] = [];
   #pendingText: string[] = [];
   #inputAudioMs = 0;
   #echo: StreamingResampler | undefined;
@@ -89,11 +104,13 @@ export class Conversation {
     const ric = config.setup.realtimeInputConfig;
     this.#automaticVad = ric?.automaticActivityDetection?.disabled !== true;
     this.#interrupts = ric?.activityHandling !== 'NO_INTERRUPTION';
+    this.#behaviors = new ToolBehaviors(config.rules, config.setup.tools);
+    this.#background = new BackgroundCalls(config.rules);
     this.#turns = new TurnRunner(host, config, this.cursor, {
       inputAudioMs: () => this.#inputAudioMs,
-      onIdle: () => {
-        while (!this.#turns.active && this.#queued.length > 0) this.#queued.shift()!();
-      },
+      onIdle: () => this.#drain(),
+      behaviors: this.#behaviors,
+      background: this.#background,
     });
   }
 
@@ -165,8 +182,68 @@ export class Conversation {
     }
   }
 
+  /** BLOCKING responses go to the waiting turn; NON_BLOCKING ones to the open background calls. */
   onToolResponse(tr: ToolResponse): void {
-    this.#turns.toolResponse(tr);
+    const all = (tr.functionResponses ?? []) as FunctionResponseIn[];
+    const background = all.filter((fr) => this.#background.has(fr.id));
+    const blocking = all.filter((fr) => !this.#background.has(fr.id));
+    for (const fr of background) {
+      const done = this.#background.respond(fr);
+      this.#host.record.event('toolResponse', {
+        ids: [fr.id],
+        behavior: 'NON_BLOCKING',
+        scheduling: this.#background.schedulingOf(fr.scheduling),
+        willContinue: fr.willContinue === true,
+        open: this.#background.size,
+      });
+      if (done) this.#onGroupDone(done);
+    }
+    if (blocking.length > 0 || background.length === 0) this.#turns.toolResponse({ functionResponses: blocking } as ToolResponse);
+  }
+
+  /** docs/gemini-live.md §2.5: new system instruction and/or tools (the scenario stays the same). */
+  onContextUpdate(update: ContextUpdate): void {
+    const systemInstruction = update.systemInstruction
+      ? (update.systemInstruction.parts ?? []).map((p) => p.text ?? '').join('\n')
+      : undefined;
+    if (update.tools !== undefined) this.#behaviors.update(update.tools.tools ?? []);
+    const tools = update.tools === undefined ? undefined : (update.tools.tools ?? []).flatMap((t) => ((t as { functionDeclarations?: { name?: string }[] }).functionDeclarations ?? []).map((d) => d.name ?? '?'));
+    this.#host.record.event('contextUpdate', { systemInstruction, tools });
+  }
+
+  /** An asynchronous call group has all its results: speak them per `scheduling`. */
+  #onGroupDone(done: GroupDone): void {
+    const host = this.#host;
+    const fail = host.faults.closeAfterToolResponse();
+    if (fail) {
+      this.#turns.doomed = true;
+      host.record.fault('closeAfterToolResponse', { code: fail.close.code, delayMs: fail.delayMs });
+      host.after(fail.delayMs, () => host.closeWith(fail.close));
+      return;
+    }
+    if (this.#turns.doomed) return;
+    if (done.scheduling === 'SILENT') return this.#turns.absorbSilently(done);
+    if (done.scheduling === 'INTERRUPT') {
+      if (this.#callerSpeaking && this.#config.rules.interruptWaitsForCaller) this.#afterCaller.push(done);
+      else this.#cutIn([done]);
+      return;
+    }
+    // WHEN_IDLE: after the current output.
+    this.#queued.push(() => void this.#turns.followUp(done));
+    this.#drain();
+  }
+
+  /** INTERRUPT: cuts the current output and speaks the results before anything queued. */
+  #cutIn(results: readonly GroupDone[]): void {
+    // Queued first: the interruption's turnComplete drains the queue.
+    this.#queued.unshift(...results.map((d) => () => void this.#turns.followUp(d)));
+    this.#turns.interrupt();
+    this.#drain();
+  }
+
+  /** Starts queued turns while the model is idle. */
+  #drain(): void {
+    while (!this.#turns.active && this.#queued.length > 0) this.#queued.shift()!();
   }
 
   #onAudio(data: string, rateHz: number): void {
@@ -229,13 +306,17 @@ export class Conversation {
   }
 
   #onSpeechStart(atMs: number, source: string): void {
+    this.#callerSpeaking = true;
     this.#host.record.event('vad', { speech: 'start', atMs, source });
     if (this.#turns.active && this.#interrupts && !this.#turns.doomed) this.#turns.interrupt();
   }
 
   #onSpeechEnd(atMs: number, source: string): void {
+    this.#callerSpeaking = false;
     this.#host.record.event('vad', { speech: 'end', atMs, source });
     if (this.#turns.doomed) return;
+    // 3.8 INTERRUPT results held while the caller talked are spoken first, then the caller is answered.
+    if (this.#afterCaller.length > 0) this.#cutIn(this.#afterCaller.splice(0));
     const go = () => this.#turns.start(this.cursor.forUtterance(), 'audio');
     if (this.#turns.active) this.#queued.push(go);
     else go();

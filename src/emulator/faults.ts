@@ -92,6 +92,25 @@ export interface FaultOptions {
   audioDuringToolCall?: 'ignore' | 'abort';
 }
 
+/**
+ * Named fault profiles (EmulatorOptions.faultProfile, `npm run emulator -- --fault-profile NAME`),
+ * so a probe or a demo can reproduce a field report offline by name:
+ *
+ * - `seed-002` (docs/gemini-failure-modes.md FM-1011-BEFORE-CONTENT): on
+ *   gemini-2.5-flash-native-audio-preview-12-2025 and its -latest alias 85 % of turns close 1011
+ *   "Internal error encountered." after an empty sessionResumptionUpdate, before any content,
+ *   200-3000 ms after the input; every other model (preview-09-2025, 3.1, 3.8) is clean, as in the
+ *   report's table (the report measured 80-90 %).
+ */
+export const FAULT_PROFILES: Readonly<Record<string, FaultOptions>> = Object.freeze({
+  'seed-002': {
+    internalErrorBeforeContent: {
+      rate: { 'gemini-2.5-flash-native-audio-preview-12-2025': 0.85, 'gemini-2.5-flash-native-audio-latest': 0.85 },
+      delayMs: [200, 3000],
+    },
+  },
+});
+
 export type FaultKind =
   | 'internalBeforeContent'
   | 'closeAfterToolResponse'
@@ -99,7 +118,8 @@ export type FaultKind =
   | 'cutSocket'
   | 'garbage'
   | 'operationAborted'
-  | 'goAwayClose';
+  | 'goAwayClose'
+  | 'sessionLimit';
 
 const WRONG_TYPES = [
   '{"serverContent":{"turnComplete":"yes"}}',

@@ -1,7 +1,9 @@
 /**
  * The emulated model's turns: a reply from the scenario is spoken (speaker.ts), may make tool
  * calls and wait for every response by id, then finishes with generationComplete → turnComplete
- * and a fresh resumption handle. Barge-in ends it with interrupted → turnComplete (no
+ * and a fresh resumption handle. Asynchronous (NON_BLOCKING) calls do not hold the turn: they are
+ * sent before the reply's words, the model goes on speaking, and their result is spoken later in
+ * a turn of its own (background-calls.ts; docs/gemini-live.md §2.4). Barge-in ends it with interrupted → turnComplete (no
  * generationComplete) and cancels pending tool calls. Fault decisions that hit a turn (seed 002,
  * seed 003 in docs/gemini-failure-modes.md; socket cuts) are taken here.
  *
@@ -11,6 +13,7 @@
  */
 import type { ServerMessage, ToolResponse } from '../gemini/protocol.js';
 import { CLOSE_INTERNAL, CLOSE_POLICY, REASONS, close } from './close-reasons.js';
+import type { BackgroundCalls, GroupDone, ToolBehaviors } from './background-calls.js';
 import type { ConversationHost, TurnConfig } from './conversation.js';
 import type { Pick, ScenarioCursor } from './cursor.js';
 import { usageMetadata } from './recorder.js';
@@ -39,6 +42,8 @@ export class TurnRunner {
   readonly #cursor: ScenarioCursor;
   readonly #inputAudioMs: () => number;
   readonly #onIdle: () => void;
+  readonly #behaviors: ToolBehaviors;
+  readonly #background: BackgroundCalls;
   readonly #cancelledIds = new Set<string>();
   #turn: ModelTurn | undefined;
   #turns = 0;
@@ -49,13 +54,15 @@ export class TurnRunner {
     host: ConversationHost,
     config: TurnConfig,
     cursor: ScenarioCursor,
-    hooks: { inputAudioMs: () => number; onIdle: () => void },
+    hooks: { inputAudioMs: () => number; onIdle: () => void; behaviors: ToolBehaviors; background: BackgroundCalls },
   ) {
     this.#host = host;
     this.#config = config;
     this.#cursor = cursor;
     this.#inputAudioMs = hooks.inputAudioMs;
     this.#onIdle = hooks.onIdle;
+    this.#behaviors = hooks.behaviors;
+    this.#background = hooks.background;
   }
 
   /** Whether a model turn is under way (including a pending tool call or turnComplete). */
@@ -100,13 +107,12 @@ export class TurnRunner {
     if (turn.pending.size === 0) this.#afterTools(turn);
   }
 
-  /** Starts the reply to a client input. */
-  start(pick: Pick, source: string): void {
+  #newTurn(reply: Reply, source: string, detail: Record<string, unknown>): ModelTurn {
     const host = this.#host;
     const turn: ModelTurn = {
       n: ++this.#turns,
       stage: 'preparing',
-      reply: pick.reply,
+      reply,
       speech: undefined,
       cancelTimer: undefined,
       pending: new Map(),
@@ -116,12 +122,19 @@ export class TurnRunner {
       cutAt: undefined,
     };
     this.#turn = turn;
-    host.record.event('turnStart', { turn: turn.n, source, scenarioTurn: pick.turnIndex, heard: pick.heard });
-    if (pick.heard && source === 'audio') this.#cursor.history.push({ role: 'user', text: pick.heard });
+    host.record.event('turnStart', { turn: turn.n, source, ...detail });
     if (this.#config.setup.sessionResumption !== undefined) {
       host.send({ sessionResumptionUpdate: {} });
       host.record.event('resumptionUpdate', { resumable: false });
     }
+    return turn;
+  }
+
+  /** Starts the reply to a client input. */
+  start(pick: Pick, source: string): void {
+    const host = this.#host;
+    if (pick.heard && source === 'audio') this.#cursor.history.push({ role: 'user', text: pick.heard });
+    const turn = this.#newTurn(pick.reply, source, { scenarioTurn: pick.turnIndex, heard: pick.heard });
     const fail = host.faults.internalBeforeContent();
     if (fail) {
       this.doomed = true;
@@ -138,8 +151,38 @@ export class TurnRunner {
     this.#wait(turn, this.#firstAudioDelay(), () => this.#playSafely(turn, pick.reply, pick.vars));
   }
 
+  /**
+   * The result of an asynchronous call group, spoken in a turn of its own (the caller of this
+   * decides when, per `scheduling`). Returns false when the reply has nothing to say after it.
+   */
+  followUp(done: GroupDone): boolean {
+    const ctx = this.#absorb(done.results);
+    const failed = done.results.some((r) => 'error' in r.response);
+    const next = failed ? (done.reply.afterToolError ?? done.reply.afterTool) : done.reply.afterTool;
+    if (!next) return false;
+    const turn = this.#newTurn(next, 'toolResponse', { scheduling: done.scheduling, ids: done.results.map((r) => r.id) });
+    this.#wait(turn, this.#firstAudioDelay(), () => this.#playSafely(turn, next, ctx));
+    return true;
+  }
+
+  /** Adds tool results to the context (`{{tools.name…}}` in later lines); returns the template context. */
+  #absorb(results: readonly ToolResult[]): Record<string, unknown> {
+    for (const r of results) {
+      this.#cursor.tools[r.name] = 'output' in r.response || 'error' in r.response ? r.response : { output: r.response };
+    }
+    return { ...templateContext(results), tools: this.#cursor.tools };
+  }
+
+  /** SILENT scheduling: the results join the context; nothing is said. */
+  absorbSilently(done: GroupDone): void {
+    this.#absorb(done.results);
+  }
+
   async #play(turn: ModelTurn, reply: Reply, ctx: Record<string, unknown> | undefined): Promise<void> {
     const host = this.#host;
+    const asynchronous = reply.toolCalls !== undefined && this.#behaviors.allNonBlocking(reply.toolCalls.map((c) => c.name));
+    // NON_BLOCKING: the call goes out first and the model keeps talking while it runs.
+    if (asynchronous) this.#sendCalls(turn, reply, ctx, true);
     if (reply.say !== undefined) {
       let media: { samples?: Int16Array; text?: string };
       try {
@@ -161,6 +204,7 @@ export class TurnRunner {
         chunkMs: timing.chunkMs,
         pace: timing.speechPace,
         cutAtFraction: turn.cutAt,
+        combineTranscription: this.#config.rules.combinedServerContent,
       });
       turn.speech = speech;
       const durationMs = media.samples ? Math.round((media.samples.length / OUTPUT_RATE_HZ) * 1000) : undefined;
@@ -178,21 +222,32 @@ export class TurnRunner {
       this.#cursor.spoke(spokenLine(reply.say, media.text));
       turn.stage = 'preparing';
     }
-    if (reply.toolCalls) {
-      const argCtx = { ...ctx, tools: this.#cursor.tools };
-      const calls = reply.toolCalls.map((c) => ({
-        id: c.id ?? `function-call-${host.rng.digits(19)}`,
-        name: c.name,
-        args: renderArgs(c.args, argCtx) as Record<string, unknown>,
-      }));
-      turn.stage = 'awaiting-tool';
-      turn.reply = reply;
-      for (const c of calls) turn.pending.set(c.id, c.name);
-      host.send({ toolCall: { functionCalls: calls } });
-      host.record.event('toolCall', { turn: turn.n, calls: calls.map((c) => ({ id: c.id, name: c.name })) });
+    if (reply.toolCalls && !asynchronous) {
+      this.#sendCalls(turn, reply, ctx, false);
       return;
     }
     this.#finish(turn);
+  }
+
+  /** Sends a reply's calls: BLOCKING ones hold the turn, NON_BLOCKING ones run in the background. */
+  #sendCalls(turn: ModelTurn, reply: Reply, ctx: Record<string, unknown> | undefined, background: boolean): void {
+    const host = this.#host;
+    const argCtx = { ...ctx, tools: this.#cursor.tools };
+    const calls = (reply.toolCalls ?? []).map((c) => ({
+      id: c.id ?? `function-call-${host.rng.digits(19)}`,
+      name: c.name,
+      args: renderArgs(c.args, argCtx) as Record<string, unknown>,
+    }));
+    if (background) {
+      this.#background.register(calls.map((c) => c.id), reply);
+    } else {
+      turn.stage = 'awaiting-tool';
+      turn.reply = reply;
+      for (const c of calls) turn.pending.set(c.id, c.name);
+    }
+    host.send({ toolCall: { functionCalls: calls } });
+    const behavior = background ? 'NON_BLOCKING' : 'BLOCKING';
+    host.record.event('toolCall', { turn: turn.n, behavior, calls: calls.map((c) => ({ id: c.id, name: c.name })) });
   }
 
   async #media(say: Say, ctx: Record<string, unknown> | undefined): Promise<{ samples?: Int16Array; text?: string }> {
@@ -219,10 +274,7 @@ export class TurnRunner {
     const next = failed ? (turn.reply.afterToolError ?? turn.reply.afterTool) : turn.reply.afterTool;
     turn.stage = 'preparing';
     if (!next) return this.#finish(turn);
-    for (const r of turn.results) {
-      this.#cursor.tools[r.name] = 'output' in r.response || 'error' in r.response ? r.response : { output: r.response };
-    }
-    const ctx = { ...templateContext(turn.results), tools: this.#cursor.tools };
+    const ctx = this.#absorb(turn.results);
     turn.results = [];
     this.#wait(turn, this.#firstAudioDelay(), () => this.#playSafely(turn, next, ctx));
   }

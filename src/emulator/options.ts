@@ -4,8 +4,8 @@
  */
 import { z } from 'zod';
 import type { Logger } from '../shared/log.js';
-import type { FaultOptions } from './faults.js';
-import type { ModelSpec } from './models.js';
+import { FAULT_PROFILES, type FaultOptions } from './faults.js';
+import { FAMILIES, type ModelSpec } from './models.js';
 import type { Scenario, ScenarioInput } from './scenario.js';
 import type { SpeechSynth } from './tts.js';
 import type { VadDefaults } from './vad.js';
@@ -65,6 +65,16 @@ export interface EmulatorOptions {
   goAwayTimeLeftMs?: number;
   /** How long a resumption handle stays valid after its session's socket closed. Default 2 h. */
   handleTtlMs?: number;
+  /**
+   * Each family's connection and session limits (lifetimes.ts; docs/gemini-live.md §5): goAway a
+   * minute before a 10-minute connection ends, a 15-minute audio-only session without compression.
+   * Default true; `goAwayAfterMs` overrides the goAway timing.
+   */
+  familyLimits?: boolean;
+  /** Multiplies the family limits (tests: 0.001 makes a connection last 600 ms). Default 1. */
+  familyLimitScale?: number;
+  /** A named fault profile (faults.ts FAULT_PROFILES, e.g. 'seed-002'); `faults` fields win over it. */
+  faultProfile?: string;
   faults?: FaultOptions;
   /** Attach usageMetadata to turnComplete messages (default true). */
   usageMetadata?: boolean;
@@ -143,6 +153,12 @@ const PlainSchema = z.strictObject({
   goAwayAfterMs: nonNegative.optional(),
   goAwayTimeLeftMs: nonNegative.default(5000),
   handleTtlMs: nonNegative.default(2 * 60 * 60 * 1000),
+  familyLimits: z.boolean().default(true),
+  familyLimitScale: z.number().positive().max(1000).default(1),
+  faultProfile: z
+    .string()
+    .refine((p) => Object.hasOwn(FAULT_PROFILES, p), { message: `is not a fault profile (known: ${Object.keys(FAULT_PROFILES).join(', ')})` })
+    .optional(),
   faults: FaultsSchema.default({}),
   usageMetadata: z.boolean().default(true),
   ttsRateWpm: z.number().min(80).max(450).default(170),
@@ -155,7 +171,7 @@ const PlainSchema = z.strictObject({
 });
 
 export type ResolvedOptions = Readonly<
-  z.infer<typeof PlainSchema> &
+  Omit<z.infer<typeof PlainSchema>, 'faults'> & { faults: FaultOptions } &
     Pick<EmulatorOptions, 'requireApiKey' | 'scenario' | 'scenariosByModel' | 'scenariosBySystemInstruction' | 'scenarioForFlow' | 'models' | 'tts' | 'ttsCacheDir' | 'voice' | 'log' | 'audioTap'>
 >;
 
@@ -174,6 +190,9 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     throw new EmulatorOptionsError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
   }
   const problems: string[] = [];
+  for (const [id, spec] of Object.entries(models ?? {})) {
+    if (!Object.hasOwn(FAMILIES, spec.family)) problems.push(`models.${id}.family: "${String(spec.family)}" is not one of ${Object.keys(FAMILIES).join(', ')}`);
+  }
   for (const [i, route] of (scenariosBySystemInstruction ?? []).entries()) {
     try {
       new RegExp(route.match, 'i');
@@ -182,5 +201,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     }
   }
   if (problems.length > 0) throw new EmulatorOptionsError(problems);
-  return Object.freeze({ ...result.data, requireApiKey, scenario, scenariosByModel, scenariosBySystemInstruction, scenarioForFlow, models, tts, ttsCacheDir, voice, log, audioTap });
+  const data = result.data;
+  const profile = data.faultProfile === undefined ? {} : FAULT_PROFILES[data.faultProfile];
+  return Object.freeze({ ...data, faults: { ...profile, ...data.faults }, requireApiKey, scenario, scenariosByModel, scenariosBySystemInstruction, scenarioForFlow, models, tts, ttsCacheDir, voice, log, audioTap });
 }

@@ -34,6 +34,7 @@ export type EmulatorEventType =
   | 'toolCallCancellation'
   | 'resumptionUpdate'
   | 'goAway'
+  | 'contextUpdate'
   | 'vad'
   | 'fault'
   | 'error'

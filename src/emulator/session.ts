@@ -15,6 +15,7 @@ import {
   CLOSE_INVALID_ARGUMENT,
   CLOSE_POLICY,
   REASONS,
+  SESSION_LIMIT_CLOSE,
   close,
   type CloseSpec,
 } from './close-reasons.js';
@@ -22,17 +23,23 @@ import { Conversation, type BoundTap } from './conversation.js';
 import type { CursorSnapshot } from './cursor.js';
 import { FaultPlan, SeededRng, deriveSeed, type FaultKind } from './faults.js';
 import type { HandleStore } from './handles.js';
-import type { ModelSpec } from './models.js';
+import { planLifetime } from './lifetimes.js';
+import { rulesOf, type ModelSpec } from './models.js';
 import type { AudioTap, ResolvedOptions } from './options.js';
 import type { SessionRecord } from './recorder.js';
 import type { Scenario } from './scenario.js';
 import { espeakVoiceFor, type SpeechSynth } from './tts.js';
 import { checkRealtimeInput, checkSetup, parseClientFrame, type ClientMessageType } from './validate.js';
+import { checkContextUpdate, type ContextUpdate } from './validate-family.js';
 
-/** What a resumption handle names: the model (may not change on resume) and the scenario position. */
+/**
+ * What a resumption handle names: the model (may not change on resume), the scenario position and
+ * when the session began (its length limit counts across connections, lifetimes.ts).
+ */
 export interface ResumeSnapshot {
   model: string;
   cursor: CursorSnapshot;
+  sessionStartedAt: number;
 }
 
 export interface SessionContext {
@@ -64,6 +71,7 @@ export class EmulatedSession {
   #spec: ModelSpec | undefined;
   #conversation: Conversation | undefined;
   #closing = false;
+  #sessionStartedAt = Date.now();
 
   /** The scenario of the flow the connection URL named (`?flow=`), when the emulator resolves flows. */
   readonly #flowScenario: Scenario | undefined;
@@ -127,6 +135,11 @@ export class EmulatedSession {
         return conversation.onClientContent(message);
       case 'toolResponse':
         return conversation.onToolResponse(message as never);
+      case 'contextUpdate': {
+        const problem = this.#spec ? checkContextUpdate(message as ContextUpdate, this.#spec) : undefined;
+        if (problem) return this.closeWith(problem);
+        return conversation.onContextUpdate(message as ContextUpdate);
+      }
       case 'realtimeInput': {
         const check = checkRealtimeInput(message, {
           strictAudioMime: this.#ctx.options.strictAudioMime,
@@ -162,6 +175,7 @@ export class EmulatedSession {
       if (entry.snapshot.model !== facts.modelId) return this.closeWith(close(CLOSE_INVALID_ARGUMENT, REASONS.invalidArgument));
       logicalId = entry.logicalId;
       snapshot = entry.snapshot.cursor;
+      this.#sessionStartedAt = entry.snapshot.sessionStartedAt;
       this.record.resumedFrom = handle;
     }
     this.record.logicalId = logicalId;
@@ -180,6 +194,7 @@ export class EmulatedSession {
       scenario,
       snapshot,
       setup,
+      rules: rulesOf(facts.spec),
       modality: facts.modality,
       voice: options.voice ?? scenario.voice ?? espeakVoiceFor(voiceName),
       timing: options.timing,
@@ -200,20 +215,25 @@ export class EmulatedSession {
     this.record.event('setupComplete');
     this.#conversation?.prerender();
     this.#conversation?.announceHandle();
-    if (options.goAwayAfterMs !== undefined) this.after(options.goAwayAfterMs, () => this.#goAway());
+    const setup = this.record.setup;
+    if (this.#spec && setup) {
+      const plan = planLifetime(options, this.#spec, setup, this.#sessionStartedAt, Date.now());
+      const goAway = plan.goAway;
+      if (goAway) this.after(goAway.afterMs, () => this.#goAway(goAway.timeLeftMs));
+      if (plan.sessionEndsInMs !== undefined) this.after(plan.sessionEndsInMs, () => this.closeWith(SESSION_LIMIT_CLOSE, 'sessionLimit'));
+    }
     const cutAfter = options.faults.cutSocketAfterMs;
     if (cutAfter !== undefined) this.after(cutAfter, () => this.cut('cutSocket'));
     for (const { type, message } of this.#queue.splice(0)) this.#dispatch(type, message);
   }
 
-  #goAway(): void {
-    const timeLeftMs = this.#ctx.options.goAwayTimeLeftMs;
+  /** docs/gemini-live.md §5: goAway, then the family's close unless the client closed first. */
+  #goAway(timeLeftMs: number): void {
     this.send({ goAway: { timeLeft: formatDuration(timeLeftMs) } });
     this.record.event('goAway', { timeLeftMs });
     this.after(timeLeftMs, () => {
-      const spec =
-        this.#spec?.family === '3' ? close(CLOSE_POLICY, REASONS.goAwayIgnored) : close(CLOSE_INTERNAL, REASONS.deadline);
-      this.closeWith(spec, 'goAwayClose');
+      const policy = this.#spec !== undefined && rulesOf(this.#spec).goAwayIgnoredClose === 'goaway-1008';
+      this.closeWith(policy ? close(CLOSE_POLICY, REASONS.goAwayIgnored) : close(CLOSE_INTERNAL, REASONS.deadline), 'goAwayClose');
     });
   }
 
@@ -229,7 +249,7 @@ export class EmulatedSession {
       after: (ms: number, fn: () => void) => this.after(ms, fn),
       issueHandle: (cursor: CursorSnapshot) => {
         if (this.record.setup?.sessionResumption === undefined || !this.record.logicalId) return undefined;
-        const handle = this.#ctx.handles.issue(this.record.logicalId, { model: modelId, cursor });
+        const handle = this.#ctx.handles.issue(this.record.logicalId, { model: modelId, cursor, sessionStartedAt: this.#sessionStartedAt });
         this.record.handles.push(handle);
         return handle;
       },
@@ -268,7 +288,7 @@ export class EmulatedSession {
     this.#closing = true;
     if (fault) this.record.fault(fault, { code: spec.code });
     this.record.close = { code: spec.code, reason: spec.reason, by: 'server' };
-    this.record.event('close', { code: spec.code, reason: spec.reason });
+    this.record.event('close', { code: spec.code, reason: spec.reason, ...(spec.why ? { why: spec.why } : {}) });
     this.#conversation?.dispose();
     this.#ws.close(spec.code, spec.reason);
   }

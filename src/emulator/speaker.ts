@@ -27,12 +27,19 @@ export interface SpeechPlan {
   pace: number;
   /** Cut the socket once this fraction of the audio is sent (fault). */
   cutAtFraction?: number | undefined;
+  /**
+   * 3.x: a transcription piece rides in the same serverContent as the audio chunk it belongs to
+   * (docs/gemini-live.md §3); otherwise it follows in a message of its own.
+   */
+  combineTranscription?: boolean | undefined;
 }
 
 export type SpeechOutcome = 'done' | 'cancelled' | 'cut' | 'gone';
 
 const AUDIO_PREFIX = `{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"${OUTPUT_AUDIO_MIME}","data":"`;
 const AUDIO_SUFFIX = '"}}]}}}';
+/** Closes the audio part and modelTurn, then adds outputTranscription to the same serverContent. */
+const AUDIO_THEN_TRANSCRIPT = '"}}]},"outputTranscription":{"text":';
 const WORDS_PER_PIECE = 3;
 /** Pseudo duration of one text piece in TEXT modality. */
 const TEXT_PIECE_MS = 120;
@@ -82,19 +89,24 @@ export class Speech {
       if (this.#plan.cutAtFraction !== undefined && offset / total >= this.#plan.cutAtFraction) return 'cut';
       const piece = samples.subarray(offset, Math.min(total, offset + chunk));
       const bytes = pcm16ToBytes(piece);
-      if (!this.#host.sendJson(AUDIO_PREFIX + bytes.toString('base64') + AUDIO_SUFFIX, bytes.length)) return 'gone';
-      this.sentSamples += piece.length;
-      this.sentChunks++;
-      const due = Math.ceil((words.length * this.sentSamples) / total);
-      // Pieces of a few words, like the service's; the rest with the last chunk.
-      if (due - wordsSent >= WORDS_PER_PIECE || (due > wordsSent && this.sentSamples >= total)) {
-        // The transcript of what was sent so far (kept for history even without transcription).
-        const t = words.slice(wordsSent, due).join('');
+      const sentAfter = this.sentSamples + piece.length;
+      const due = Math.ceil((words.length * sentAfter) / total);
+      // Pieces of a few words, like the service's; the rest with the last chunk. The transcript of
+      // what was sent is kept for history even without transcription.
+      let t: string | undefined;
+      if (due - wordsSent >= WORDS_PER_PIECE || (due > wordsSent && sentAfter >= total)) {
+        t = words.slice(wordsSent, due).join('');
         wordsSent = due;
-        this.sentText += t;
-        if (this.#plan.transcribe && !this.#host.sendJson(JSON.stringify({ serverContent: { outputTranscription: { text: t } } }))) {
-          return 'gone';
-        }
+      }
+      const transcript = t !== undefined && this.#plan.transcribe ? t : undefined;
+      const combined = transcript !== undefined && this.#plan.combineTranscription === true;
+      const audio = AUDIO_PREFIX + bytes.toString('base64') + (combined ? `${AUDIO_THEN_TRANSCRIPT}${JSON.stringify(transcript)}}}}` : AUDIO_SUFFIX);
+      if (!this.#host.sendJson(audio, bytes.length)) return 'gone';
+      this.sentSamples = sentAfter;
+      this.sentChunks++;
+      if (t !== undefined) this.sentText += t;
+      if (transcript !== undefined && !combined && !this.#host.sendJson(JSON.stringify({ serverContent: { outputTranscription: { text: transcript } } }))) {
+        return 'gone';
       }
     }
     return this.#cancelled ? 'cancelled' : 'done';

@@ -17,10 +17,11 @@ import {
   unknownFieldReason,
   type CloseSpec,
 } from './close-reasons.js';
-import { findModel, type ModelSpec } from './models.js';
+import { findModel, rulesOf, type ModelSpec } from './models.js';
+import { checkFamilySetup } from './validate-family.js';
 import { CLIENT_MESSAGE, camelToSnake, snakeToCamel, type FieldNode } from './wire-schema.js';
 
-export type ClientMessageType = 'setup' | 'clientContent' | 'realtimeInput' | 'toolResponse';
+export type ClientMessageType = 'setup' | 'clientContent' | 'realtimeInput' | 'toolResponse' | 'contextUpdate';
 
 export type ParsedFrame =
   | { kind: 'ok'; type: ClientMessageType; message: ClientMessage; json: unknown }
@@ -217,13 +218,13 @@ export function checkSetup(
   }
   const modality = distinct[0] === 'TEXT' ? 'TEXT' : 'AUDIO';
   if (modality === 'TEXT' && spec.nativeAudio) {
-    return {
-      kind: 'reject',
-      close: spec.family === '3' ? close(CLOSE_INTERNAL, REASONS.internal) : close(CLOSE_INVALID_ARGUMENT, REASONS.nonAudio),
-    };
+    const internal = rulesOf(spec).textModalityClose === 'internal-1011';
+    return { kind: 'reject', close: internal ? close(CLOSE_INTERNAL, REASONS.internal) : close(CLOSE_INVALID_ARGUMENT, REASONS.nonAudio) };
   }
   const schemaProblem = checkToolSchemas(setup);
   if (schemaProblem) return { kind: 'reject', close: close(CLOSE_INVALID_ARGUMENT, schemaProblem) };
+  const familyProblem = checkFamilySetup(setup, spec);
+  if (familyProblem) return { kind: 'reject', close: familyProblem };
   return { kind: 'ok', facts: { modelId: setup.model.slice('models/'.length), spec, modality } };
 }
 

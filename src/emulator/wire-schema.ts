@@ -220,12 +220,23 @@ export const REALTIME_INPUT = msg('BidiGenerateContentRealtimeInput', {
 
 export const TOOL_RESPONSE = msg('BidiGenerateContentToolResponse', { functionResponses: list(functionResponse) });
 
+/**
+ * docs/gemini-live.md §2.5: a new system instruction and/or tool list mid-session. `tools` is a
+ * wrapper message holding the list, so an empty list (clear all tools) differs from no update.
+ * Whether a model accepts the message is a family rule (validate-family.ts).
+ */
+export const CONTEXT_UPDATE = msg('BidiGenerateContentContextUpdate', {
+  systemInstruction: content,
+  tools: msg('BidiGenerateContentContextUpdate.Tools', { tools: list(tool) }),
+});
+
 /** The top-level message: a oneof named `message_type`. */
 export const CLIENT_MESSAGE = msg('BidiGenerateContentClientMessage', {
   setup: SETUP,
   clientContent: CLIENT_CONTENT,
   realtimeInput: REALTIME_INPUT,
   toolResponse: TOOL_RESPONSE,
+  contextUpdate: CONTEXT_UPDATE,
 });
 
 /** snake_case proto name → camelCase JSON name ("turn_complete" → "turnComplete"). */

@@ -53,7 +53,10 @@ describe('emulator frame parsing', () => {
       code: 1007,
       reason: `Invalid JSON payload received. Unknown name "txt" at 'client_content.turns[0].parts[0]': Cannot find field.`,
     });
-    assert.deepEqual(rejection('{"contextUpdate":{}}'), { code: 1007, reason: 'Invalid JSON payload received. Unknown name "contextUpdate": Cannot find field.' });
+    assert.deepEqual(rejection('{"sessionUpdate":{}}'), { code: 1007, reason: 'Invalid JSON payload received. Unknown name "sessionUpdate": Cannot find field.' });
+    // contextUpdate parses (docs/gemini-live.md §2.5); whether a model takes it is a family rule.
+    assert.equal(parseClientFrame('{"contextUpdate":{"tools":{"tools":[]}}}').kind, 'ok');
+    assert.deepEqual(rejection('{"contextUpdate":{"tools":[]}}').code, 1007);
   });
 
   it('wrong value types and enum spellings → 1007 invalid value', () => {
