@@ -5,6 +5,7 @@
  *
  *   npm run emulator -- --port 9090 --scenario scenarios/default.yaml
  *   npm run emulator -- --internal-error-rate gemini-2.5-flash-native-audio-preview-12-2025=0.85
+ *   npm run emulator -- --fault-profile seed-002      # the 1011 field report's table, by name
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../src/shared/log.js';
@@ -29,6 +30,8 @@ const FLAGS = {
   'vad-silence-ms': 'silence needed before end-of-speech (default 600)',
   'go-away-after-ms': 'send goAway this long after setupComplete',
   'go-away-time-left-ms': 'goAway.timeLeft; close after it unless the client did (default 5000)',
+  'no-family-limits': "no connection/session limits (default: each family's, goAway 1 min before 10 min)",
+  'fault-profile': 'a named fault profile: seed-002 (85 % of turns 1011 before content on 2.5 12-2025/-latest)',
   'internal-error-rate': 'RATE or MODEL=RATE,…: 1011 before the first content of a turn (seed 002)',
   'internal-error-delay-ms': 'MIN-MAX delay of that close (default 200-3000)',
   'tool-close-rate': 'RATE or MODEL=RATE,…: close right after a tool response (seed 003)',
@@ -48,7 +51,7 @@ const FLAGS = {
 } as const;
 
 type Flag = keyof typeof FLAGS;
-const BOOLEAN = new Set<Flag>(['lenient-audio', 'allow-media-chunks', 'help']);
+const BOOLEAN = new Set<Flag>(['lenient-audio', 'allow-media-chunks', 'no-family-limits', 'help']);
 
 function usage(): string {
   const lines = Object.entries(FLAGS).map(([k, v]) => `  --${k.padEnd(26)} ${v}`);
@@ -157,6 +160,8 @@ function buildOptions(flags: Partial<Record<Flag, string | boolean>>): EmulatorO
     vad: defined(vad) as never,
     goAwayAfterMs: num(flags, 'go-away-after-ms'),
     goAwayTimeLeftMs: num(flags, 'go-away-time-left-ms'),
+    familyLimits: flags['no-family-limits'] !== true,
+    faultProfile: str(flags, 'fault-profile'),
     faults,
     strictAudioMime: flags['lenient-audio'] !== true,
     rejectMediaChunks: flags['allow-media-chunks'] !== true,
