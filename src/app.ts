@@ -21,7 +21,7 @@ import { mountFlows } from './web/flows-routes.js';
 import { BrowserPhone } from './call/index.js';
 import { CallManager, TwilioCalls, geminiConnect, type CallManagerOptions, loadPromptFile, builtInPromptPath, DEFAULT_MODEL, DEFAULT_FALLBACK_MODELS, type RetryPolicy, type LiveConnect } from './call/index.js';
 import { ModelBreakers, type BreakerOptions } from './health/breakers.js';
-import { geminiProbe } from './health/model-probe.js';
+import { geminiProbe, LastProbes } from './health/model-probe.js';
 import { refusedModels, runBootChecks } from './health/boot-checks.js';
 
 export interface StartOptions {
@@ -176,14 +176,15 @@ async function listen(env: Env, log: Logger): Promise<{ server: http.Server; por
   return { server, port, publicBaseUrl };
 }
 
-/** What /readyz says: ready unless stopping or draining; calls, and every model breaker. */
-function readiness(manager: CallManager, breakers: ModelBreakers, emulated: boolean, stopping: boolean): Record<string, unknown> & { ready: boolean } {
+/** What /readyz says: ready unless stopping or draining; calls, every model breaker, the last background probe per model. */
+function readiness(manager: CallManager, breakers: ModelBreakers, probes: LastProbes, emulated: boolean, stopping: boolean): Record<string, unknown> & { ready: boolean } {
   const calls = manager.status();
   return {
     ready: !stopping && !calls.draining,
     calls,
     gemini: { emulated },
     breakers: breakers.status().map((b) => ({ ...b, stallLimitMs: manager.replyTimes.stallMs(b.model) })),
+    probes: probes.list(),
   };
 }
 
@@ -237,9 +238,10 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
   const { gemini, emulator } = await geminiEndpoint(options, catalog);
   const clock = testClock(options);
   const rest = twilioRest(env, log);
-  // An open breaker is tested with synthetic sessions, never with a caller.
+  // An open breaker is tested with synthetic sessions (the probe's one-turn check), never with a caller.
+  const probes = new LastProbes();
   const breakers = new ModelBreakers({
-    probe: geminiProbe({ apiKey: gemini.apiKey, ...(gemini.url ? { url: gemini.url } : {}), log: log.child({ component: 'probe' }) }),
+    probe: geminiProbe({ apiKey: gemini.apiKey, ...(gemini.url ? { url: gemini.url } : {}), log: log.child({ component: 'probe' }), results: probes }),
     ...options.breakers,
   });
   const manager = callManager(clock ? { ...options, now: clock } : options, { catalog, writer, dataDir, prompts, breakers, gemini });
@@ -264,7 +266,7 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
   });
   let stopping = false;
   app.get('/readyz', (_req, res) => {
-    const r = readiness(manager, breakers, gemini.emulated, stopping);
+    const r = readiness(manager, breakers, probes, gemini.emulated, stopping);
     res.status(r.ready ? 200 : 503).json(r);
   });
   mountCalls(app, { store, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, dataDir, live: writer });

@@ -1,52 +1,92 @@
 /**
- * A background health check of a model whose circuit breaker is open: a short synthetic session
- * (never a caller) asked for one word. It passes when the model starts answering in time.
+ * A background health check of a model whose circuit breaker is open: the probe's one-turn check
+ * (./probe-run.ts, as `npm run probe` plays it): a short synthetic session (never a caller), one
+ * recorded spoken turn, passed when the model answers it (content, then turnComplete) in time.
+ * The last outcome per model is kept in `LastProbes` and shown by /readyz.
  */
-import { GeminiLiveSession, type GeminiLiveSessionOptions } from '../gemini/index.js';
+import type { GeminiLiveSession, GeminiLiveSessionOptions } from '../gemini/index.js';
 import type { Logger } from '../shared/log.js';
+import { probeModel, type TurnResult, type TurnStatus } from './probe-run.js';
 
 export interface ProbeOptions {
   apiKey: string;
   url?: string;
   log: Logger;
-  /** Setup plus first content must come within this (default 8 s). */
+  /** Setup, and end of the spoken turn → first content, each within this (default 8 s). */
   timeoutMs?: number;
+  /** Audio pace (default 1: real time, as a caller speaks). */
+  pace?: number;
+  /** Where the outcome of every probe is kept (for /readyz). */
+  results?: LastProbes;
   connect?: (options: GeminiLiveSessionOptions) => Promise<GeminiLiveSession>;
 }
 
+/** One probe's outcome, as /readyz shows it. */
+export interface ProbeOutcome {
+  model: string;
+  /** ISO time the probe finished. */
+  at: string;
+  ok: boolean;
+  status: TurnStatus;
+  setupMs?: number;
+  firstContentMs?: number;
+  /** The close that failed it (code, the service's reason, CB_* code). */
+  close?: TurnResult['close'];
+}
+
+/** The last probe outcome per model (process-wide, shared by the breakers and /readyz). */
+export class LastProbes {
+  readonly #byModel = new Map<string, ProbeOutcome>();
+
+  record(outcome: ProbeOutcome): void {
+    this.#byModel.set(outcome.model, outcome);
+  }
+
+  get(model: string): ProbeOutcome | undefined {
+    return this.#byModel.get(model);
+  }
+
+  list(): ProbeOutcome[] {
+    return [...this.#byModel.values()];
+  }
+}
+
+const round = (ms: number | undefined) => (ms === undefined ? {} : { ms: Math.round(ms) });
+
 export function geminiProbe(o: ProbeOptions): (model: string) => Promise<boolean> {
   const timeoutMs = o.timeoutMs ?? 8000;
-  const connect = o.connect ?? ((opts: GeminiLiveSessionOptions) => GeminiLiveSession.connect(opts));
   return async (model) => {
-    const started = performance.now();
-    let session: GeminiLiveSession | undefined;
+    let turn: TurnResult | undefined;
     try {
-      session = await connect({
+      const run = await probeModel(model, {
         apiKey: o.apiKey,
         ...(o.url ? { url: o.url } : {}),
-        setupTimeoutMs: timeoutMs,
         log: o.log,
-        config: { model, systemInstruction: 'Automated health check of this connection. Answer with one short word.', inputTranscription: false, outputTranscription: false },
+        turns: 1,
+        functionTurn: false,
+        setupTimeoutMs: timeoutMs,
+        replyTimeoutMs: timeoutMs,
+        turnTimeoutMs: 2 * timeoutMs,
+        pace: o.pace ?? 1,
+        ...(o.connect ? { connect: o.connect } : {}),
       });
-      const live = session;
-      const ok = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs - (performance.now() - started)));
-        const done = (result: boolean) => {
-          clearTimeout(timer);
-          resolve(result);
-        };
-        live.once('audio', () => done(true));
-        live.once('text', () => done(true));
-        live.once('close', () => done(false));
-        live.sendClientContent([{ role: 'user', parts: [{ text: 'Say OK.' }] }], true);
-      });
-      o.log.info({ model, ok, ms: Math.round(performance.now() - started) }, 'model health probe');
-      return ok;
+      turn = run.turns[0];
     } catch (err) {
-      o.log.info({ model, ok: false, code: (err as { code?: string }).code }, 'model health probe');
-      return false;
-    } finally {
-      await session?.close('health check done');
+      // e.g. the probe's recorded audio is missing: the probe fails, the server goes on.
+      o.log.warn({ err, model }, 'model health probe could not run');
     }
+    const ok = turn?.status === 'ok';
+    const outcome: ProbeOutcome = {
+      model,
+      at: new Date().toISOString(),
+      ok,
+      status: turn?.status ?? 'setup-failed',
+      ...(turn?.setupMs !== undefined ? { setupMs: Math.round(turn.setupMs) } : {}),
+      ...(turn?.firstContentMs !== undefined ? { firstContentMs: Math.round(turn.firstContentMs) } : {}),
+      ...(turn?.close ? { close: turn.close } : {}),
+    };
+    o.results?.record(outcome);
+    o.log.info({ model, ok, status: outcome.status, ...round(turn?.firstContentMs), ...(turn?.close ? { close: turn.close } : {}) }, 'model health probe');
+    return ok;
   };
 }

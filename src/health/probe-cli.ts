@@ -10,6 +10,7 @@ import { DEFAULT_FALLBACK_MODELS, DEFAULT_MODEL } from '../gemini/index.js';
 import { LIVE_URL } from '../gemini/protocol.js';
 import type { Logger } from '../shared/log.js';
 import type { Scenario } from '../emulator/index.js';
+import { FAULT_PROFILES } from '../emulator/faults.js';
 import { PROBE_FLOWS, probeScenarios } from './probe-audio.js';
 import { buildReport, formatTable, type ProbeReport } from './probe-report.js';
 import { runProbe, type ProbeSessionOptions } from './probe-run.js';
@@ -26,25 +27,11 @@ first-content times, the function round trip. Exits 1 when a model's failed turn
   --max-failure P       % of failed turns allowed per model (default 5)
   --json                print the report as JSON (schema: docs/probe.md)
   --emulator            use the built-in Gemini Live emulator (offline, no key); alias --offline
-  --fault-profile NAME  emulator faults to reproduce; one of: ${'${PROFILES}'}
+  --fault-profile NAME  emulator faults to reproduce (seed-002: the 1011 field report); one of: ${'${PROFILES}'}
   --seed N              emulator seed (default 1)
   --pace X              audio pace, 1 = real time (default 1; with --emulator: as fast as possible)
   --reply-timeout MS    end of a turn → first content (default 10000)
   -h, --help            this text`;
-
-/**
- * Offline fault profiles. field-report-1011: docs/gemini-failure-modes.md, seed 002 — the 12-2025
- * native-audio preview and its -latest alias close 1011 "Internal error encountered." before any
- * content on about 85 % of turns; every other model is clean.
- */
-export const FAULT_PROFILES: Readonly<Record<string, Record<string, unknown>>> = Object.freeze({
-  none: {},
-  'field-report-1011': {
-    internalErrorBeforeContent: {
-      rate: { 'gemini-2.5-flash-native-audio-preview-12-2025': 0.85, 'gemini-2.5-flash-native-audio-latest': 0.85 },
-    },
-  },
-});
 
 export interface ProbeCliIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -61,7 +48,7 @@ interface Parsed {
   maxFailurePct: number;
   json: boolean;
   emulator: boolean;
-  faults: Record<string, unknown>;
+  faultProfile: string | undefined;
   seed: number;
   pace: number | undefined;
   replyTimeoutMs: number | undefined;
@@ -119,7 +106,7 @@ export function parseProbeArgs(argv: readonly string[]): Parsed | 'help' {
     maxFailurePct: number(values['max-failure'], 'max-failure', 0, 100, false) ?? 5,
     json: values.json === true,
     emulator,
-    faults: FAULT_PROFILES[profile ?? 'none']!,
+    faultProfile: profile,
     seed: number(values.seed, 'seed', 0, 2 ** 31 - 1, true) ?? 1,
     pace: number(values.pace, 'pace', 0.1, 1000, false),
     replyTimeoutMs: number(values['reply-timeout'], 'reply-timeout', 100, 600_000, true),
@@ -196,8 +183,8 @@ async function openEndpoint(args: Parsed, io: ProbeCliIo, apiKey: string | undef
     scenario: byFlow[PROBE_FLOWS.plain]!,
     scenarioForFlow: (flow) => byFlow[flow] ?? byFlow[PROBE_FLOWS.plain]!,
     ...(io.log ? { log: io.log } : {}),
+    ...(args.faultProfile !== undefined ? { faultProfile: args.faultProfile } : {}),
     ...extra,
-    faults: { ...args.faults, ...((extra['faults'] as Record<string, unknown> | undefined) ?? {}) },
   });
   return {
     label: 'emulator',
