@@ -12,7 +12,7 @@
  * → ended, and it is finished exactly once.
  */
 import type { FlowSession, Flow } from '../flows/index.js';
-import type { ToolRegistry } from '../tools/index.js';
+import { withModes, type ToolRegistry } from '../tools/index.js';
 import type { CallLog } from '../transcripts/writer.js';
 import { openCallRecording, type CallRecording } from '../transcripts/recording.js';
 import type { CallEventBody, CallOutcome, OutcomeDetail } from '../transcripts/types.js';
@@ -267,7 +267,7 @@ export class Call {
     return {
       model,
       systemInstruction: this.#session.systemInstruction(this.#businessNow()),
-      tools: this.#session.declarations(),
+      tools: withModes(this.#session.declarations(), this.flow.functionModes),
       ...(this.flow.voice ? { voiceName: this.flow.voice } : {}),
       ...(this.flow.language ? { languageCode: this.flow.language } : {}),
     };

@@ -1,22 +1,26 @@
 /**
  * Drives the call's flow (src/flows): flow steps from the greeting, DTMF, silence, function
- * results and stage changes are recorded and their actions run — or held back while a tool call
- * is unanswered (no clientContent may go before a toolResponse). Runs the model's function calls
- * through the dispatcher and answers them on the link; gives functions the call control they use
- * (transfer, end_call, go_to_stage).
+ * results and stage changes are recorded and their actions run — or held back while a BLOCKING
+ * tool call is unanswered (nothing may go before its toolResponse; a NON_BLOCKING call holds
+ * nothing back: docs/gemini-live.md §2.3, §2.4). Runs the model's function calls through the
+ * dispatcher and answers them on the link, a NON_BLOCKING answer with the function's scheduling;
+ * a stage's instructions go by the mechanism the agent's model family accepts mid-session
+ * (LiveSession.instruct). Gives functions the call control they use (transfer, end_call, go_to_stage).
  */
 import type { FlowSession, FlowAction, StageChange, Flow } from '../flows/index.js';
-import { ToolDispatcher, ToolError, type CallControl, type ToolRegistry } from '../tools/index.js';
+import { ToolDispatcher, ToolError, wireScheduling, type CallControl, type ToolRegistry } from '../tools/index.js';
 import type { CallEventBody } from '../transcripts/types.js';
 import type { Logger } from '../shared/log.js';
-import type { ToolCallRequest, Turn } from './ports.js';
+import type { Instructions, ToolCallRequest, ToolResult, Turn } from './ports.js';
 import type { PendingExit } from './exit.js';
 
 /** What the driver needs of the agent link. */
 export interface FlowAgent {
   readonly pendingToolCalls: number;
+  /** The agent session in use (undefined while none is up). */
+  readonly session: { readonly pendingToolCalls: ReadonlyArray<{ blocking: boolean }>; instruct(update: Instructions): void } | undefined;
   sendClientContent(turns: Turn[], turnComplete: boolean): boolean;
-  sendToolResponse(responses: Array<{ id: string; name: string; response: Record<string, unknown> }>): void;
+  sendToolResponse(responses: ToolResult[]): void;
 }
 
 export interface FlowDriverDeps {
@@ -94,7 +98,8 @@ export class FlowDriver {
     if (result.duplicate) return;
     this.#d.event(result.event, this.#d.now());
     if (result.event.status === 'cancelled') return; // the agent withdrew it; no answer expected
-    this.#d.agent.sendToolResponse([{ id: result.id, name: result.name, response: result.response as Record<string, unknown> }]);
+    const scheduling = wireScheduling(this.#d.flow.functionModes?.[result.name]?.scheduling ?? this.#d.registry.get(result.name, this.#d.flow.name)?.scheduling ?? 'when_idle');
+    this.#d.agent.sendToolResponse([{ id: result.id, name: result.name, response: result.response as Record<string, unknown>, scheduling }]);
     if ('output' in result.response && result.stage === this.#d.session.stage) {
       this.step(this.#d.session.onFunctionResult(result.name, result.response.output));
     }
@@ -116,8 +121,7 @@ export class FlowDriver {
         agent.sendClientContent(text(`(System instruction, not the caller.) Say exactly this to the caller now: "${action.text}"`), true);
         return;
       case 'instruct':
-        agent.sendClientContent(text(`(System instruction, not the caller.) ${action.text}`), false);
-        return;
+        return this.#instruct(action.text);
       case 'tell_model':
         agent.sendClientContent(text(action.text), true);
         return;
@@ -134,8 +138,24 @@ export class FlowDriver {
     }
   }
 
+  /** The new stage's instructions; with no session up, the next session's setup carries them. */
+  #instruct(stageText: string): void {
+    const session = this.#d.agent.session;
+    if (!session) return;
+    try {
+      session.instruct({ systemInstruction: this.#d.session.systemInstruction(this.#d.businessNow()), text: `(System instruction, not the caller.) ${stageText}` });
+    } catch (err) {
+      this.#d.log.warn({ err }, 'stage instructions not sent');
+    }
+  }
+
+  /** A BLOCKING call is unanswered at the agent: flow actions wait for its answer. */
+  get #blockingPending(): boolean {
+    return this.#d.agent.session?.pendingToolCalls.some((c) => c.blocking) ?? false;
+  }
+
   #flushDeferred(): void {
-    if (this.toolsPending) return;
+    if (this.#blockingPending) return;
     const actions = this.#deferred;
     this.#deferred = [];
     for (const action of actions) this.apply(action);

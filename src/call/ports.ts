@@ -128,6 +128,14 @@ export interface ToolResult {
   id: string;
   name: string;
   response: Record<string, unknown>;
+  /** How a NON_BLOCKING call's answer is voiced (the session drops it for a BLOCKING call). */
+  scheduling?: 'WHEN_IDLE' | 'INTERRUPT' | 'SILENT';
+}
+
+/** New stage instructions: the whole system instruction, and the same change as a message. */
+export interface Instructions {
+  systemInstruction: string;
+  text: string;
 }
 
 /** The declarations the flow gives the agent (the flow engine's own type). */
@@ -145,8 +153,10 @@ export interface SessionConfig {
 /** One live agent session (Gemini Live over a WebSocket; in tests, in memory). */
 export interface LiveSession {
   readonly setupLatencyMs: number | undefined;
-  /** Tool calls the agent is waiting on. */
-  readonly pendingToolCalls: ReadonlyArray<{ id: string; name: string }>;
+  /** Tool calls the agent is waiting on; `blocking`: the agent waits for the answer (nothing else may go first). */
+  readonly pendingToolCalls: ReadonlyArray<{ id: string; name: string; blocking: boolean }>;
+  /** How `instruct` reaches this agent mid-session (its model family's rule; docs/gemini-live.md §2.2). */
+  readonly instructionChannel: 'contextUpdate' | 'clientContent' | 'realtimeText';
   /** Every event, in order; returns the unsubscribe function. */
   onEvent(listener: (event: AgentEvent) => void): () => void;
   /** Once, when the session is gone. */
@@ -154,6 +164,8 @@ export interface LiveSession {
   /** Caller audio, 16 kHz PCM16. Hot path. */
   sendAudio(pcm16k: Int16Array): void;
   sendClientContent(turns: Turn[], turnComplete: boolean): void;
+  /** Replaces the agent's instructions mid-session (a stage change), by `instructionChannel`. */
+  instruct(update: Instructions): void;
   /** Answers pending tool calls by id (throws a CallbridgeError for an unknown id). */
   sendToolResponse(responses: ToolResult[]): void;
   close(reason: string): Promise<void>;

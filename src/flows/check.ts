@@ -7,6 +7,9 @@ import { isBuiltinName } from '../tools/builtins.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { suggest } from './issues.js';
 import type { Flow, FlowFile, Stage } from './schema.js';
+import type { HttpFunctionSpec } from '../tools/http-function.js';
+import type { ToolMode } from '../tools/types.js';
+import { modelWarnings } from './model-advice.js';
 import { problemAt, type FlowProblem, type ParsedSource } from './yaml-source.js';
 
 type Path = (string | number)[];
@@ -28,6 +31,8 @@ function isLocalUrl(url: string): boolean {
 }
 
 const list = (names: readonly string[]): string => (names.length > 0 ? names.join(', ') : 'none');
+/** A functions: entry naming a code function or built-in (a name, or { name, behavior?, scheduling? }), not declaring an HTTP one. */
+const isReference = (entry: unknown): boolean => typeof entry === 'string' || (rec(entry).url === undefined && rec(entry).description === undefined);
 
 /** Every reference problem of a (possibly partly invalid) flow file. */
 export function checkReferences(raw: unknown, src: ParsedSource, registry: ToolRegistry, defaulted: readonly string[]): { errors: FlowProblem[]; warnings: FlowProblem[] } {
@@ -37,6 +42,7 @@ export function checkReferences(raw: unknown, src: ParsedSource, registry: ToolR
   check.topLevelTargets();
   const allowedIn = check.stages.map((s, i) => check.stage(s, i));
   check.unreachableStages(allowedIn);
+  for (const w of modelWarnings(check.file, registry)) check.warn(w.path, w.message);
   return { errors: check.errors, warnings: check.warnings };
 }
 
@@ -82,7 +88,7 @@ class ReferenceCheck {
   /** The flow's functions: list: each known, listed once; HTTP ones named freshly and signed. */
   flowFunctions(defaulted: readonly string[]): void {
     arr(this.file.functions).forEach((entry, i) => this.flowFunction(entry, i));
-    const firstHttp = arr(this.file.functions).findIndex((f) => typeof f !== 'string');
+    const firstHttp = arr(this.file.functions).findIndex((f) => !isReference(f));
     if (firstHttp >= 0 && this.file.secret === undefined) {
       this.err(['functions', firstHttp], 'this flow declares HTTP functions, so it needs a secret to sign the requests: add secret: ${MY_FLOW_SECRET} at the top level');
     }
@@ -94,7 +100,7 @@ class ReferenceCheck {
     if (name === undefined) return;
     if (this.functionNames.includes(name)) return this.err(['functions', i], `function ${name} is listed twice`);
     this.functionNames.push(name);
-    if (typeof entry === 'string') {
+    if (isReference(entry)) {
       if (!this.registry.has(name)) {
         this.err(['functions', i], `unknown function "${name}"${suggest(name, this.registry.names())}: no code function in the tools folder and no built-in has this name (an HTTP function needs name, description and url)`);
       }
@@ -197,14 +203,19 @@ function firstSentence(text: string): string {
 /** The runnable Flow of a valid file. `secret` becomes non-enumerable. */
 export function resolveFlow(file: FlowFile, fileName: string, version: string): Flow {
   const flowFunctions = file.functions.map((f) => (typeof f === 'string' ? f : f.name));
-  const httpFunctions = file.functions.filter((f) => typeof f !== 'string');
+  const httpFunctions = file.functions.filter((f): f is HttpFunctionSpec & { url: string } => typeof f !== 'string' && 'url' in f);
+  const functionModes: Record<string, Partial<ToolMode>> = {};
+  for (const f of file.functions) {
+    if (typeof f === 'string' || (f.behavior === undefined && f.scheduling === undefined)) continue;
+    functionModes[f.name] = { ...(f.behavior ? { behavior: f.behavior } : {}), ...(f.scheduling ? { scheduling: f.scheduling } : {}) };
+  }
   const stages: Stage[] = file.stages.map((s) => ({
     ...s,
     purpose: s.purpose ?? firstSentence(s.instructions),
     functions: [...(s.functions ?? flowFunctions)],
   }));
   const { functions: _functions, stages: _stages, secret, ...rest } = file;
-  const flow = { ...rest, file: fileName, version, functions: flowFunctions, httpFunctions, stages } as Flow;
+  const flow = { ...rest, file: fileName, version, functions: flowFunctions, httpFunctions, functionModes, stages } as Flow;
   Object.defineProperty(flow, 'secret', { value: secret, enumerable: false });
   return flow;
 }

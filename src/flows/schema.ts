@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { HttpFunctionSpec } from '../tools/http-function.js';
+import type { ToolMode } from '../tools/types.js';
 import { languageProblem, voiceProblem } from './speech.js';
 
 export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
@@ -190,6 +191,12 @@ const HttpParam = z
     }
   });
 
+/** How the model treats a function (docs/gemini-live.md §2.4), settable per function in the flow. */
+const modeFields = {
+  behavior: z.enum(['blocking', 'non_blocking'], { error: 'must be blocking (the bot waits for the answer) or non_blocking (the bot may keep talking while it runs)' }).optional(),
+  scheduling: z.enum(['when_idle', 'interrupt', 'silent'], { error: 'must be when_idle, interrupt or silent (how a non_blocking answer is voiced)' }).optional(),
+};
+
 const HttpFunction = z
   .object({
     name: FunctionName,
@@ -203,11 +210,15 @@ const HttpFunction = z
     }, 'must be a web address such as https://example.com/orders/lookup'),
     timeoutMs: z.int().min(100).max(60_000).optional(),
     parameters: keyed(HttpParam, (k) => (FUNCTION_RE.test(k) ? undefined : `parameter name "${k}": use letters, digits and _`)).optional(),
+    ...modeFields,
   })
   .strict();
 
-const FunctionEntry = z.union([FunctionName, HttpFunction], {
-  error: 'list a function by its name, or declare an HTTP function with name, description and url',
+/** A code function or built-in named with its behaviour for this flow: `{ name: log_callback, behavior: non_blocking }`. */
+const FunctionRef = z.object({ name: FunctionName, ...modeFields }).strict();
+
+const FunctionEntry = z.union([FunctionName, HttpFunction, FunctionRef], {
+  error: 'list a function by its name (optionally { name, behavior, scheduling }), or declare an HTTP function with name, description and url',
 });
 
 const Stage = z
@@ -291,6 +302,8 @@ export interface Flow extends Omit<FlowFile, 'functions' | 'stages'> {
   /** Functions of the flow-level list, by name (HTTP ones included). */
   functions: string[];
   httpFunctions: HttpFunctionSpec[];
+  /** Per-function behaviour and scheduling set in the flow (named functions and HTTP ones); the rest use the function's own. */
+  functionModes?: Readonly<Record<string, Partial<ToolMode>>>;
   stages: Stage[];
 }
 

@@ -2,7 +2,8 @@
  * Gemini Live API (BidiGenerateContent) wire types, as JSON on the WebSocket.
  *
  * Source: docs/gemini-live.md (Google's API reference, js-genai/python-genai).
- * Client messages carry exactly one of setup | clientContent | realtimeInput | toolResponse.
+ * Client messages carry exactly one of setup | clientContent | realtimeInput | toolResponse |
+ * contextUpdate (the last on the families that accept it).
  * Server messages carry one of the ServerMessage fields (usageMetadata may ride along with any).
  * Client JSON is camelCase; enums are the UPPER_SNAKE strings the API spells.
  *
@@ -184,11 +185,22 @@ export interface ToolResponse {
   functionResponses: FunctionResponse[];
 }
 
+/**
+ * Replaces the setup's system instruction and/or tools mid-session, processed in order with the
+ * other inputs; `tools` is a wrapper so that "no update" and "clear the tools" differ
+ * (docs/gemini-live.md §2.2). Accepted only by the families that say so (src/gemini/families.ts).
+ */
+export interface ContextUpdate {
+  systemInstruction?: Content;
+  tools?: { tools?: Tool[] };
+}
+
 export type ClientMessage =
   | { setup: Setup }
   | { clientContent: ClientContent }
   | { realtimeInput: RealtimeInput }
-  | { toolResponse: ToolResponse };
+  | { toolResponse: ToolResponse }
+  | { contextUpdate: ContextUpdate };
 
 // ---------------------------------------------------------------------------------------------
 // Server → client

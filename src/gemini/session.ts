@@ -5,7 +5,8 @@
  * and the `close` event's retryClass. All state is per instance.
  */
 import type { ClientOptions, RawData, WebSocket } from 'ws';
-import type { Content, Setup } from './protocol.js';
+import type { Content, ContextUpdate, FunctionDeclaration, Setup } from './protocol.js';
+import type { ModelFamily } from './families.js';
 import { INPUT_AUDIO_MIME, INPUT_SAMPLE_RATE_HZ } from './protocol.js';
 import { Handshake, liveUrl } from './connect.js';
 import { buildSetup, type BuiltSetup, type LiveSessionConfig } from './setup.js';
@@ -77,6 +78,8 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
   }
 
   readonly modelId: string;
+  /** The model's family (undefined for an id no family lists): what may be sent mid-session. */
+  readonly family: ModelFamily | undefined;
   readonly setup: Setup;
   sessionId: string | undefined;
   setupLatencyMs: number | undefined;
@@ -94,6 +97,8 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
   #closed: Promise<void>;
   #markClosed!: () => void;
   #droppedLoggedMs = 0;
+  /** The model has produced content: on an 'initial-history' family clientContent is over (§2.2). */
+  #modelActed = false;
   #closeGraceTimer: NodeJS.Timeout | undefined;
   #handshake: Handshake | undefined;
   /** Events (malformed included) until the caller has the session (setupComplete + one macrotask); then undefined. */
@@ -104,9 +109,10 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
     this.#options = options;
     this.#built = built;
     this.modelId = built.modelId;
+    this.family = built.capabilities;
     this.setup = built.setup;
     this.#log = new SessionLog((options.log ?? silentLogger()).child({ component: 'gemini', model: built.modelId }));
-    this.#tools = new PendingToolCalls((name) => built.blockingFunctions.get(name) ?? true);
+    this.#tools = new PendingToolCalls((name) => built.blockingFunctions.get(name) ?? true, built.capabilities?.functions.scheduling);
     this.#hold = new PcmRing((options.heldAudioMaxMs ?? 1000) * SAMPLES_PER_MS);
     this.#closed = new Promise((resolve) => (this.#markClosed = resolve));
   }
@@ -119,6 +125,11 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
   /** Set once the server announced the end of this connection. */
   get goAway(): { timeLeftMs?: number; receivedAtMs: number } | undefined {
     return this.#goAway;
+  }
+
+  /** The model has produced content (audio, text or a function call) on this connection. */
+  get modelActed(): boolean {
+    return this.#modelActed;
   }
 
   get isOpen(): boolean {
@@ -186,7 +197,12 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
         }
         break;
       case 'toolCall':
+        this.#modelActed = true;
         this.#tools.add(event.calls);
+        break;
+      case 'audio':
+      case 'text':
+        this.#modelActed = true;
         break;
       case 'toolCallCancellation':
         this.#tools.cancel(event.ids);
@@ -245,14 +261,32 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
     this.#send({ realtimeInput: { text } }, 'sendText');
   }
 
-  /** Conversation turns (history seeding, or a turn; turnComplete starts generation). */
+  /**
+   * Conversation turns (history seeding, or a turn; turnComplete starts generation). Refused once
+   * the model has spoken on a family whose clientContent only seeds history (docs/gemini-live.md §2.2).
+   */
   sendClientContent(turns: Content[], turnComplete = true): void {
+    if (this.#modelActed && this.family?.midSession.clientContent === 'initial-history') {
+      throw this.#refused('sendClientContent', `${this.family.label} takes clientContent only as initial history; send text as realtime input`);
+    }
     for (const turn of turns) {
       for (const part of turn.parts) {
         if (part.inlineData && 'displayName' in part.inlineData) throw this.#refused('sendClientContent', 'inlineData.displayName is Vertex AI only');
       }
     }
     this.#send({ clientContent: { turns, turnComplete } }, 'sendClientContent');
+  }
+
+  /**
+   * Replaces the system instruction and/or tools mid-session (docs/gemini-live.md §2.2), on the
+   * families that accept it; refused (nothing sent) on the others.
+   */
+  sendContextUpdate(update: { systemInstruction?: string; tools?: FunctionDeclaration[] }): void {
+    if (this.family && !this.family.midSession.contextUpdate) throw this.#refused('sendContextUpdate', `${this.family.label} does not accept contextUpdate`);
+    const contextUpdate: ContextUpdate = {};
+    if (update.systemInstruction !== undefined) contextUpdate.systemInstruction = { parts: [{ text: update.systemInstruction }] };
+    if (update.tools !== undefined) contextUpdate.tools = { tools: update.tools.length > 0 ? [{ functionDeclarations: update.tools }] : [] };
+    this.#send({ contextUpdate }, 'sendContextUpdate');
   }
 
   /** Tells automatic VAD the audio stream paused (> ~1 s); send audio again to resume. */

@@ -107,10 +107,11 @@ export function checkTools(tools: unknown, caps: ModelCapabilities | undefined, 
     if (decl['description'] !== undefined && typeof decl['description'] !== 'string') problems.push(`${path}.description: must be a string.`);
     const behavior = decl['behavior'];
     checkEnum(behavior, ENUMS.behavior, `${path}.behavior`, problems);
-    if (behavior === 'NON_BLOCKING' && caps && !caps.nonBlockingFunctions) {
-      problems.push(`${path}.behavior: NON_BLOCKING is not supported by ${modelId} (synchronous functions only).`);
+    if ((behavior === 'BLOCKING' || behavior === 'NON_BLOCKING') && caps && !caps.functions.behaviors.includes(behavior)) {
+      const only = behavior === 'NON_BLOCKING' ? 'synchronous (BLOCKING)' : 'asynchronous (NON_BLOCKING)';
+      problems.push(`${path}.behavior: ${behavior} is not supported by ${modelId} (${caps.label} takes ${only} functions only).`);
     }
-    const effective = behavior === 'BLOCKING' || behavior === 'NON_BLOCKING' ? behavior : (caps?.defaultBehavior ?? 'BLOCKING');
+    const effective = behavior === 'BLOCKING' || behavior === 'NON_BLOCKING' ? behavior : (caps?.functions.default ?? 'BLOCKING');
     if (typeof name === 'string') blocking.set(name, effective === 'BLOCKING');
     if (decl['parameters'] !== undefined) checkSchema(decl['parameters'], `${path}.parameters`, problems);
   });

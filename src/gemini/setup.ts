@@ -105,7 +105,7 @@ function build(c: Obj, problems: string[]): BuiltSetup | undefined {
 
   const affective = c['affectiveDialog'];
   if (affective !== undefined && typeof affective !== 'boolean') problems.push('affectiveDialog: must be true or false.');
-  if (affective === true && caps && !caps.affectiveDialog) problems.push(`affectiveDialog: not supported by ${modelId} (2.5 native-audio models only).`);
+  if (affective === true && caps && !caps.affectiveDialog) problems.push(`affectiveDialog: not supported by ${modelId} (${caps.label} has no affective dialog; 2.5 native-audio models only).`);
   if (affective === true) generationConfig.enableAffectiveDialog = true;
 
   const setup: Setup = { model: model.ok ? model.name : '', generationConfig };
@@ -115,12 +115,14 @@ function build(c: Obj, problems: string[]): BuiltSetup | undefined {
   else if (typeof system === 'string' && system.trim() !== '') setup.systemInstruction = { parts: [{ text: system }] };
 
   const blockingFunctions = checkTools(c['tools'], caps, modelId, problems);
-  if (Array.isArray(c['tools']) && c['tools'].length > 0) setup.tools = [{ functionDeclarations: (c['tools'] as unknown[]).map(declaration) }];
+  if (Array.isArray(c['tools']) && c['tools'].length > 0) setup.tools = [{ functionDeclarations: (c['tools'] as unknown[]).map((d) => declaration(d, caps)) }];
 
   const rtc = realtimeInputConfig(c['realtimeInputConfig'], problems);
   if (rtc) setup.realtimeInputConfig = rtc;
 
   sessionOptions(c, setup, caps, modelId, problems);
+  // §2.2: on a family whose clientContent only seeds history, the setup must say history comes that way.
+  if (caps?.historyConfig) setup.historyConfig = { initialHistoryInClientContent: true };
 
   if (!model.ok) return undefined;
   const automatic = rtc?.automaticActivityDetection?.disabled !== true;
@@ -206,9 +208,11 @@ function thinkingConfig(t: unknown, caps: ModelCapabilities | undefined, modelId
   checkEnum(level, ENUMS.thinkingLevel, 'thinking.level', problems);
   if (includeThoughts !== undefined && typeof includeThoughts !== 'boolean') problems.push('thinking.includeThoughts: must be true or false.');
   if (budget !== undefined && level !== undefined) problems.push('thinking: set budget or level, not both.');
-  if (caps?.thinking === 'none') problems.push(`thinking: ${modelId} takes no thinking configuration; leave it unset.`);
-  if (caps?.thinking === 'budget' && level !== undefined) problems.push(`thinking.level: ${modelId} uses thinking.budget (thinkingBudget), not levels.`);
-  if (caps?.thinking === 'level' && budget !== undefined) problems.push(`thinking.budget: ${modelId} uses thinking.level (thinkingLevel), not a budget.`);
+  const shape = caps?.thinking;
+  if (shape?.shape === 'none') problems.push(`thinking: ${modelId} takes no thinking configuration (the service refuses one); leave it unset.`);
+  if (shape?.shape === 'budget' && level !== undefined) problems.push(`thinking.level: ${modelId} uses thinking.budget (thinkingBudget), not levels.`);
+  if (shape?.shape === 'level' && budget !== undefined) problems.push(`thinking.budget: ${modelId} uses thinking.level (thinkingLevel), not a budget.`);
+  if (shape?.shape === 'level' && typeof level === 'string' && !shape.levels.includes(level as ThinkingLevel)) problems.push(`thinking.level: ${modelId} takes ${shape.levels.join(', ')}.`);
   const out: ThinkingConfig = {};
   if (typeof budget === 'number') out.thinkingBudget = budget;
   if (typeof level === 'string') out.thinkingLevel = level as ThinkingLevel;
@@ -247,7 +251,13 @@ function pick<T>(obj: Obj, keys: readonly string[]): T {
   return out as T;
 }
 
-/** The wire declaration: only the known fields, so stray properties (e.g. a handler) never go out. */
-function declaration(d: unknown): FunctionDeclaration {
-  return isObject(d) ? pick<FunctionDeclaration>(d, ['name', 'description', 'parameters', 'behavior']) : ({} as FunctionDeclaration);
+/**
+ * The wire declaration: only the known fields, so stray properties (e.g. a handler) never go out,
+ * and always an explicit `behavior` (the family's default when none is given; §2.4).
+ */
+function declaration(d: unknown, caps: ModelCapabilities | undefined): FunctionDeclaration {
+  if (!isObject(d)) return {} as FunctionDeclaration;
+  const out = pick<FunctionDeclaration>(d, ['name', 'description', 'parameters', 'behavior']);
+  if (out.behavior === undefined || out.behavior === 'UNSPECIFIED') out.behavior = caps?.functions.default ?? 'BLOCKING';
+  return out;
 }

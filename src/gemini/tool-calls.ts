@@ -14,7 +14,10 @@ export interface ToolResponseInput {
   name?: string;
   /** `{ output: … }` for a result, `{ error: … }` for a failure. */
   response: Record<string, unknown>;
-  /** NON_BLOCKING calls only. */
+  /**
+   * How a NON_BLOCKING call's result is voiced (docs/gemini-live.md §2.4); WHEN_IDLE when not
+   * given. Dropped for a BLOCKING call and on a family without response scheduling.
+   */
   scheduling?: FunctionResponseScheduling;
   /** NON_BLOCKING generator calls: true keeps the call pending for further responses. */
   willContinue?: boolean;
@@ -53,9 +56,12 @@ export class PendingToolCalls {
   /** Ids no longer pending, and why (for a precise refusal). */
   readonly #done = new Map<string, 'answered' | 'cancelled'>();
   readonly #isBlocking: (name: string) => boolean;
+  /** Scheduling values the family accepts on NON_BLOCKING responses (none: never sent). */
+  readonly #scheduling: readonly FunctionResponseScheduling[];
 
-  constructor(isBlocking: (name: string) => boolean) {
+  constructor(isBlocking: (name: string) => boolean, scheduling: readonly FunctionResponseScheduling[] = ['WHEN_IDLE', 'INTERRUPT', 'SILENT']) {
     this.#isBlocking = isBlocking;
+    this.#scheduling = scheduling;
   }
 
   add(calls: readonly ToolCallRequest[]): void {
@@ -122,11 +128,12 @@ export class PendingToolCalls {
       }
       const capped = capResponse(response, json, maxBytes);
       if (capped) truncated.push({ id, name: call.name, originalBytes: capped.originalBytes, sentBytes: capped.sentBytes });
+      const scheduling = this.#schedulingFor(call, r.scheduling);
       out.push({
         id,
         name: call.name,
         response: capped ? capped.response : response,
-        ...(r.scheduling !== undefined ? { scheduling: r.scheduling } : {}),
+        ...(scheduling !== undefined ? { scheduling } : {}),
         ...(r.willContinue !== undefined ? { willContinue: r.willContinue } : {}),
       });
       if (r.willContinue !== true) finishedIds.push(id);
@@ -135,6 +142,13 @@ export class PendingToolCalls {
       throw new CallbridgeError('CB_GEMINI_TOOL_RESPONSE_INVALID', `tool response refused, nothing sent:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { detail: { problems } });
     }
     return { json: JSON.stringify({ toolResponse: { functionResponses: out } }), finishedIds, truncated };
+  }
+
+  /** A NON_BLOCKING call's scheduling (WHEN_IDLE by default); none for a BLOCKING call or a family without it. */
+  #schedulingFor(call: PendingCall, wanted: FunctionResponseScheduling | undefined): FunctionResponseScheduling | undefined {
+    if (call.blocking || this.#scheduling.length === 0) return undefined;
+    const value = wanted === undefined || wanted === 'SCHEDULING_UNSPECIFIED' ? 'WHEN_IDLE' : wanted;
+    return this.#scheduling.includes(value) ? value : 'WHEN_IDLE';
   }
 
   /** Marks prepared responses as sent. */

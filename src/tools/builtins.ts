@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ToolError } from './define.js';
-import type { FlowFacts, Tool, ToolContext } from './types.js';
+import type { FlowFacts, Tool, ToolContext, ToolScheduling } from './types.js';
 
 export const BUILTIN_NAMES = ['transfer_call', 'end_call', 'go_to_stage'] as const;
 export type BuiltinName = (typeof BUILTIN_NAMES)[number];
@@ -19,11 +19,17 @@ function oneOf(names: readonly string[]): z.ZodType<string> {
   return names.length > 0 ? z.enum(names as [string, ...string[]]) : z.string().min(1);
 }
 
+/**
+ * Built-ins are blocking: the model waits for the hand-off or the new stage's instructions
+ * instead of talking on. transfer_call and end_call answer silently where a family runs every
+ * function non-blocking, so the bot never talks over the hand-off (docs/gemini-live.md §2.4).
+ */
 function builtin(
   name: BuiltinName,
   description: string,
   args: (flow: FlowFacts) => z.ZodType,
   run: (args: Record<string, string>, ctx: ToolContext) => Promise<unknown>,
+  scheduling: ToolScheduling = 'when_idle',
 ): Tool {
   return {
     name,
@@ -31,7 +37,8 @@ function builtin(
     description,
     source: 'built-in',
     timeoutMs: undefined,
-    behavior: undefined,
+    behavior: 'blocking',
+    scheduling,
     args,
     run: (a, ctx) => run(a as Record<string, string>, ctx),
   };
@@ -49,6 +56,7 @@ const transferCall = builtin(
     await ctx.control.transfer(target!);
     return { transferring: target };
   },
+  'silent',
 );
 
 const endCall = builtin(
@@ -59,6 +67,7 @@ const endCall = builtin(
     await ctx.control.endCall(reason!);
     return { ending: true };
   },
+  'silent',
 );
 
 const goToStage = builtin(

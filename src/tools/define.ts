@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import type { FunctionBehavior, FunctionDeclaration, Schema } from '../gemini/protocol.js';
-import type { FlowFacts, Tool, ToolContext } from './types.js';
+import type { FlowFacts, Tool, ToolBehavior, ToolContext, ToolScheduling } from './types.js';
+import { parseBehavior, parseScheduling, toolMode, wireBehavior } from './modes.js';
 
 const TOOL_BRAND = Symbol.for('callbridge.tool');
 const TOOL_ERROR_BRAND = Symbol.for('callbridge.toolError');
@@ -40,7 +41,14 @@ export interface ToolDefinition<S extends z.ZodObject> {
   schema: S;
   /** Overrides the dispatcher's default (8 s). */
   timeoutMs?: number;
-  behavior?: FunctionBehavior;
+  /**
+   * 'blocking' (default): the model waits for the answer, as a lookup needs. 'non_blocking': the
+   * model may keep talking while it runs, as a background action allows (docs/gemini-live.md §2.4).
+   * The wire spellings BLOCKING / NON_BLOCKING are accepted too.
+   */
+  behavior?: ToolBehavior | Exclude<FunctionBehavior, 'UNSPECIFIED'>;
+  /** A non-blocking function's answer: 'when_idle' (default), 'interrupt' or 'silent' (told to the model, not spoken). */
+  scheduling?: ToolScheduling | 'WHEN_IDLE' | 'INTERRUPT' | 'SILENT';
   handler(args: z.output<S>, ctx: ToolContext): unknown;
 }
 
@@ -63,7 +71,12 @@ export function defineTool<S extends z.ZodObject>(def: ToolDefinition<S>): CodeT
     throw new Error(`function ${def.name}: timeoutMs must be a whole number of milliseconds between 1 and 120000`);
   }
   if (!(def.schema instanceof z.ZodObject)) throw new Error(`function ${def.name}: schema must be a zod object (z.object({...}))`);
-  const declaration = declare(def.name, def.description, def.schema, def.behavior);
+  const behavior = parseBehavior(def.behavior);
+  const scheduling = parseScheduling(def.scheduling);
+  if (def.behavior !== undefined && !behavior) throw new Error(`function ${def.name}: behavior must be 'blocking' or 'non_blocking'`);
+  if (def.scheduling !== undefined && !scheduling) throw new Error(`function ${def.name}: scheduling must be 'when_idle', 'interrupt' or 'silent'`);
+  const mode = toolMode(behavior, scheduling);
+  const declaration = declare(def.name, def.description, def.schema, mode.behavior);
   return {
     [TOOL_BRAND]: true,
     name: def.name,
@@ -71,7 +84,8 @@ export function defineTool<S extends z.ZodObject>(def: ToolDefinition<S>): CodeT
     description: def.description,
     source: 'code',
     timeoutMs: def.timeoutMs,
-    behavior: def.behavior,
+    behavior: mode.behavior,
+    scheduling: mode.scheduling,
     declaration,
     args: () => def.schema,
     run: async (args, ctx) => def.handler(args as z.output<S>, ctx),
@@ -88,12 +102,13 @@ export function declarationFor(tool: Tool, flow: FlowFacts): FunctionDeclaration
   return declare(tool.name, tool.description, tool.args(flow), tool.behavior);
 }
 
-function declare(name: string, description: string, schema: z.ZodType, behavior: FunctionBehavior | undefined): FunctionDeclaration {
+/** Every declaration carries an explicit behavior (the family decides at setup what it may be). */
+function declare(name: string, description: string, schema: z.ZodType, behavior: ToolBehavior): FunctionDeclaration {
   const parameters = zodToGeminiSchema(schema, `function ${name}`);
   const declaration: FunctionDeclaration = { name, description };
   // Gemini refuses an OBJECT without properties: a function without arguments declares none.
   if (parameters.type !== 'OBJECT' || Object.keys(parameters.properties ?? {}).length > 0) declaration.parameters = parameters;
-  if (behavior !== undefined) declaration.behavior = behavior;
+  declaration.behavior = wireBehavior(behavior);
   return declaration;
 }
 

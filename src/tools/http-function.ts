@@ -16,7 +16,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ToolError } from './define.js';
-import type { Tool } from './types.js';
+import type { Tool, ToolBehavior, ToolScheduling } from './types.js';
 
 export const SIGNATURE_HEADER = 'X-Callbridge-Signature';
 /** Replies larger than this are refused (the model gets at most maxResponseBytes anyway). */
@@ -42,6 +42,10 @@ export interface HttpFunctionSpec {
   url: string;
   timeoutMs?: number | undefined;
   parameters?: Record<string, HttpParam> | undefined;
+  /** Default 'blocking' (the bot needs the answer); 'non_blocking' for a background action. */
+  behavior?: ToolBehavior | undefined;
+  /** A non-blocking function's answer: 'when_idle' (default), 'interrupt' or 'silent'. */
+  scheduling?: ToolScheduling | undefined;
 }
 
 export interface HttpToolOptions {
@@ -111,7 +115,8 @@ export function createHttpTool(spec: HttpFunctionSpec, options: HttpToolOptions)
     description: spec.description,
     source: options.source,
     timeoutMs: spec.timeoutMs,
-    behavior: undefined,
+    behavior: spec.behavior ?? 'blocking',
+    scheduling: spec.scheduling ?? 'when_idle',
     args: () => schema,
     async run(args, ctx) {
       const body = JSON.stringify({ name: spec.name, args, call: { sid: ctx.callSid, flow: ctx.flowName, stage: ctx.stage } });

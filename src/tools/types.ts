@@ -3,7 +3,6 @@
  * runs them. The bridge (src/call) implements CallControl; everything else here is ours.
  */
 import type { z } from 'zod';
-import type { FunctionBehavior } from '../gemini/protocol.js';
 import type { Logger } from '../shared/log.js';
 
 /** What functions may do to the live call. The bridge implements it, once per call. */
@@ -49,6 +48,20 @@ export interface FlowFacts {
 
 export type ToolKind = 'builtin' | 'code' | 'http';
 
+export const TOOL_BEHAVIORS = ['blocking', 'non_blocking'] as const;
+export type ToolBehavior = (typeof TOOL_BEHAVIORS)[number];
+export const TOOL_SCHEDULINGS = ['when_idle', 'interrupt', 'silent'] as const;
+export type ToolScheduling = (typeof TOOL_SCHEDULINGS)[number];
+
+/** A function's behaviour and scheduling, as set in code or per function in a flow. */
+export interface ToolMode {
+  behavior: ToolBehavior;
+  scheduling: ToolScheduling;
+}
+
+/** Defaults a business expects: the model waits for the answer; a background answer comes when the bot is idle. */
+export const DEFAULT_TOOL_MODE: Readonly<ToolMode> = Object.freeze({ behavior: 'blocking', scheduling: 'when_idle' });
+
 /** A function the model can call, whatever its kind. */
 export interface Tool {
   readonly name: string;
@@ -59,7 +72,14 @@ export interface Tool {
   readonly source: string;
   /** Overrides the dispatcher's default timeout. */
   readonly timeoutMs: number | undefined;
-  readonly behavior: FunctionBehavior | undefined;
+  /**
+   * 'blocking': the model waits for the answer (a lookup whose answer the bot needs); caller
+   * audio is held meanwhile. 'non_blocking': the model may go on talking while it runs (a
+   * background action). docs/gemini-live.md §2.4.
+   */
+  readonly behavior: ToolBehavior;
+  /** How a non-blocking function's answer is voiced: when the bot is idle, cutting in, or silently. */
+  readonly scheduling: ToolScheduling;
   /** The argument schema in a given flow (a zod object; built-ins narrow to the flow's names). */
   args(flow: FlowFacts): z.ZodType;
   /** Runs with arguments already validated against `args(flow)`. Throw ToolError for business errors. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { mock } from 'node:test';
 import { classifyClose, type Content, type GeminiEvent, type PendingCall, type SessionEvents, type ToolResponseInput } from '../../src/gemini/index.js';
-import type { AgentEvent, ConnectOptions, LiveSession, SessionClose } from '../../src/call/ports.js';
+import type { AgentEvent, ConnectOptions, Instructions, LiveSession, SessionClose } from '../../src/call/ports.js';
 import { CallbridgeError } from '../../src/shared/errors.js';
 import { TypedEmitter } from '../../src/shared/emitter.js';
 import { silentLogger } from '../../src/shared/log.js';
@@ -27,7 +27,8 @@ export type Sent =
   | { kind: 'audio'; samples: Int16Array }
   | { kind: 'clientContent'; turns: Content[]; turnComplete: boolean }
   | { kind: 'toolResponse'; responses: ToolResponseInput[] }
-  | { kind: 'text'; text: string };
+  | { kind: 'text'; text: string }
+  | { kind: 'instruct'; update: Instructions };
 
 export class FakeSession extends TypedEmitter<SessionEvents> implements LiveSession {
   readonly sent: Sent[] = [];
@@ -44,6 +45,10 @@ export class FakeSession extends TypedEmitter<SessionEvents> implements LiveSess
   holdClose = false;
   #finishClose: (() => void) | undefined;
   #pending: PendingCall[] = [];
+  /** How instruct() reaches this fake agent (a real session takes it from its model family). */
+  instructionChannel: LiveSession['instructionChannel'] = 'clientContent';
+  /** Functions the fake declares NON_BLOCKING (every other call is BLOCKING). */
+  readonly nonBlocking = new Set<string>();
 
   constructor(
     readonly id: number,
@@ -93,6 +98,11 @@ export class FakeSession extends TypedEmitter<SessionEvents> implements LiveSess
     this.sent.push({ kind: 'clientContent', turns, turnComplete });
   }
 
+  instruct(update: Instructions): void {
+    this.#mustBeOpen('instruct');
+    this.sent.push({ kind: 'instruct', update });
+  }
+
   sendToolResponse(responses: ToolResponseInput[]): { truncated: []; flushedAudioMs: number } {
     this.#mustBeOpen('sendToolResponse');
     for (const r of responses) {
@@ -134,7 +144,7 @@ export class FakeSession extends TypedEmitter<SessionEvents> implements LiveSess
 
   /** A server message, with the session's own bookkeeping first (as the real session does). */
   server(event: GeminiEvent): void {
-    if (event.type === 'toolCall') this.#pending.push(...event.calls.map((c) => ({ id: c.id, name: c.name, blocking: true })));
+    if (event.type === 'toolCall') this.#pending.push(...event.calls.map((c) => ({ id: c.id, name: c.name, blocking: !this.nonBlocking.has(c.name) })));
     if (event.type === 'toolCallCancellation') this.#pending = this.#pending.filter((c) => !event.ids.includes(c.id));
     if (event.type === 'sessionResumptionUpdate' && event.resumable && event.newHandle) this.resumptionHandle = event.newHandle;
     this.emit(event.type, event as never);

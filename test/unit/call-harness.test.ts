@@ -54,21 +54,26 @@ describe('a call in the unit harness', () => {
     await h.clock.advance(0);
     const responses = h.gemini.last.sent.filter((s) => s.kind === 'toolResponse');
     assert.equal(responses.length, 1);
-    assert.deepEqual(responses[0], { kind: 'toolResponse', responses: [{ id: 'fc-1', name: 'lookup', response: { output: { found: true, name: 'Ada' } } }] });
+    // The function's scheduling goes along; the session drops it for a BLOCKING call (tested in gemini-tool-calls).
+    assert.deepEqual(responses[0], { kind: 'toolResponse', responses: [{ id: 'fc-1', name: 'lookup', response: { output: { found: true, name: 'Ada' } }, scheduling: 'WHEN_IDLE' }] });
     const [fc] = h.log.of('function_call');
     assert.equal(fc!.name, 'lookup');
     assert.equal(fc!.status, 'ok');
   });
 
-  it('a stage change records the change and injects the stage’s instructions without asking for a reply', async () => {
+  it('a stage change records the change and hands the agent the new instructions, after the go_to_stage answer', async () => {
     const h = new CallHarness();
     await h.connect();
     h.gemini.last.server({ type: 'toolCall', calls: [{ id: 'fc-2', name: 'go_to_stage', args: { name: 'booking' } }] });
     await h.clock.advance(0);
     assert.ok(h.log.of('stage_change').some((e) => e.to === 'booking'));
-    const instruct = h.gemini.last.clientContents().find((c) => c.turns.some((t) => t.parts.some((p) => p.text?.includes('[stage: booking]'))));
-    assert.ok(instruct, 'the booking instructions were sent');
-    assert.equal(instruct.turnComplete, false);
+    const sent = h.gemini.last.sent;
+    const i = sent.findIndex((s) => s.kind === 'instruct');
+    assert.ok(i >= 0, 'the booking instructions were sent');
+    const { update } = sent[i] as Extract<(typeof sent)[number], { kind: 'instruct' }>;
+    assert.match(update.text, /\[stage: booking\]/);
+    assert.match(update.systemInstruction, /## Current stage: booking/, 'the whole system instruction, for a contextUpdate');
+    assert.ok(sent.findIndex((s) => s.kind === 'toolResponse') < i, 'nothing goes before the answer to the blocking go_to_stage');
   });
 
   it('end_call waits for the goodbye to be generated and played, then hangs up: ended by the bot', async () => {

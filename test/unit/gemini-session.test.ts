@@ -126,7 +126,7 @@ describe('GeminiLiveSession.connect', () => {
     assert.equal(conn.req.headers['x-goog-api-key'], 'sekret-key-123');
     assert.equal(conn.req.url, LIVE_PATH, 'bare origin gets the Live path; no key in the URL');
     const first = await conn.next();
-    assert.equal(first['setup']['model'], 'models/gemini-2.5-flash-native-audio-preview-12-2025');
+    assert.equal(first['setup']['model'], 'models/gemini-3.8-live', 'the default model');
     assert.equal(first['setup']['generationConfig']['speechConfig']['voiceConfig']['prebuiltVoiceConfig']['voiceName'], 'Puck');
     conn.send({ setupComplete: { sessionId: 'sess-1' } });
     const session = await pending;
@@ -246,7 +246,8 @@ describe('GeminiLiveSession sends', () => {
 
 // --- tool calls --------------------------------------------------------------------------------
 
-const TOOLS = { tools: [{ name: 'book', behavior: 'BLOCKING' as const }, { name: 'notify', behavior: 'NON_BLOCKING' as const }, { name: 'lookup' }] };
+/** On 2.5 (a declaration without behaviour is BLOCKING there). */
+const TOOLS = { model: 'gemini-2.5-flash-native-audio-preview-12-2025', tools: [{ name: 'book', behavior: 'BLOCKING' as const }, { name: 'notify', behavior: 'NON_BLOCKING' as const }, { name: 'lookup' }] };
 
 describe('GeminiLiveSession tool calls', () => {
   it('keeps pending calls and answers them by id, once', T, async () => {

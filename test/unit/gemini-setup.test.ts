@@ -59,7 +59,7 @@ describe('buildSetup: a valid config', () => {
                 parameters: { type: 'OBJECT', properties: { day: { type: 'STRING', enum: ['mon', 'tue'] }, people: { type: 'INTEGER' } }, required: ['day'] },
                 behavior: 'NON_BLOCKING',
               },
-              { name: 'hang_up' },
+              { name: 'hang_up', behavior: 'BLOCKING' },
             ],
           },
         ],
@@ -95,8 +95,8 @@ describe('buildSetup: a valid config', () => {
     assert.deepEqual(setup, { model: `models/${DEFAULT_MODEL}`, generationConfig: { responseModalities: ['AUDIO'] } });
   });
 
-  it('exports the default and fallback models as known 2.5 native-audio models', () => {
-    assert.equal(DEFAULT_MODEL, 'gemini-2.5-flash-native-audio-preview-12-2025');
+  it('exports gemini-3.8-live as the default, a 2.5 native-audio model as the fallback, both of known families', () => {
+    assert.equal(DEFAULT_MODEL, 'gemini-3.8-live');
     assert.deepEqual(DEFAULT_FALLBACK_MODELS, ['gemini-2.5-flash-native-audio-preview-09-2025']);
     for (const m of [DEFAULT_MODEL, ...DEFAULT_FALLBACK_MODELS]) assert.ok(resolveModel(m).ok && (resolveModel(m) as { capabilities?: unknown }).capabilities);
   });
@@ -198,10 +198,12 @@ describe('buildSetup: refusals', () => {
   });
 
   it('per-model capabilities: thinking style', () => {
-    refuses({ thinking: { level: 'LOW' } }, 'thinking.level', /uses thinking.budget/);
+    refuses({ model: 'gemini-2.5-flash-native-audio-preview-12-2025', thinking: { level: 'LOW' } }, 'thinking.level', /uses thinking.budget/);
+    refuses({ thinking: { budget: 0 } }, 'thinking', /no thinking configuration/);
+    refuses({ model: 'gemini-3.8-live-extended-thinking', thinking: { level: 'MINIMAL' } }, 'thinking.level', /LOW, MEDIUM, HIGH/);
     refuses({ model: 'gemini-3.1-flash-live-preview', thinking: { budget: 0 } }, 'thinking.budget', /thinking.level/);
     refuses({ model: 'gemini-3.8-live', thinking: { budget: 0 } }, 'thinking', /no thinking configuration/);
-    refuses({ thinking: { budget: -2 } }, 'thinking.budget', /integer/);
+    refuses({ model: 'gemini-2.5-flash-native-audio-preview-12-2025', thinking: { budget: -2 } }, 'thinking.budget', /integer/);
     assert.deepEqual(buildSetup({ model: 'gemini-3.1-flash-live-preview', thinking: { level: 'MINIMAL' } }).setup.generationConfig?.thinkingConfig, { thinkingLevel: 'MINIMAL' });
   });
 

@@ -45,9 +45,27 @@ describe('PendingToolCalls', () => {
     calls.commit(calls.prepare([{ id: 'g', response: { output: 1 }, willContinue: true, scheduling: 'SILENT' }], 1024));
     assert.equal(calls.list().length, 1);
     const last = calls.prepare([{ id: 'g', response: { output: 2 }, willContinue: false }], 1024);
-    assert.deepEqual(JSON.parse(last.json), { toolResponse: { functionResponses: [{ id: 'g', name: 'stream', response: { output: 2 }, willContinue: false }] } });
+    assert.deepEqual(JSON.parse(last.json), { toolResponse: { functionResponses: [{ id: 'g', name: 'stream', response: { output: 2 }, scheduling: 'WHEN_IDLE', willContinue: false }] } });
     calls.commit(last);
     assert.equal(calls.list().length, 0);
+  });
+
+  it('a NON_BLOCKING response carries scheduling (WHEN_IDLE unless chosen); a BLOCKING one never does', () => {
+    const calls = new PendingToolCalls((name) => name !== 'log_callback');
+    calls.add([{ id: 'n1', name: 'log_callback', args: {} }, { id: 'n2', name: 'log_callback', args: {} }, { id: 'b', name: 'lookup', args: {} }]);
+    const sent = JSON.parse(calls.prepare([
+      { id: 'n1', response: { output: 1 } },
+      { id: 'n2', response: { output: 2 }, scheduling: 'SILENT' },
+      { id: 'b', response: { output: 3 }, scheduling: 'INTERRUPT' },
+    ], 1024).json) as { toolResponse: { functionResponses: Array<{ id: string; scheduling?: string }> } };
+    assert.deepEqual(sent.toolResponse.functionResponses.map((r) => [r.id, r.scheduling]), [['n1', 'WHEN_IDLE'], ['n2', 'SILENT'], ['b', undefined]]);
+  });
+
+  it('sends no scheduling on a family without response scheduling (3.1: synchronous functions only)', () => {
+    const calls = new PendingToolCalls(() => false, []);
+    calls.add([{ id: 'x', name: 'f', args: {} }]);
+    const sent = JSON.parse(calls.prepare([{ id: 'x', response: { output: 1 }, scheduling: 'SILENT' }], 1024).json) as { toolResponse: { functionResponses: Array<Record<string, unknown>> } };
+    assert.equal('scheduling' in sent.toolResponse.functionResponses[0]!, false);
   });
 
   it('refuses unserialisable responses and bad scheduling, listing every problem', () => {

@@ -1,9 +1,14 @@
 /**
  * Gemini Live behind the LiveSession port: the `ws` client of src/gemini wrapped so that the call
  * sees only ../ports.ts. One subscription per event type of the session, forwarded in order.
+ * The model's family (src/gemini/families.ts) decides how things are said mid-session: function
+ * declarations shaped to the behaviours it accepts, stage instructions as contextUpdate,
+ * clientContent or realtime text, and text turns as realtime text where clientContent only seeds
+ * history (docs/gemini-live.md §2.2, §2.4).
  */
 import { GeminiLiveSession, DEFAULT_FALLBACK_MODELS, DEFAULT_MODEL, type GeminiEvent, type GeminiLiveSessionOptions } from '../../gemini/index.js';
-import type { AgentEvent, LiveConnect, LiveSession, SessionClose } from '../ports.js';
+import { behaviorOn, familyOf, instructionChannel } from '../../gemini/families.js';
+import type { AgentEvent, Instructions, LiveConnect, LiveSession, SessionClose, SessionConfig, Turn } from '../ports.js';
 
 export { DEFAULT_FALLBACK_MODELS, DEFAULT_MODEL };
 
@@ -34,7 +39,7 @@ export function geminiConnect(endpoint: GeminiEndpoint): LiveConnect {
     const session = await open({
       apiKey: endpoint.apiKey,
       ...(endpoint.url ? { url: endpoint.url } : {}),
-      config,
+      config: { ...config, tools: shapeTools(config.tools, config.model) },
       log,
       ...(endpoint.setupTimeoutMs ? { setupTimeoutMs: endpoint.setupTimeoutMs } : {}),
       ...endpoint.sessionOptions,
@@ -60,8 +65,51 @@ export function asLiveSession(session: GeminiLiveSession): LiveSession {
       return session.on('close', listener);
     },
     sendAudio: (pcm16k) => session.sendAudio(pcm16k),
-    sendClientContent: (turns, turnComplete) => session.sendClientContent(turns, turnComplete),
+    get instructionChannel() {
+      return instructionChannel(session.family);
+    },
+    sendClientContent: (turns, turnComplete) => sendTurns(session, turns, turnComplete),
+    instruct: (update) => instruct(session, update),
     sendToolResponse: (responses) => void session.sendToolResponse(responses),
     close: (reason) => session.close(reason),
   };
+}
+
+/**
+ * Every declaration with the behaviour the model's family accepts: the wanted one, else the only
+ * one it takes (3.1: BLOCKING; 3.8 Extended Thinking: NON_BLOCKING). An unknown model: unchanged.
+ */
+export function shapeTools(tools: SessionConfig['tools'], model: string): SessionConfig['tools'] {
+  const family = familyOf(model);
+  return tools.map((d) => {
+    const wanted = d.behavior === 'NON_BLOCKING' ? 'NON_BLOCKING' : d.behavior === 'BLOCKING' ? 'BLOCKING' : family?.functions.default;
+    return wanted === undefined ? d : { ...d, behavior: behaviorOn(family, wanted) };
+  });
+}
+
+const textOf = (turns: Turn[]): string => turns.flatMap((t) => t.parts.map((p) => p.text ?? '')).filter(Boolean).join('\n');
+
+/**
+ * Text turns. Where clientContent only seeds history (3.1), a turn asking for a reply, and any
+ * turn once the model has spoken, goes as realtime text (which always asks for a reply).
+ */
+function sendTurns(session: GeminiLiveSession, turns: Turn[], turnComplete: boolean): void {
+  if (session.family?.midSession.clientContent === 'initial-history' && (turnComplete || session.modelActed)) {
+    session.sendText(textOf(turns));
+    return;
+  }
+  session.sendClientContent(turns, turnComplete);
+}
+
+/** A stage change by the family's mid-session mechanism (docs/gemini-live.md §2.2). */
+function instruct(session: GeminiLiveSession, update: Instructions): void {
+  switch (instructionChannel(session.family)) {
+    case 'contextUpdate':
+      return session.sendContextUpdate({ systemInstruction: update.systemInstruction });
+    case 'clientContent':
+      return session.sendClientContent([{ role: 'user', parts: [{ text: update.text }] }], false);
+    case 'realtimeText':
+      if (!session.modelActed) return session.sendClientContent([{ role: 'user', parts: [{ text: update.text }] }], false);
+      return session.sendText(`${update.text}\n(Instructions for you, not words from the caller: do not answer this message; carry on with the caller.)`);
+  }
 }
