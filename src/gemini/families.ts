@@ -3,7 +3,7 @@
  * what may be sent mid-session, its limits. Every family-dependent decision of the client (the
  * setup builder, declaration and response shaping, the stage-change mechanism, flows:check)
  * reads these flags; no code tests model-name strings. Facts and their sources:
- * docs/gemini-live.md §2.1 (setup fields), §2.2 (clientContent / contextUpdate mid-session),
+ * docs/gemini-live.md §2.1 (setup fields), §2.2 (clientContent mid-session), §2.5 (contextUpdate),
  * §2.4 (function behaviour and scheduling), §5 (limits), §6 (models). Immutable data only.
  *
  * The emulator (src/emulator) keeps its own catalogue on purpose: it is the independent check.
@@ -47,7 +47,7 @@ export interface ModelFamily {
   midSession: {
     /** 'any': clientContent turns at any time; 'initial-history': only to seed history before the first model turn (§2.2). */
     clientContent: 'any' | 'initial-history';
-    /** Whether a top-level `contextUpdate` (system instruction / tools) is accepted (§2.2). */
+    /** Whether a top-level `contextUpdate` (system instruction / tools) is accepted (§2.5). */
     contextUpdate: boolean;
   };
   /** Setup must carry historyConfig.initialHistoryInClientContent to seed history with clientContent (§2.1, §2.2). */
@@ -161,7 +161,7 @@ export function behaviorOn(family: ModelFamily | undefined, wanted: SyncBehavior
   return family.functions.behaviors[0]!;
 }
 
-/** Which mid-session message carries new stage instructions on `family` (docs/gemini-live.md §2.2). */
+/** Which mid-session message carries new stage instructions on `family` (docs/gemini-live.md §2.2, §2.5). */
 export function instructionChannel(family: Pick<ModelFamily, 'midSession'> | undefined): 'contextUpdate' | 'clientContent' | 'realtimeText' {
   if (!family) return 'clientContent';
   if (family.midSession.contextUpdate) return 'contextUpdate';

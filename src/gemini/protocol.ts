@@ -188,7 +188,7 @@ export interface ToolResponse {
 /**
  * Replaces the setup's system instruction and/or tools mid-session, processed in order with the
  * other inputs; `tools` is a wrapper so that "no update" and "clear the tools" differ
- * (docs/gemini-live.md §2.2). Accepted only by the families that say so (src/gemini/families.ts).
+ * (docs/gemini-live.md §2.5). Accepted only by the families that say so (src/gemini/families.ts).
  */
 export interface ContextUpdate {
   systemInstruction?: Content;

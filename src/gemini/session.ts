@@ -278,7 +278,7 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
   }
 
   /**
-   * Replaces the system instruction and/or tools mid-session (docs/gemini-live.md §2.2), on the
+   * Replaces the system instruction and/or tools mid-session (docs/gemini-live.md §2.5), on the
    * families that accept it; refused (nothing sent) on the others.
    */
   sendContextUpdate(update: { systemInstruction?: string; tools?: FunctionDeclaration[] }): void {

@@ -2,7 +2,7 @@
  * Gemini Live behind the LiveSession port: the `ws` client of src/gemini wrapped so that the call
  * sees only ../ports.ts. One subscription per event type of the session, forwarded in order.
  * The model's family (src/gemini/families.ts) decides how things are said mid-session: function
- * declarations shaped to the behaviours it accepts, stage instructions as contextUpdate,
+ * declarations shaped to the behaviours it accepts, stage instructions as contextUpdate (§2.5),
  * clientContent or realtime text, and text turns as realtime text where clientContent only seeds
  * history (docs/gemini-live.md §2.2, §2.4).
  */
@@ -101,7 +101,7 @@ function sendTurns(session: GeminiLiveSession, turns: Turn[], turnComplete: bool
   session.sendClientContent(turns, turnComplete);
 }
 
-/** A stage change by the family's mid-session mechanism (docs/gemini-live.md §2.2). */
+/** A stage change by the family's mid-session mechanism (docs/gemini-live.md §2.2, §2.5). */
 function instruct(session: GeminiLiveSession, update: Instructions): void {
   switch (instructionChannel(session.family)) {
     case 'contextUpdate':
