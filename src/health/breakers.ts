@@ -5,7 +5,8 @@
  * session that died with a retryable error before content = failure). When the failure rate over
  * the window passes a threshold (with enough samples), the breaker opens: new calls and reconnects
  * skip that model and use the next one in the flow's list. With a `probe`, an open breaker is
- * tested in the background after its cool-down (synthetic sessions, never a caller): it closes
+ * tested in the background after its cool-down (synthetic sessions, never a caller: callbridge
+ * passes the probe's one spoken turn, ./model-probe.ts, docs/probe.md): it closes
  * after `probeSuccesses` probes in a row succeed, and opens for another cool-down otherwise.
  * Without one, after a cool-down it goes half-open and
  * lets probes through; a success closes it, a failure opens it again.

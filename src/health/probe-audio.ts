@@ -96,7 +96,8 @@ export function probeScenarios(): { function: ScenarioInput; plain: ScenarioInpu
         {
           heard: PROBE_LINES[0]!.text,
           toolCalls: [{ name: PROBE_FUNCTION_NAME, args: {} }],
-          afterTool: { say: 'Today we are open from {{output.hours}}.' },
+          // A fixed line (pre-rendered when the session opens), so the round trip is the emulator's reply delay, not speech synthesis.
+          afterTool: { say: 'Today we are open from 9 am to 5 pm.' },
         },
       ],
       endOfScenario: { mode: 'repeat', say: plainReply },

@@ -5,6 +5,8 @@
  *
  * Exit codes: 0 every model within --max-failure; 1 a model over it; 2 bad arguments or no key.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_FALLBACK_MODELS, DEFAULT_MODEL } from '../gemini/index.js';
 import { LIVE_URL } from '../gemini/protocol.js';
@@ -180,6 +182,8 @@ async function openEndpoint(args: Parsed, io: ProbeCliIo, apiKey: string | undef
     port: 0,
     host: '127.0.0.1',
     seed: args.seed,
+    // Speech is rendered once per machine: later runs time the emulator, not espeak-ng.
+    ttsCacheDir: join(tmpdir(), 'callbridge-probe-tts'),
     scenario: byFlow[PROBE_FLOWS.plain]!,
     scenarioForFlow: (flow) => byFlow[flow] ?? byFlow[PROBE_FLOWS.plain]!,
     ...(io.log ? { log: io.log } : {}),
