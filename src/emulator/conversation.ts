@@ -118,6 +118,11 @@ export class Conversation {
     return this.#automaticVad;
   }
 
+  /** Model turns started so far (3.1 refuses clientContent after the first). */
+  get modelTurns(): number {
+    return this.#turns.started;
+  }
+
   /** Renders the scenario's fixed lines in the background so replies start without a TTS wait. */
   prerender(): void {
     if (this.#config.modality !== 'AUDIO') return;

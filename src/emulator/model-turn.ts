@@ -70,6 +70,11 @@ export class TurnRunner {
     return this.#turn !== undefined;
   }
 
+  /** Turns started so far. */
+  get started(): number {
+    return this.#turns;
+  }
+
   /** Whether the current turn waits for tool responses. */
   get awaitingTool(): boolean {
     return this.#turn?.stage === 'awaiting-tool';

@@ -40,6 +40,12 @@ export interface FamilyRules {
   readonly affectiveDialog: 'optional' | 'unsupported' | 'removed';
   /** The top-level `contextUpdate` message (new system instruction / tools mid-session). §2.5 */
   readonly contextUpdate: boolean;
+  /**
+   * clientContent: 'any' time (2.5, 3.8), or 'initial-history' (3.1, the strict reading of its page
+   * that third-party clients hit): only with historyConfig.initialHistoryInClientContent and only
+   * before the model's first turn; later text goes as realtimeInput.text. §2.2
+   */
+  readonly clientContent: 'any' | 'initial-history';
   /** TEXT output on this native-audio family: 2.5 closes 1007 "Cannot extract voices…", 3.x 1011. §6 */
   readonly textModalityClose: 'non-audio-1007' | 'internal-1011';
   /** The close when the client ignores goAway: 2.5 1011 "Deadline expired…", 3.x 1008 "Connection aborted…". §5 */
@@ -68,6 +74,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyRules>> = Object.freeze({
     proactiveAudio: 'optional',
     affectiveDialog: 'optional',
     contextUpdate: false,
+    clientContent: 'any',
     textModalityClose: 'non-audio-1007',
     goAwayIgnoredClose: 'deadline-1011',
     combinedServerContent: false,
@@ -84,6 +91,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyRules>> = Object.freeze({
     proactiveAudio: 'unsupported',
     affectiveDialog: 'unsupported',
     contextUpdate: false,
+    clientContent: 'initial-history',
     textModalityClose: 'internal-1011',
     goAwayIgnoredClose: 'goaway-1008',
     combinedServerContent: true,
@@ -100,6 +108,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyRules>> = Object.freeze({
     proactiveAudio: 'always-on',
     affectiveDialog: 'removed',
     contextUpdate: true,
+    clientContent: 'any',
     textModalityClose: 'internal-1011',
     goAwayIgnoredClose: 'goaway-1008',
     combinedServerContent: true,
@@ -116,6 +125,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyRules>> = Object.freeze({
     proactiveAudio: 'always-on',
     affectiveDialog: 'removed',
     contextUpdate: true,
+    clientContent: 'any',
     textModalityClose: 'internal-1011',
     goAwayIgnoredClose: 'goaway-1008',
     combinedServerContent: true,

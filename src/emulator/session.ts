@@ -30,7 +30,7 @@ import type { SessionRecord } from './recorder.js';
 import type { Scenario } from './scenario.js';
 import { espeakVoiceFor, type SpeechSynth } from './tts.js';
 import { checkRealtimeInput, checkSetup, parseClientFrame, type ClientMessageType } from './validate.js';
-import { checkContextUpdate, type ContextUpdate } from './validate-family.js';
+import { checkClientContent, checkContextUpdate, type ContextUpdate } from './validate-family.js';
 
 /**
  * What a resumption handle names: the model (may not change on resume), the scenario position and
@@ -131,8 +131,11 @@ export class EmulatedSession {
     switch (type) {
       case 'setup':
         return this.closeWith(close(CLOSE_INVALID_ARGUMENT, REASONS.invalidArgument));
-      case 'clientContent':
+      case 'clientContent': {
+        const problem = this.#spec && this.record.setup ? checkClientContent(this.record.setup, this.#spec, conversation.modelTurns) : undefined;
+        if (problem) return this.closeWith(problem);
         return conversation.onClientContent(message);
+      }
       case 'toolResponse':
         return conversation.onToolResponse(message as never);
       case 'contextUpdate': {

@@ -1,7 +1,7 @@
 /**
  * The setup rules that differ by model family (docs/gemini-live.md §2.1, §2.4, §2.5, §6): the
- * thinkingConfig shape, proactive audio, affective dialog, function `behavior` values, and the
- * `contextUpdate` message. A violation is closed with 1007, the code the service uses for a bad
+ * thinkingConfig shape, proactive audio, affective dialog, function `behavior` values, the
+ * `contextUpdate` message, and clientContent on 3.1. A violation is closed with 1007, the code the service uses for a bad
  * setup (§7). The reason texts are APPROXIMATE: the model pages say these settings "return an
  * error" or must be removed, but quote no close text, so the emulator sends the service's generic
  * 1007 text (`Request contains an invalid argument.`) and says which rule fired in `why` (kept in
@@ -86,6 +86,22 @@ export function checkContextUpdate(update: ContextUpdate, spec: ModelSpec): Fami
     return { ...close(CLOSE_INVALID_ARGUMENT, unknownFieldReason('contextUpdate', '')), why: `contextUpdate is not accepted by the ${rules.id} family` };
   }
   return checkBehaviors(update.tools?.tools, rules);
+}
+
+/**
+ * clientContent on a family where it only seeds history (3.1, §2.2): refused without
+ * historyConfig.initialHistoryInClientContent, and once the model has taken a turn. Third-party
+ * clients saw both closed with 1007 `Request contains an invalid argument.`
+ */
+export function checkClientContent(setup: Setup, spec: ModelSpec, modelTurns: number): FamilyRejection | undefined {
+  const rules = rulesOf(spec);
+  if (rules.clientContent === 'any') return undefined;
+  const history = (setup as { historyConfig?: { initialHistoryInClientContent?: boolean } }).historyConfig;
+  if (history?.initialHistoryInClientContent !== true) {
+    return reject(`clientContent on the ${rules.id} family needs historyConfig.initialHistoryInClientContent: true (it only seeds history)`);
+  }
+  if (modelTurns > 0) return reject(`clientContent after the model's first turn is refused by the ${rules.id} family: send realtimeInput.text`);
+  return undefined;
 }
 
 /** `{contextUpdate: {systemInstruction?, tools?: {tools: Tool[]}}}` as parsed (camelCase). §2.5 */

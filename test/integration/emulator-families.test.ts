@@ -168,6 +168,22 @@ describe('emulator families on the wire', () => {
     assert.deepEqual(await client.waitClose(), { code: 1007, reason: 'Invalid JSON payload received. Unknown name "contextUpdate": Cannot find field.' });
   });
 
+  it('3.1: clientContent seeds history (with historyConfig) before the first turn; later text goes as realtimeInput.text; clientContent then closes 1007', async () => {
+    const client = await RawClient.connect(`${emulator.url}?key=test`);
+    await client.setup({ ...setup(), model: 'models/gemini-3.1-flash-live-preview', tools: [], historyConfig: { initialHistoryInClientContent: true } });
+    client.send({ clientContent: { turns: [{ role: 'user', parts: [{ text: 'Hi' }] }, { role: 'model', parts: [{ text: 'Hello.' }] }], turnComplete: false } });
+    client.send({ realtimeInput: { text: 'The caller is on the line.' } });
+    await client.waitFor((m) => m.serverContent?.turnComplete, { timeoutMs: 10000 });
+    client.send({ clientContent: { turns: [{ role: 'user', parts: [{ text: 'Stage two.' }] }], turnComplete: false } });
+    assert.deepEqual(await client.waitClose(), { code: 1007, reason: 'Request contains an invalid argument.' });
+    assert.match(String(emulator.sessions.at(-1)!.events.find((e) => e.type === 'close')?.why), /after the model's first turn/);
+
+    const bare = await RawClient.connect(`${emulator.url}?key=test`);
+    await bare.setup({ ...setup(), model: 'models/gemini-3.1-flash-live-preview', tools: [] });
+    bare.send({ clientContent: { turns: [{ role: 'user', parts: [{ text: 'Greet.' }] }], turnComplete: true } });
+    assert.deepEqual(await bare.waitClose(), { code: 1007, reason: 'Request contains an invalid argument.' });
+  });
+
   it('3.x sends audio and its transcription in one serverContent; 2.5 in separate messages', async () => {
     const shapes = async (model: string) => {
       const client = await RawClient.connect(`${emulator.url}?key=test`);

@@ -10,7 +10,7 @@ import { BackgroundCalls, ToolBehaviors } from '../../src/emulator/background-ca
 import { FAULT_PROFILES, FaultPlan } from '../../src/emulator/faults.js';
 import { planLifetime } from '../../src/emulator/lifetimes.js';
 import { FAMILIES, type ModelSpec } from '../../src/emulator/models.js';
-import { checkContextUpdate, type ContextUpdate } from '../../src/emulator/validate-family.js';
+import { checkClientContent, checkContextUpdate, type ContextUpdate } from '../../src/emulator/validate-family.js';
 import type { Setup } from '../../src/gemini/protocol.js';
 
 const M25 = 'gemini-2.5-flash-native-audio-preview-12-2025';
@@ -131,6 +131,23 @@ describe('emulator families: contextUpdate', () => {
 
   it('new tools must suit the family (BLOCKING on 3.8 extended thinking → 1007)', () => {
     assert.match(checkContextUpdate(update([{ functionDeclarations: [fn('lookup', 'BLOCKING')] }]), spec(M38T))?.why ?? '', /behavior BLOCKING/);
+  });
+});
+
+describe('emulator families: clientContent mid-session', () => {
+  const base = { model: `models/${M31}` } as Setup;
+  const seeded = { ...base, historyConfig: { initialHistoryInClientContent: true } } as Setup;
+
+  it('3.1 takes clientContent only to seed history: with historyConfig, before the first model turn', () => {
+    assert.equal(checkClientContent(seeded, spec(M31), 0), undefined);
+    assert.match(checkClientContent(base, spec(M31), 0)?.why ?? '', /needs historyConfig\.initialHistoryInClientContent/);
+    const late = checkClientContent(seeded, spec(M31), 1);
+    assert.deepEqual({ code: late?.code, reason: late?.reason }, { code: 1007, reason: 'Request contains an invalid argument.' });
+    assert.match(late?.why ?? '', /after the model's first turn/);
+  });
+
+  it('2.5 and 3.8 take clientContent at any time', () => {
+    for (const m of [M25, M38, M38T]) assert.equal(checkClientContent(base, spec(m), 5), undefined);
   });
 });
 
