@@ -3,7 +3,8 @@
  * GEMINI_API_KEY and GEMINI_LIVE_URL, or the built-in emulator with --emulator), the run, the
  * table or JSON, the exit code. Usage and the JSON schema: docs/probe.md.
  *
- * Exit codes: 0 every model within --max-failure; 1 a model over it; 2 bad arguments or no key.
+ * Exit codes: 0 every model within --max-failure; 1 a model over it; 2 bad arguments, no key, or the
+ * probe could not start.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +138,16 @@ export async function runProbeCli(argv: readonly string[], io: ProbeCliIo): Prom
     );
     return 2;
   }
+  try {
+    return await probeAndPrint(args, io, apiKey);
+  } catch (err) {
+    // A missing asset, an emulator that cannot start: one sentence, no stack, exit 2.
+    io.err(`probe: ${(err as Error)?.message ?? String(err)}`);
+    return 2;
+  }
+}
+
+async function probeAndPrint(args: Parsed, io: ProbeCliIo, apiKey: string | undefined): Promise<number> {
   const started = new Date();
   const endpoint = await openEndpoint(args, io, apiKey);
   try {

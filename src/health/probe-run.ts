@@ -222,7 +222,7 @@ class TurnWatch {
     } catch {
       return this.#closed({ byUs: false, code: 0, reason: 'the session closed before the turn' });
     }
-    void this.#speak(samples);
+    this.#speak(samples).catch((err: unknown) => this.#settle('no-content', { reason: `the probe could not send the turn: ${(err as Error)?.message ?? String(err)}`, error: 'CB_GEMINI_SEND_REFUSED' }));
   }
 
   async #speak(samples: Int16Array): Promise<void> {
