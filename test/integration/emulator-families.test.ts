@@ -207,6 +207,35 @@ describe('emulator families on the wire', () => {
   });
 });
 
+describe('emulator: caller audio during a pending call', () => {
+  it('with audioDuringToolCall "abort", audio closes 1008 only while a BLOCKING call is pending, never for a NON_BLOCKING one', async () => {
+    const tts = new SpeechSynth();
+    const emulator = await startEmulator({ scenario: SCENARIO, timing: FAST, tts, faults: { audioDuringToolCall: 'abort' } });
+    try {
+      for (const [behavior, closes] of [['NON_BLOCKING', false], ['BLOCKING', true]] as const) {
+        const client = await RawClient.connect(`${emulator.url}?key=test`);
+        await client.setup(setup(behavior));
+        utterance(client);
+        const call = await client.waitFor((m) => m.toolCall, { timeoutMs: 10000 });
+        // NON_BLOCKING: the model talks on after the call; send the audio while the call is open.
+        if (!closes) await client.waitFor(isAudio, { from: client.messages.indexOf(call) });
+        client.sendAudio(silence(100));
+        if (closes) {
+          assert.deepEqual(await client.waitClose(), { code: 1008, reason: 'The operation was aborted.' });
+        } else {
+          const fc = call.toolCall.functionCalls[0];
+          client.send({ toolResponse: { functionResponses: [{ id: fc.id, name: fc.name, response: slots }] } });
+          await client.waitFor((m) => m.serverContent?.turnComplete && transcript(client.messages).includes('works'), { timeoutMs: 10000 });
+          client.close();
+        }
+      }
+    } finally {
+      await emulator.close();
+      await tts.close();
+    }
+  });
+});
+
 describe('emulator family limits (scaled)', () => {
   it('goAway a notice before the connection ends, then the family close: 1008 on 3.8, 1011 on 2.5', async () => {
     // Scale 0.0005: a 300 ms connection, goAway 30 ms before its end.
