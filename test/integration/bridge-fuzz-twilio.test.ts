@@ -287,8 +287,15 @@ describe('bridge fuzz: the Twilio side', () => {
         for (const l of lines.filter((x) => x.msg === 'media stream message ignored')) perKind.set(String(l['kind']), (perKind.get(String(l['kind'])) ?? 0) + 1);
         for (const [kind, n] of perKind) assert.equal(n, 1, `${where}: "${kind}" logged ${n} times`);
       }
-      assert.ok(mutated >= 3000, `thousands of mutated messages were sent (${mutated}) ${seedNote}`);
-      assert.ok(twilioWarnings < mutated / 10, `malformed input is logged rate-limited: ${twilioWarnings} CB_TWILIO_* lines for ${mutated} mutated messages ${seedNote}`);
+      // Sent for a fixed time: about 4000 on an idle 2-core machine, about 3000 under a parallel suite.
+      assert.ok(mutated >= 1000, `thousands of mutated messages were sent (${mutated}) ${seedNote}`);
+      // Rate-limited: the lines are bounded by what was connected (a line per kind per tokened
+      // stream; a refusal or close per other connection), not by how many frames the machine
+      // managed to send in the time (a loaded machine sends fewer, a fast one more).
+      const kinds = Object.keys(report.byKind).length;
+      const bound = TOKENED_STREAMS * kinds + (conns.length - TOKENED_STREAMS) * 3;
+      assert.ok(twilioWarnings <= bound, `malformed input is logged rate-limited: ${twilioWarnings} CB_TWILIO_* lines for ${mutated} mutated messages on ${conns.length} connections (bound ${bound}) ${seedNote}`);
+      assert.ok(twilioWarnings < mutated / 5, `far fewer lines than bad messages: ${twilioWarnings} CB_TWILIO_* lines for ${mutated} mutated messages ${seedNote}`);
       assert.ok(log.length < messages / 2, `the whole log (${log.length} lines) is far smaller than the input (${messages} frames) ${seedNote}`);
     } finally {
       driver?.kill();
