@@ -136,7 +136,13 @@ describe('flows and business functions in whole calls', () => {
       const stages = events.filter((e) => e.kind === 'stage_change');
       assert.deepEqual(stages.map((e) => (e.kind === 'stage_change' ? [e.from ?? null, e.to, e.reason] : [])), [[null, 'menu', 'call started'], ['menu', 'orders', 'key 1']]);
       const texts = clientTexts(session.received);
-      assert.ok(texts.some((t) => !t.turnComplete && t.text.includes('[stage: orders]')), 'the new stage’s instructions were injected without triggering a reply');
+      // No model: in the flow, so gemini-3.8-live: the new stage's instructions replace the system instruction (contextUpdate, docs/gemini-live.md §2.5).
+      const updates = session.received.flatMap((m) => {
+        const cu = (m.json as { contextUpdate?: { systemInstruction?: { parts?: Array<{ text?: string }> } } }).contextUpdate;
+        return cu ? [cu.systemInstruction?.parts?.map((p) => p.text ?? '').join('') ?? ''] : [];
+      });
+      assert.ok(updates.some((t) => t.includes('## Current stage: orders')), 'the new stage’s instructions went as a contextUpdate');
+      assert.ok(!texts.some((t) => t.text.includes('[stage: orders]')), 'and not as a conversation turn');
       assert.ok(texts.some((t) => t.turnComplete && t.text.includes('The caller pressed 1.')), 'the model was told about the key');
       const bot = events.filter((e) => e.kind === 'bot_utterance').map((e) => (e.kind === 'bot_utterance' ? e.text : ''));
       assert.ok(bot.some((t) => t.includes('Two apples are 4 dollars.')), `the model used the result: ${JSON.stringify(bot)}`);
@@ -148,7 +154,8 @@ describe('flows and business functions in whole calls', () => {
   it('a function that times out is answered with an error; a background function Gemini cancels is aborted and not answered', async () => {
     delete (globalThis as Record<string, unknown>)[SLOW_LOOKUP_LOG];
     const rig = await startRig({
-      flows: { 'shop.yaml': SHOP_FLOW },
+      // On 2.5 the caller's next words cancel the pending background call (3.8 cancels only BLOCKING ones: docs/gemini-live.md §2.4).
+      flows: { 'shop.yaml': SHOP_FLOW.replace('default: true', 'default: true\nmodel: gemini-2.5-flash-native-audio-preview-12-2025') },
       tools: TOOLS,
       emulator: {
         timing: FAST,
