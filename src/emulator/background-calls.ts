@@ -12,7 +12,8 @@
  * (or the family default when absent or UNSPECIFIED) decides which kind a call is, from the tools
  * of the setup or the latest contextUpdate. `willContinue: true` keeps a call open for further
  * responses (each absorbed like SILENT); the last one ends it. The calls of one scenario reply form
- * a group: its `afterTool` line is spoken once every call of the group has its final response.
+ * a group: its `afterTool` line is spoken once every call of the group has its final response. On
+ * 2.5 new caller input cancels the open calls (toolCallCancellation); on 3.8 they run on.
  */
 import type { ToolResult, Reply } from './scenario.js';
 import { declarationsOf } from './validate-family.js';
@@ -108,6 +109,13 @@ export class BackgroundCalls {
     this.#groups.delete(fr.id);
     if (group.open.size > 0) return undefined;
     return { reply: group.reply, results: group.results, scheduling: this.schedulingOf(fr.scheduling) };
+  }
+
+  /** Cancels every open call (2.5: new caller input, models.ts nonBlockingCancelledByInput); returns their ids. */
+  cancelAll(): string[] {
+    const ids = [...this.#groups.keys()];
+    this.#groups.clear();
+    return ids;
   }
 
   /** docs/gemini-live.md §2.4: default WHEN_IDLE; a family without scheduling speaks when idle. */

@@ -216,6 +216,15 @@ export class Conversation {
     this.#host.record.event('contextUpdate', { systemInstruction, tools });
   }
 
+  /** 2.5: new caller input cancels the open NON_BLOCKING calls (docs/gemini-live.md §2.4). */
+  #cancelOpenCalls(): void {
+    if (!this.#config.rules.nonBlockingCancelledByInput || this.#background.size === 0 || this.#turns.doomed) return;
+    const ids = this.#background.cancelAll();
+    this.#turns.noteCancelled(ids);
+    this.#host.send({ toolCallCancellation: { ids } });
+    this.#host.record.event('toolCallCancellation', { ids, behavior: 'NON_BLOCKING' });
+  }
+
   /** An asynchronous call group has all its results: speak them per `scheduling`. */
   #onGroupDone(done: GroupDone): void {
     const host = this.#host;
@@ -313,6 +322,7 @@ export class Conversation {
   #onSpeechStart(atMs: number, source: string): void {
     this.#callerSpeaking = true;
     this.#host.record.event('vad', { speech: 'start', atMs, source });
+    this.#cancelOpenCalls();
     if (this.#turns.active && this.#interrupts && !this.#turns.doomed) this.#turns.interrupt();
   }
 
@@ -330,6 +340,7 @@ export class Conversation {
   /** Client text interrupts a turn under way (clientContent turnComplete does, unconditionally). */
   #onText(text: string, source: string): void {
     if (this.#turns.doomed || this.#config.echo) return; // the echo model only echoes audio
+    this.#cancelOpenCalls();
     this.#turns.interrupt();
     this.#turns.start(this.cursor.forText(text), source);
   }

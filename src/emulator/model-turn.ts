@@ -91,6 +91,11 @@ export class TurnRunner {
     }
   }
 
+  /** Ids cancelled elsewhere (open NON_BLOCKING calls): a late response to them is ignored, not an error. */
+  noteCancelled(ids: readonly string[]): void {
+    for (const id of ids) this.#cancelledIds.add(id);
+  }
+
   /** Tool responses: all ids must be pending (or already cancelled), else 1008 entity not found. */
   toolResponse(tr: ToolResponse): void {
     const turn = this.#turn;

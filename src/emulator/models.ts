@@ -23,6 +23,12 @@ export interface FamilyRules {
   /** FunctionResponse.scheduling is honoured for NON_BLOCKING calls (ignored otherwise). §2.4 */
   readonly scheduling: boolean;
   /**
+   * New caller input cancels open NON_BLOCKING calls (toolCallCancellation). 2.5: yes — the API
+   * ties cancellation to the caller interrupting the model's turn, and nothing says an async call
+   * outlives it (UNCONFIRMED); 3.8: no — only BLOCKING calls are cancelled by new input. §2.4
+   */
+  readonly nonBlockingCancelledByInput: boolean;
+  /**
    * `INTERRUPT` while the caller is speaking: 3.8 waits for the caller to finish before speaking
    * the result; 2.5 cuts in at once. §2.4
    */
@@ -68,6 +74,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyRules>> = Object.freeze({
     behaviors: ['BLOCKING', 'NON_BLOCKING'],
     defaultBehavior: 'BLOCKING',
     scheduling: true,
+    nonBlockingCancelledByInput: true,
     interruptWaitsForCaller: false,
     thinking: 'budget',
     thinkingLevels: [],
@@ -85,6 +92,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyRules>> = Object.freeze({
     behaviors: ['BLOCKING'],
     defaultBehavior: 'BLOCKING',
     scheduling: false,
+    nonBlockingCancelledByInput: false,
     interruptWaitsForCaller: false,
     thinking: 'level',
     thinkingLevels: ['MINIMAL', 'LOW', 'MEDIUM', 'HIGH'],
@@ -102,6 +110,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyRules>> = Object.freeze({
     behaviors: ['BLOCKING', 'NON_BLOCKING'],
     defaultBehavior: 'NON_BLOCKING',
     scheduling: true,
+    nonBlockingCancelledByInput: false,
     interruptWaitsForCaller: true,
     thinking: 'none',
     thinkingLevels: [],
@@ -119,6 +128,7 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyRules>> = Object.freeze({
     behaviors: ['NON_BLOCKING'],
     defaultBehavior: 'NON_BLOCKING',
     scheduling: true,
+    nonBlockingCancelledByInput: false,
     interruptWaitsForCaller: true,
     thinking: 'level',
     thinkingLevels: ['LOW', 'MEDIUM', 'HIGH'],

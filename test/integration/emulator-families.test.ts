@@ -122,6 +122,33 @@ describe('emulator families on the wire', () => {
     }
   });
 
+  it('new caller input: 3.8 keeps an open NON_BLOCKING call; 2.5 cancels it (toolCallCancellation) and ignores a late response', async () => {
+    for (const [model, cancelled] of [[M38, false], ['models/gemini-2.5-flash-native-audio-preview-12-2025', true]] as const) {
+      const { client, fc, at } = await callMade('NON_BLOCKING', { model });
+      try {
+        await client.waitFor((m) => m.serverContent?.turnComplete, { from: at, timeoutMs: 10000 });
+        const from = client.messages.length;
+        utterance(client);
+        await client.waitFor((m) => m.serverContent?.turnComplete, { from, timeoutMs: 10000 });
+        const cancellation = client.messages.slice(at).find((m) => m.toolCallCancellation);
+        assert.deepEqual(cancellation?.toolCallCancellation.ids, cancelled ? [fc.id] : undefined, model);
+        const late = client.messages.length;
+        client.send({ toolResponse: { functionResponses: [{ id: fc.id, name: fc.name, response: slots }] } });
+        if (cancelled) {
+          utterance(client);
+          await client.waitFor((m) => m.serverContent?.turnComplete, { from: late, timeoutMs: 10000 });
+          assert.ok(!transcript(client.messages.slice(late)).includes('works'), 'a cancelled call’s result is not spoken');
+        } else {
+          await client.waitFor((m) => m.serverContent?.turnComplete, { from: late, timeoutMs: 10000 });
+          assert.equal(transcript(client.messages.slice(late)), 'Tuesday at 10:30 works.');
+        }
+        assert.equal(emulator.sessions.at(-1)!.close, undefined, 'no close');
+      } finally {
+        client.close();
+      }
+    }
+  });
+
   it('3.8 BLOCKING (declared) holds the turn: no turnComplete until the response, then the result', async () => {
     const { client, fc, at } = await callMade('BLOCKING');
     try {

@@ -193,6 +193,13 @@ describe('emulator families: function behaviour and scheduling', () => {
     });
     assert.equal(calls.size, 0);
     assert.equal(calls.has('2'), false);
+    calls.register(['3', '4'], reply);
+    assert.deepEqual(calls.cancelAll(), ['3', '4']);
+    assert.equal(calls.respond({ id: '3', name: 'a', response: {} }), undefined);
+  });
+
+  it('new input cancels open NON_BLOCKING calls on 2.5 only', () => {
+    assert.deepEqual(Object.values(FAMILIES).map((f) => [f.id, f.nonBlockingCancelledByInput]), [['2.5', true], ['3.1', false], ['3.8', false], ['3.8-thinking', false]]);
   });
 
   it('scheduling: SILENT and INTERRUPT are honoured on 3.8 and 2.5; anything else is WHEN_IDLE', () => {
