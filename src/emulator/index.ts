@@ -5,8 +5,8 @@
  */
 export { startEmulator, DEFAULT_SCENARIO_PATH, type Emulator, type EmulatorStats } from './server.js';
 export { resolveOptions, EmulatorOptionsError, type EmulatorOptions, type EmulatorTiming, type ScenarioSource } from './options.js';
-export type { FaultOptions, FaultKind, GarbageKind, RateSpec, ToolResponseCloseKind } from './faults.js';
-export { DEFAULT_MODELS, type ModelSpec } from './models.js';
+export { FAULT_PROFILES, type FaultOptions, type FaultKind, type GarbageKind, type RateSpec, type ToolResponseCloseKind } from './faults.js';
+export { DEFAULT_MODELS, FAMILIES, type FamilyId, type FamilyRules, type ModelSpec } from './models.js';
 export {
   loadScenarioFile,
   parseScenario,
