@@ -14,6 +14,7 @@
  *   memory     1,000 sequential short calls: process memory before and after
  *
  * Options: --only seed002,goaway  --calls N  --turns N  --concurrency N  --json
+ *          --primary MODEL (default: the default model, gemini-3.8-live)  --fallback MODEL
  * Run with --expose-gc for the memory figure (npm run chaos does).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { startRig, testFlow, TOOLS_MODULE, ZOD_MODULE, type Rig, type RigOptions
 import type { ScriptStep, CallResult } from '../src/simulator/index.js';
 import type { CallRecord, StoredCallEvent } from '../src/transcripts/index.js';
 import { percentile } from '../src/transcripts/format.js';
+import { DEFAULT_FALLBACK_MODELS, DEFAULT_MODEL } from '../src/call/index.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -30,8 +32,8 @@ const opt = (name: string): string | undefined => {
 const ONLY = opt('only')?.split(',');
 const TURNS = Number(opt('turns') ?? 4);
 const CONCURRENCY = Number(opt('concurrency') ?? 8);
-const PRIMARY = 'gemini-2.5-flash-native-audio-preview-12-2025';
-const FALLBACK = 'gemini-2.5-flash-native-audio-preview-09-2025';
+const PRIMARY = opt('primary') ?? DEFAULT_MODEL;
+const FALLBACK = opt('fallback') ?? DEFAULT_FALLBACK_MODELS[0]!;
 /** Fixed emulator timing (no jitter), so added silence is measurable: setup as Gemini's typical. */
 const TIMING = { setupLatencyMs: 350, setupLatencyJitterMs: 0, firstAudioDelayMs: 400, firstAudioDelayJitterMs: 0, speechPace: 2, turnCompleteDelayMs: 40 };
 
