@@ -68,6 +68,26 @@ export interface FamilyRules {
 const MINUTE = 60_000;
 const LIMITS = { connectionMs: 10 * MINUTE, goAwayNoticeMs: MINUTE, sessionMsWithoutCompression: 15 * MINUTE } as const;
 
+/** 3.8 Live; 3.8 Live Extended Thinking differs only where it says so below. */
+const LIVE_38: FamilyRules = {
+  id: '3.8',
+  behaviors: ['BLOCKING', 'NON_BLOCKING'],
+  defaultBehavior: 'NON_BLOCKING',
+  scheduling: true,
+  nonBlockingCancelledByInput: false,
+  interruptWaitsForCaller: true,
+  thinking: 'none',
+  thinkingLevels: [],
+  proactiveAudio: 'always-on',
+  affectiveDialog: 'removed',
+  contextUpdate: true,
+  clientContent: 'any',
+  textModalityClose: 'internal-1011',
+  goAwayIgnoredClose: 'goaway-1008',
+  combinedServerContent: true,
+  ...LIMITS,
+};
+
 export const FAMILIES: Readonly<Record<FamilyId, FamilyRules>> = Object.freeze({
   '2.5': {
     id: '2.5',
@@ -105,41 +125,14 @@ export const FAMILIES: Readonly<Record<FamilyId, FamilyRules>> = Object.freeze({
     combinedServerContent: true,
     ...LIMITS,
   },
-  '3.8': {
-    id: '3.8',
-    behaviors: ['BLOCKING', 'NON_BLOCKING'],
-    defaultBehavior: 'NON_BLOCKING',
-    scheduling: true,
-    nonBlockingCancelledByInput: false,
-    interruptWaitsForCaller: true,
-    thinking: 'none',
-    thinkingLevels: [],
-    proactiveAudio: 'always-on',
-    affectiveDialog: 'removed',
-    contextUpdate: true,
-    clientContent: 'any',
-    textModalityClose: 'internal-1011',
-    goAwayIgnoredClose: 'goaway-1008',
-    combinedServerContent: true,
-    ...LIMITS,
-  },
+  '3.8': LIVE_38,
   '3.8-thinking': {
+    ...LIVE_38,
     id: '3.8-thinking',
     behaviors: ['NON_BLOCKING'],
     defaultBehavior: 'NON_BLOCKING',
-    scheduling: true,
-    nonBlockingCancelledByInput: false,
-    interruptWaitsForCaller: true,
     thinking: 'level',
     thinkingLevels: ['LOW', 'MEDIUM', 'HIGH'],
-    proactiveAudio: 'always-on',
-    affectiveDialog: 'removed',
-    contextUpdate: true,
-    clientContent: 'any',
-    textModalityClose: 'internal-1011',
-    goAwayIgnoredClose: 'goaway-1008',
-    combinedServerContent: true,
-    ...LIMITS,
   },
 } satisfies Record<FamilyId, FamilyRules>);
 
