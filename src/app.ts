@@ -158,6 +158,8 @@ function callManager(
     prompts,
     ...(options.preopen !== undefined ? { preopen: options.preopen } : {}),
     ...(options.noStreamTimeoutMs !== undefined ? { noStreamTimeoutMs: options.noStreamTimeoutMs } : {}),
+    maxCalls: env.MAX_CALLS,
+    maxPendingCalls: env.MAX_PENDING_CALLS,
     ...(options.now ? { now: options.now } : {}),
   });
 }
@@ -176,11 +178,13 @@ async function listen(env: Env, log: Logger): Promise<{ server: http.Server; por
   return { server, port, publicBaseUrl };
 }
 
-/** What /readyz says: ready unless stopping or draining; calls, every model breaker, the last background probe per model. */
+/** What /readyz says: ready unless stopping, draining or at capacity (`reason` says which); calls, every model breaker, the last background probe per model. */
 function readiness(manager: CallManager, breakers: ModelBreakers, probes: LastProbes, emulated: boolean, stopping: boolean): Record<string, unknown> & { ready: boolean } {
   const calls = manager.status();
+  const reason = stopping ? 'stopping' : calls.draining ? 'draining' : calls.atCapacity ? 'at_capacity' : undefined;
   return {
-    ready: !stopping && !calls.draining,
+    ready: reason === undefined,
+    ...(reason ? { reason } : {}),
     calls,
     gemini: { emulated },
     breakers: breakers.status().map((b) => ({ ...b, stallLimitMs: manager.replyTimes.stallMs(b.model) })),

@@ -51,6 +51,10 @@ export interface CallManagerOptions {
   preopen?: boolean;
   /** End an admitted call when no media follows within this time. */
   noStreamTimeoutMs?: number;
+  /** MAX_CALLS: calls running at once; more are answered busy (no agent session). Default unlimited. */
+  maxCalls?: number;
+  /** MAX_PENDING_CALLS: admitted calls whose media has not started yet; more are answered busy. Default unlimited. */
+  maxPendingCalls?: number;
   /** The business clock for hours, closed dates and functions (CALLBRIDGE_NOW's test clock); default the machine's. */
   now?: () => Date;
   clock?: Clock;
@@ -73,6 +77,8 @@ export interface IncomingCall {
 export type Admission =
   | { kind: 'accepted'; flow: string }
   | { kind: 'draining' }
+  /** Over MAX_CALLS or MAX_PENDING_CALLS: answered with the busy message (or FALLBACK_NUMBER); no agent session. */
+  | { kind: 'busy' }
   | { kind: 'no-flow' }
   | { kind: 'closed'; say: string; transfer?: { target: string; number: string }; language?: string };
 
@@ -80,6 +86,10 @@ export interface CallsStatus {
   active: number;
   awaitingStream: number;
   draining: boolean;
+  /** A new call would be answered busy: MAX_CALLS calls run, or MAX_PENDING_CALLS wait for their media. */
+  atCapacity: boolean;
+  maxCalls: number | null;
+  maxPendingCalls: number | null;
 }
 
 export class CallManager {
@@ -105,7 +115,21 @@ export class CallManager {
   }
 
   status(): CallsStatus {
-    return { active: this.#calls.size, awaitingStream: this.#noStreamTimers.size, draining: this.#draining };
+    return {
+      active: this.#calls.size,
+      awaitingStream: this.#noStreamTimers.size,
+      draining: this.#draining,
+      atCapacity: this.#full() !== undefined,
+      maxCalls: this.#o.maxCalls ?? null,
+      maxPendingCalls: this.#o.maxPendingCalls ?? null,
+    };
+  }
+
+  /** Which limit a new call would exceed, if any. */
+  #full(): 'MAX_CALLS' | 'MAX_PENDING_CALLS' | undefined {
+    if (this.#o.maxCalls !== undefined && this.#calls.size >= this.#o.maxCalls) return 'MAX_CALLS';
+    if (this.#o.maxPendingCalls !== undefined && this.#noStreamTimers.size >= this.#o.maxPendingCalls) return 'MAX_PENDING_CALLS';
+    return undefined;
   }
 
   /** The call with this CallSid, while it runs (tests and the status page). */
@@ -133,6 +157,11 @@ export class CallManager {
     if (this.#calls.has(incoming.callSid)) return { kind: 'accepted', flow: flow.name }; // a retried webhook
     const closed = outsideHoursActions(flow, this.#businessClock(incoming)?.() ?? new Date());
     if (closed) return this.#closedHours(incoming, flow, closed);
+    const limit = this.#full();
+    if (limit) {
+      log.warn({ code: 'CB_CALL_AT_CAPACITY', limit, active: this.#calls.size, awaitingStream: this.#noStreamTimers.size }, 'new call answered busy: at capacity');
+      return { kind: 'busy' };
+    }
 
     const call = this.#createCall(incoming, flow, makeTransport());
     if (this.#o.preopen !== false) call.startAgent();
@@ -161,6 +190,10 @@ export class CallManager {
     const { router } = this.#o.flows();
     const flow = router.byName(flowName) ?? router.route('');
     if (!flow || this.#draining) return false;
+    if (this.#o.maxCalls !== undefined && this.#calls.size >= this.#o.maxCalls) {
+      this.#o.log.warn({ code: 'CB_CALL_AT_CAPACITY', callSid: incoming.callSid, limit: 'MAX_CALLS' }, 'media for an unknown call refused: at capacity');
+      return false;
+    }
     this.#createCall({ ...incoming, from: '', to: '' }, flow, transport);
     return true;
   }

@@ -39,6 +39,14 @@ export const EnvSchema = z.object({
    */
   GEMINI_STALL_TIMEOUT_MS: z.coerce.number().int().min(300).max(30_000).default(1500),
   /**
+   * Calls one process runs at once; more are answered busy (or dialled to FALLBACK_NUMBER) with no
+   * Gemini session, and /readyz says at_capacity. Default 100: the largest load the README's
+   * Performance section measured with p99 frame-to-frame ≤ 20 ms on one process.
+   */
+  MAX_CALLS: z.coerce.number().int().min(1).max(10_000).default(100),
+  /** Admitted calls whose media stream has not started yet (each holds a pre-opened Gemini session); more are answered busy. */
+  MAX_PENDING_CALLS: z.coerce.number().int().min(1).max(10_000).default(20),
+  /**
    * While the server shuts down (SIGTERM), new calls are sent here with <Dial> (E.164, e.g. a
    * second instance's number or the front desk); without it they hear a short message.
    */

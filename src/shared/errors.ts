@@ -242,6 +242,11 @@ export const ERRORS = catalogue({
     fix: 'None; expected during deploys.',
     retryable: false,
   },
+  CB_CALL_AT_CAPACITY: {
+    explanation: 'A new call arrived while MAX_CALLS calls were running or MAX_PENDING_CALLS were waiting for their media; it was answered busy (or dialled to FALLBACK_NUMBER) and no agent session was opened.',
+    fix: 'Add instances behind the load balancer (/readyz says at_capacity while full), or raise the limits if the host has headroom (see the README Performance section).',
+    retryable: true,
+  },
   CB_PHONE_BAD_FRAME: {
     explanation: 'The browser test phone sent a WebSocket frame that is not one of its messages (wrong type, malformed, too large, or audio faster than real time); that socket was closed (code 4400), nothing else.',
     fix: 'A page from another version of callbridge, or a hand-written client: see docs/browser-phone.md for the messages.',

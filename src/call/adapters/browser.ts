@@ -198,14 +198,19 @@ export class BrowserLeg implements CallerTransport, BrowserCall {
   }
 
   /** The call was not taken: say why (closed hours carry the flow's message), then close. */
-  refuse(admission: { kind: 'draining' | 'no-flow' | 'closed'; say?: string; transfer?: { target: string; number: string } }): void {
+  refuse(admission: { kind: 'draining' | 'busy' | 'no-flow' | 'closed'; say?: string; transfer?: { target: string; number: string } }): void {
     this.#ended = true;
     if (admission.kind === 'closed') {
       this.#send({ type: 'closed', say: admission.say ?? '', ...(admission.transfer ? { transfer: admission.transfer } : {}) });
       this.#o.socket.close(PHONE_CLOSE.normal, 'outside business hours');
       return;
     }
-    const message = admission.kind === 'draining' ? 'The server is shutting down; try again in a minute.' : 'That flow is not available.';
+    const message =
+      admission.kind === 'draining'
+        ? 'The server is shutting down; try again in a minute.'
+        : admission.kind === 'busy'
+          ? 'The server is at capacity (MAX_CALLS or MAX_PENDING_CALLS); try again in a minute.'
+          : 'That flow is not available.';
     this.#send({ type: 'refused', reason: admission.kind, message });
     this.#o.socket.close(PHONE_CLOSE.refused, admission.kind);
   }

@@ -23,7 +23,7 @@ export interface TwilioAdapterOptions {
   /** Twilio REST call control (transfers); without it, calls cannot be transferred. */
   rest: TwilioCallControl | undefined;
   log: Logger;
-  /** FALLBACK_NUMBER: new calls while draining (shutdown) are dialled here; without it they hear a short message. */
+  /** FALLBACK_NUMBER: new calls while draining (shutdown) or at capacity are dialled here; without it they hear a short message. */
   fallbackNumber?: string;
 }
 
@@ -54,7 +54,7 @@ export class TwilioCalls implements CallHandler {
       leg = this.#leg(callSid);
       if (!this.#o.manager.adopt({ callSid, accountSid: stream.accountSid, channel: 'phone' }, stream.customParameters['flow'] ?? '', leg)) {
         this.#legs.delete(callSid);
-        const reason = this.#o.manager.draining ? 'draining' : 'no flow';
+        const reason = this.#o.manager.draining ? 'draining' : this.#o.manager.status().atCapacity ? 'at capacity' : 'no flow';
         this.#o.log.warn({ code: 'CB_TWILIO_STREAM_REFUSED', callSid, streamSid: stream.streamSid, reason }, 'media stream for an unknown call refused');
         stream.close(1001, 'not accepting calls');
         return;
@@ -80,6 +80,7 @@ export class TwilioCalls implements CallHandler {
       case 'accepted':
         return { kind: 'stream', parameters: { flow: admission.flow } };
       case 'draining':
+      case 'busy':
         return { kind: 'twiml', twiml: this.#o.fallbackNumber ? dialTwiml(this.#o.fallbackNumber) : sayHangupTwiml(BUSY_MESSAGE) };
       case 'no-flow':
         return { kind: 'twiml', twiml: sayHangupTwiml('Sorry, this number is not in service.') };
