@@ -1,15 +1,22 @@
 /**
- * The server process: validate the environment, start callbridge, shut down gracefully on
+ * The server process: read `.env` (the real environment wins, src/config/dotenv.ts), validate the environment, start callbridge, shut down gracefully on
  * SIGTERM/SIGINT (readiness off, calls drained up to a deadline, transcripts flushed).
  */
 import { loadEnv, ConfigError } from './config/env.js';
+import { loadDotEnv, type DotEnvResult } from './config/dotenv.js';
 import { createLogger } from './shared/log.js';
 import { CallbridgeError } from './shared/errors.js';
 import { startCallbridge } from './app.js';
 
-const SHUTDOWN_DEADLINE_MS = Number(process.env['SHUTDOWN_DEADLINE_MS'] ?? 30_000);
-
 async function main(): Promise<void> {
+  let dotenv: DotEnvResult;
+  try {
+    dotenv = loadDotEnv();
+  } catch (err) {
+    console.error(`callbridge: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const SHUTDOWN_DEADLINE_MS = Number(process.env['SHUTDOWN_DEADLINE_MS'] || 30_000);
   let env;
   try {
     env = loadEnv();
@@ -21,6 +28,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger({ level: env.LOG_LEVEL, showPii: env.LOG_PII });
+  if (dotenv.file) log.info({ file: dotenv.file, applied: dotenv.applied, keptFromEnvironment: dotenv.overridden }, 'read variables from the .env file (the real environment wins)');
   let bridge;
   try {
     bridge = await startCallbridge({ env, log });
