@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { NextFunction, Request, Response } from 'express';
-import { CallsAuth } from './ui/auth.js';
+import { CallsAuth, FailureThrottle } from './ui/auth.js';
 import { notConfiguredPage } from './ui/pages.js';
 
 export type Middleware = (req: Request, res: Response, next: NextFunction) => void;
@@ -52,6 +52,12 @@ export function adminGuards(options: { adminToken?: string | undefined; nodeEnv:
       }
       if (auth.isAuthorized(req)) return next();
       res.setHeader('WWW-Authenticate', 'Bearer realm="callbridge"');
+      // A wrong Bearer token counts like a wrong sign-in (a missing one, or a stale cookie, does not).
+      const wait = req.headers.authorization !== undefined ? throttleOf(req).fail(clientOf(req)) : undefined;
+      if (wait !== undefined) {
+        res.setHeader('Retry-After', String(wait));
+        return void res.status(429).json({ error: 'too_many_attempts', message: `Too many wrong tokens; try again in ${wait} s.` });
+      }
       res.status(401).json({ error: 'unauthorized', message: 'Send Authorization: Bearer <ADMIN_TOKEN>, or sign in at /calls/login.' });
     },
     headers: (_req, res, next) => {
@@ -63,6 +69,50 @@ export function adminGuards(options: { adminToken?: string | undefined; nodeEnv:
       next();
     },
   };
+}
+
+const THROTTLE_KEY = 'callbridge.adminThrottle';
+
+/**
+ * The failed-token throttle of this app (created on first use, kept in app.locals): one for the
+ * sign-in form and every admin API, however many routers mount a guard.
+ */
+export function throttleOf(req: Request): FailureThrottle {
+  return ((req.app.locals as Record<string, unknown>)[THROTTLE_KEY] ??= new FailureThrottle()) as FailureThrottle;
+}
+
+/** The client address the throttle counts against: `req.ip`, which follows TRUST_PROXY. */
+export function clientOf(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+/**
+ * Whether a state-changing request comes from this site's own pages (CSRF): its Origin, when
+ * the browser sends one, names this host (Host, or X-Forwarded-Host when TRUST_PROXY trusts the
+ * proxy); without Origin, Sec-Fetch-Site must not say cross-site. Clients that send neither
+ * (curl, scripts) pass: they carry no victim's cookie.
+ */
+export function sameOrigin(req: Request): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return req.headers['sec-fetch-site'] !== 'cross-site';
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return false; // "null" (sandboxed frames, some redirects) or garbage
+  }
+  if (host === req.headers.host) return true;
+  const trust = req.app.get('trust proxy fn') as ((addr: string, i: number) => boolean) | undefined;
+  const forwarded = req.headers['x-forwarded-host'];
+  const remote = req.socket.remoteAddress;
+  return typeof forwarded === 'string' && remote !== undefined && trust?.(remote, 0) === true && forwarded.split(',')[0]!.trim() === host;
+}
+
+/** Refuses a cross-site state-changing request: 403, plain text (true when refused). */
+export function refuseCrossSite(req: Request, res: Response): boolean {
+  if (sameOrigin(req)) return false;
+  res.status(403).type('text/plain').send('forbidden: cross-site request');
+  return true;
 }
 
 /** A UI page's static HTML, told the auth mode (the scripts read it from <body data-auth>). */

@@ -15,8 +15,9 @@ import type { Logger } from '../shared/log.js';
 import { explainCodes, latencySummary, toJsonExport, toTextExport } from '../transcripts/format.js';
 import { decodeCursor, FOLLOW_UP_FILTERS, type CallSummary, type TranscriptStore } from '../transcripts/store.js';
 import { CALL_CHANNELS, CALL_OUTCOMES, type CallOutcome } from '../transcripts/types.js';
+import { isAnyCallSid } from '../twilio/sids.js';
 import type { CallsAuth } from './ui/auth.js';
-import { adminGuards, adminPage } from './admin-guard.js';
+import { adminGuards, adminPage, clientOf, refuseCrossSite, throttleOf } from './admin-guard.js';
 import { LiveCalls, type LiveFeed } from './calls-live.js';
 import { loginPage, notConfiguredPage } from './ui/pages.js';
 
@@ -33,7 +34,8 @@ export interface CallsDeps {
 }
 
 const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
-const SID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A call's id in the API: Twilio's CA + 32 hex digits, or the browser phone's BR + 32 hex digits (src/twilio/sids.ts). */
+const SID = { test: isAnyCallSid };
 const DAY_MS = 86_400_000;
 
 
@@ -139,7 +141,8 @@ export function mountCalls(app: express.Express, deps: CallsDeps): LiveCalls | u
   // --- sign-in ----------------------------------------------------------------------------------
   app.get('/calls/login', (req, res) => loginForm(auth, req, res));
   app.post('/calls/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => loginSubmit(auth, deps.log, req, res));
-  app.post('/calls/logout', (_req, res) => {
+  app.post('/calls/logout', (req, res) => {
+    if (refuseCrossSite(req, res)) return;
     res.setHeader('Set-Cookie', auth.clearCookie());
     res.redirect(303, auth.mode === 'token' ? '/calls/login' : '/calls');
   });
@@ -202,20 +205,23 @@ function loginForm(auth: CallsAuth, req: Request, res: Response): void {
 }
 
 function loginSubmit(auth: CallsAuth, log: Logger, req: Request, res: Response): void {
+  if (refuseCrossSite(req, res)) return;
   if (auth.mode !== 'token') return void res.redirect(303, '/calls/login');
   const body = (req.body ?? {}) as Record<string, unknown>;
   const next = safeNext(body.next);
-  const address = req.ip ?? 'unknown';
-  if (auth.isThrottled(address)) {
-    return void res.status(429).type('html').send(loginPage({ next, error: 'throttled' }));
-  }
+  // The right token always signs in, throttled or not (the throttle only shapes failures).
   if (typeof body.token === 'string' && auth.checkToken(body.token.trim())) {
     res.setHeader('Set-Cookie', auth.sessionCookie());
     return void res.redirect(303, next);
   }
-  const throttled = auth.recordFailure(address);
+  const address = clientOf(req);
+  const wait = throttleOf(req).fail(address);
+  if (wait !== undefined) {
+    res.setHeader('Retry-After', String(wait));
+    return void res.status(429).type('html').send(loginPage({ next, error: 'throttled' }));
+  }
   log.warn({ address }, 'call review: wrong admin token');
-  res.status(throttled ? 429 : 401).type('html').send(loginPage({ next, error: throttled ? 'throttled' : 'wrong' }));
+  res.status(401).type('html').send(loginPage({ next, error: 'wrong' }));
 }
 
 // --- JSON API -----------------------------------------------------------------------------------

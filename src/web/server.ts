@@ -16,6 +16,27 @@ export interface WebDeps {
   log: Logger;
   /** Mounts the Twilio edge (/twilio/voice, /twilio/media, /twilio/status) when given. */
   twilio?: Omit<TwilioRoutesOptions, 'log'>;
+  /** Express's trust proxy setting (TRUST_PROXY): which hops' X-Forwarded-* headers req.ip and req.protocol follow. */
+  trustProxy?: boolean | number | string | undefined;
+  /** The public origin; when https, every answer carries HSTS (default: the Twilio edge's publicBaseUrl). */
+  publicBaseUrl?: string;
+}
+
+/** HSTS max-age: one year (browsers then refuse plain http to this host). */
+export const HSTS = 'max-age=31536000; includeSubDomains';
+
+/**
+ * Headers on every answer: no MIME sniffing, no referrer, no framing; HSTS when the public
+ * origin is https. The admin pages add their CSP and no-store (admin-guard.ts).
+ */
+function securityHeaders(https: boolean): (req: express.Request, res: express.Response, next: express.NextFunction) => void {
+  return (_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    if (https) res.setHeader('Strict-Transport-Security', HSTS);
+    next();
+  };
 }
 
 /** Handles an HTTP upgrade if it is for one of its paths; returns false to let others try. */
@@ -50,6 +71,8 @@ export function attachUpgradeHandlers(app: Express, server: http.Server): void {
 export function createApp(deps: WebDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
+  app.use(securityHeaders((deps.publicBaseUrl ?? deps.twilio?.publicBaseUrl ?? '').startsWith('https://')));
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, uptimeS: Math.round(process.uptime()) });
   });

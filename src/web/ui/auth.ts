@@ -29,8 +29,8 @@ export interface Identity {
 export const OPEN_SESSION_COOKIE = 'cb_local';
 const SESSION_ID = /^[A-Za-z0-9_-]{16}$/;
 
-const MAX_FAILURES = 10;
-const FAILURE_WINDOW_MS = 5 * 60 * 1000;
+/** Failed attempts (sign-in form and Bearer API together) allowed per window, per client and in total. */
+export const THROTTLE = { perClient: 10, total: 100, windowMs: 5 * 60 * 1000, maxClients: 10_000 } as const;
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -58,8 +58,6 @@ export class CallsAuth {
   readonly mode: AuthMode;
   private readonly token: string | undefined;
   private readonly secure: boolean;
-  /** Failed sign-ins per client address (bounded; entries expire). */
-  private readonly failures = new Map<string, { count: number; resetAt: number }>();
 
   constructor(options: { adminToken?: string | undefined; nodeEnv: string }) {
     this.token = options.adminToken === '' ? undefined : options.adminToken;
@@ -121,26 +119,6 @@ export class CallsAuth {
     return this.cookie('', 0);
   }
 
-  /** Counts a failed sign-in; true when the address is over the limit. */
-  recordFailure(address: string, nowMs = Date.now()): boolean {
-    if (this.failures.size > 10_000) {
-      for (const [key, f] of this.failures) if (f.resetAt <= nowMs) this.failures.delete(key);
-      if (this.failures.size > 10_000) this.failures.clear();
-    }
-    const f = this.failures.get(address);
-    if (!f || f.resetAt <= nowMs) {
-      this.failures.set(address, { count: 1, resetAt: nowMs + FAILURE_WINDOW_MS });
-      return false;
-    }
-    f.count++;
-    return f.count > MAX_FAILURES;
-  }
-
-  isThrottled(address: string, nowMs = Date.now()): boolean {
-    const f = this.failures.get(address);
-    return f !== undefined && f.resetAt > nowMs && f.count >= MAX_FAILURES;
-  }
-
   private validSession(value: string, nowMs = Date.now()): boolean {
     return this.sessionId(value, nowMs) !== undefined;
   }
@@ -162,5 +140,36 @@ export class CallsAuth {
 
   private cookie(value: string, maxAgeS: number): string {
     return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${this.secure ? '; Secure' : ''}`;
+  }
+}
+
+/**
+ * Failed admin-token attempts, per client address and in total, over a fixed window. It never
+ * decides for a correct token (checked first, always accepted: one attacker behind the same proxy
+ * cannot lock the owner out); it decides how a failure is answered: 401 while under both limits,
+ * 429 with Retry-After once either is reached. Guessing itself is kept out by the token's length
+ * (at least 32 characters in production). One per app (see admin-guard.ts), shared by every form
+ * and API that takes the token.
+ */
+export class FailureThrottle {
+  private readonly clients = new Map<string, { count: number; resetAt: number }>();
+  private total = { count: 0, resetAt: 0 };
+  constructor(private readonly limits: { perClient: number; total: number; windowMs: number; maxClients: number } = THROTTLE) {}
+
+  /** Counts one failure from `client`; returns the seconds to wait when over a limit, else undefined. */
+  fail(client: string, nowMs = Date.now()): number | undefined {
+    if (this.total.resetAt <= nowMs) this.total = { count: 0, resetAt: nowMs + this.limits.windowMs };
+    this.total.count++;
+    if (this.clients.size >= this.limits.maxClients) {
+      for (const [key, f] of this.clients) if (f.resetAt <= nowMs) this.clients.delete(key);
+      // Still full: the total limit covers whoever is left out.
+      if (this.clients.size >= this.limits.maxClients) this.clients.clear();
+    }
+    let f = this.clients.get(client);
+    if (!f || f.resetAt <= nowMs) this.clients.set(client, (f = { count: 0, resetAt: nowMs + this.limits.windowMs }));
+    f.count++;
+    if (f.count > this.limits.perClient) return Math.max(1, Math.ceil((f.resetAt - nowMs) / 1000));
+    if (this.total.count > this.limits.total) return Math.max(1, Math.ceil((this.total.resetAt - nowMs) / 1000));
+    return undefined;
   }
 }
