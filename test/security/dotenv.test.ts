@@ -6,13 +6,16 @@
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadDotEnv, parseDotEnv } from '../../src/config/dotenv.js';
+import { EnvSchema, loadEnv } from '../../src/config/env.js';
 import { testFlow } from '../support/e2e.js';
 import { serverDirs, startServerProcess } from '../support/server-process.js';
 
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'cb-dotenv-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -67,5 +70,15 @@ describe('.env loading in the server process (src/main.ts)', () => {
       await server.exited;
       rmSync(serverDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('.env.example', () => {
+  it('names every variable the server reads, and as copied to .env it boots in development', () => {
+    const vars = parseDotEnv(readFileSync(join(ROOT, '.env.example'), 'utf8'));
+    assert.deepEqual(Object.keys(EnvSchema.shape).filter((k) => !(k in vars)), [], 'variables missing from .env.example');
+    const env = loadEnv(vars);
+    assert.equal(env.MAX_CALLS, 100);
+    assert.equal(env.MAX_PENDING_CALLS, 20);
   });
 });
