@@ -10,6 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import twilio from 'twilio';
 import { startRig, type Rig } from '../support/e2e.js';
+import { connectPhone, signIn, type PhoneClient, type Upgrade } from '../support/phone-client.js';
 
 const callSid = (n: number) => `CA${n.toString(16).padStart(32, '0')}`;
 
@@ -116,5 +117,33 @@ describe('capacity: MAX_PENDING_CALLS and FALLBACK_NUMBER', () => {
     const after = await readyz(rig);
     assert.equal(after.body.reason, undefined);
     assert.ok(isStream((await webhook(rig, callSid(0x2100))).body), 'a new call is accepted again');
+  });
+});
+
+describe('capacity: the browser test phone', () => {
+  const TOKEN = 'capacity-test-admin-token-0123456789abcdef';
+  let rig: Rig;
+  before(async () => {
+    rig = await startRig({ env: { MAX_CALLS: '1', ADMIN_TOKEN: TOKEN } });
+  });
+  after(() => rig.close());
+  const phoneOf = (u: Upgrade): PhoneClient => {
+    if (!u.ok) throw new Error(`upgrade refused: ${u.status} ${u.body}`);
+    return u.phone;
+  };
+
+  it('a browser call over MAX_CALLS is refused with reason "busy" and a clear message; no session opens for it', async () => {
+    const first = phoneOf(await connectPhone(rig.bridge.url, { cookie: await signIn(rig.bridge.url, TOKEN) }));
+    await first.until(() => first.message('ready'), 10_000, 'the first call ready');
+    await until(() => rig.emulator.sessions.length >= 1, 'the first session');
+    const second = phoneOf(await connectPhone(rig.bridge.url, { cookie: await signIn(rig.bridge.url, TOKEN) }));
+    await second.closed;
+    assert.equal(second.message('refused')?.['reason'], 'busy');
+    assert.match(String(second.message('refused')?.['message']), /at capacity/);
+    assert.equal(second.message('ready'), undefined);
+    assert.equal(rig.bridge.manager.status().active, 1, 'the refused call was never created');
+    assert.equal(rig.emulator.sessions.length, 1, 'no Gemini session for the refused call');
+    first.send({ type: 'hangup' });
+    await first.closed;
   });
 });
