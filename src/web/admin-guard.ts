@@ -28,7 +28,7 @@ export interface AdminGuards {
   auth: CallsAuth;
   /** Pages: signed in, or redirected to the sign-in page (503 page when review is disabled). */
   ui: Middleware;
-  /** APIs: signed in or a bearer token, otherwise 401 (503 when review is disabled). */
+  /** APIs: signed in or a bearer token, otherwise 401 (429 after too many wrong tokens; 403 for a cross-site POST; 503 when review is disabled). */
   api: Middleware;
   /** nosniff, no referrer, no framing, the CSP, no caching. */
   headers: Middleware;
@@ -49,6 +49,9 @@ export function adminGuards(options: { adminToken?: string | undefined; nodeEnv:
           error: 'admin_token_required',
           message: 'Not served: this server runs in production without ADMIN_TOKEN. Set ADMIN_TOKEN and restart.',
         });
+      }
+      if (!SAFE_METHODS.has(req.method) && !sameOrigin(req)) {
+        return void res.status(403).json({ error: 'cross_site', message: 'Refused: a state-changing request sent from another site (Origin).' });
       }
       if (auth.isAuthorized(req)) return next();
       res.setHeader('WWW-Authenticate', 'Bearer realm="callbridge"');
@@ -72,6 +75,8 @@ export function adminGuards(options: { adminToken?: string | undefined; nodeEnv:
 }
 
 const THROTTLE_KEY = 'callbridge.adminThrottle';
+/** Methods that change nothing (no Origin check). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * The failed-token throttle of this app (created on first use, kept in app.locals): one for the
@@ -87,19 +92,23 @@ export function clientOf(req: Request): string {
 }
 
 /**
- * Whether a state-changing request comes from this site's own pages (CSRF): its Origin, when
- * the browser sends one, names this host (Host, or X-Forwarded-Host when TRUST_PROXY trusts the
- * proxy); without Origin, Sec-Fetch-Site must not say cross-site. Clients that send neither
- * (curl, scripts) pass: they carry no victim's cookie.
+ * Whether a state-changing request comes from this site's own pages (CSRF). Browsers say so in
+ * Sec-Fetch-Site (pages cannot set it): only same-origin, or none (typed or bookmarked), pass.
+ * Without it (older browsers), the Origin, when sent, must name this host (Host, or
+ * X-Forwarded-Host from a proxy TRUST_PROXY trusts); "null" does not. Clients that send neither
+ * (curl, scripts) pass: they carry no victim's cookie. (Under Referrer-Policy: no-referrer,
+ * Chromium sends Origin: null on its own form posts, hence Sec-Fetch-Site first.)
  */
 export function sameOrigin(req: Request): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin' || site === 'none';
   const origin = req.headers.origin;
-  if (origin === undefined) return req.headers['sec-fetch-site'] !== 'cross-site';
+  if (origin === undefined) return true;
   let host: string;
   try {
     host = new URL(origin).host;
   } catch {
-    return false; // "null" (sandboxed frames, some redirects) or garbage
+    return false; // "null" (sandboxed frames, privacy redirects) or garbage
   }
   if (host === req.headers.host) return true;
   const trust = req.app.get('trust proxy fn') as ((addr: string, i: number) => boolean) | undefined;
