@@ -119,7 +119,8 @@ async function withBridge<T>(echoWindows: boolean, fn: (bridge: ServerProcess, e
     ...traceArgs(''),
   ];
   const entry = FLOOR ? 'bench/load/relay.ts' : 'src/main.ts';
-  const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emu.url, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info' }, PIN ? ['taskset', '-c', '0'] : [], nodeArgs, entry);
+  // The sweep goes past the default MAX_CALLS (100) on purpose: lift the caps to measure.
+  const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emu.url, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info', MAX_CALLS: '10000', MAX_PENDING_CALLS: '10000' }, PIN ? ['taskset', '-c', '0'] : [], nodeArgs, entry);
   children.add(bridge.child);
   try {
     await drive(bridge.url, 5, 3000);
