@@ -210,6 +210,21 @@ export const ERRORS = catalogue({
     fix: 'Nothing to do if rare.',
     retryable: true,
   },
+  CB_TWILIO_SID_INVALID: {
+    explanation: 'A webhook or media stream carried a CallSid, AccountSid or StreamSid that is not a prefix and 32 hex digits.',
+    fix: 'Twilio never sends these; the request was forged or corrupted and was refused (400, or the stream closed).',
+    retryable: false,
+  },
+  CB_TWILIO_CALL_ENDED: {
+    explanation: 'A voice webhook arrived for a CallSid whose call record is already final (a replayed webhook).',
+    fix: 'It was answered with a hang-up; the stored record and recording were left untouched.',
+    retryable: false,
+  },
+  CB_RECORDING_EXISTS: {
+    explanation: 'A call recording file already existed for this CallSid, so it was not opened again.',
+    fix: 'The call went on without recording; the existing file is untouched. A replayed or duplicated call is the usual cause.',
+    retryable: false,
+  },
   CB_TWILIO_STREAM_ERROR: {
     explanation: 'Twilio reported a stream error in its status callback.',
     fix: 'Read the logged StreamError; handshake errors (31920…) mean Twilio could not reach the media URL.',

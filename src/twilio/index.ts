@@ -5,6 +5,7 @@ export { parseTwilioFrame, parseTwilioText, isBase64, type ParseResult } from '.
 export {
   streamTwiml,
   sayHangupTwiml,
+  hangupTwiml,
   dialTwiml,
   fallbackTwiml,
   isDialTarget,
@@ -22,7 +23,8 @@ export {
   verifyUpgradeSignature,
   type FormParams,
 } from './signature.js';
-export { StreamTokens, type StreamTokenOptions, type TokenCheck } from './stream-token.js';
+export { StreamTokens, type StreamTokenOptions, type StreamParameters, type TokenCheck } from './stream-token.js';
+export { isCallSid, isAccountSid, isStreamSid, isAnyCallSid, CALL_SID, ACCOUNT_SID, STREAM_SID, BROWSER_CALL_SID } from './sids.js';
 export {
   TwilioMediaStream,
   type MediaEvent,

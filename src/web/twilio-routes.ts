@@ -9,7 +9,9 @@
  *   POST /twilio/status  <Stream statusCallback> (stream-started / -stopped / -error)
  *
  * A media stream is handed to the handler only after its `start` arrived (within
- * startTimeoutMs) carrying a valid per-call token for its CallSid.
+ * startTimeoutMs) carrying a valid, unused per-call token for its CallSid and its parameters
+ * (../twilio/stream-token.ts). CallSid, AccountSid and StreamSid must have Twilio's format
+ * (../twilio/sids.ts): a webhook answers 400 otherwise, a stream is closed with a logged code.
  *
  * Each accepted socket gets a number, `conn`, logged with its peer address when it connects and
  * on every later line about it, so a socket that is refused or misbehaves before its `start`
@@ -31,7 +33,9 @@ import {
   verifyWebhookSignature,
   type FormParams,
 } from '../twilio/signature.js';
+import { isAccountSid, isCallSid, isStreamSid } from '../twilio/sids.js';
 import { StreamTokens } from '../twilio/stream-token.js';
+import { isLoopbackAddress } from './loopback.js';
 import { sayHangupTwiml, streamTwiml } from '../twilio/twiml.js';
 
 export interface TwilioRoutesOptions {
@@ -98,7 +102,7 @@ export function mountTwilioRoutes(app: Express, options: TwilioRoutesOptions): T
   if (state.authToken === undefined) {
     state.log.warn(
       { publicBaseUrl: state.base },
-      'TWILIO_AUTH_TOKEN IS NOT SET: Twilio webhooks and media streams are NOT signature-checked; anyone can place calls into this server (development only)',
+      'TWILIO_AUTH_TOKEN IS NOT SET: Twilio webhooks and media streams are NOT signature-checked; they are accepted from this machine (loopback) only (development only)',
     );
   }
   const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 });
@@ -147,11 +151,29 @@ function edgeState(options: TwilioRoutesOptions): EdgeState {
 
 /** True when the webhook is signed (or signatures are off); otherwise answers 403 and logs why. */
 function signedOrReject(state: EdgeState, req: Request, res: Response, params: FormParams): boolean {
-  if (state.authToken === undefined) return true;
+  // Unsigned (no TWILIO_AUTH_TOKEN): this machine only (the simulator, a local tunnel); the socket's peer, never X-Forwarded-For.
+  if (state.authToken === undefined) {
+    if (isLoopbackAddress(req.socket.remoteAddress)) return true;
+    state.log.warn({ code: 'CB_TWILIO_SIGNATURE_INVALID', path: req.path, reason: 'unsigned_not_loopback' }, 'Twilio webhook refused: no TWILIO_AUTH_TOKEN, so only loopback may call');
+    res.status(403).type('text/plain').send('Forbidden');
+    return false;
+  }
   const signature = req.headers[SIGNATURE_HEADER];
   if (verifyWebhookSignature(state.authToken, signature, publicRequestUrl(state.base, req.originalUrl), params)) return true;
   state.log.warn({ code: 'CB_TWILIO_SIGNATURE_INVALID', path: req.path, reason: signature ? 'mismatch' : 'missing' }, 'Twilio webhook refused');
   res.status(403).type('text/plain').send('Forbidden');
+  return false;
+}
+
+/** True when every SID the form carries has Twilio's format (CallSid is required); otherwise answers 400 and logs which. */
+function sidsValidOrReject(state: EdgeState, req: Request, res: Response, f: Record<string, string>): boolean {
+  const bad: string[] = [];
+  if (!isCallSid(f['CallSid'] ?? '')) bad.push('CallSid');
+  if (f['AccountSid'] !== undefined && !isAccountSid(f['AccountSid'])) bad.push('AccountSid');
+  if (f['StreamSid'] !== undefined && !isStreamSid(f['StreamSid'])) bad.push('StreamSid');
+  if (bad.length === 0) return true;
+  state.log.warn({ code: 'CB_TWILIO_SID_INVALID', path: req.path, fields: bad }, `Twilio webhook refused: malformed ${bad.join(', ')}`);
+  res.status(400).type('text/plain').send(`Malformed ${bad.join(', ')}`);
   return false;
 }
 
@@ -165,6 +187,7 @@ async function voiceWebhook(state: EdgeState, req: Request, res: Response): Prom
     res.status(400).type('text/plain').send('CallSid missing');
     return;
   }
+  if (!sidsValidOrReject(state, req, res, flat)) return;
   const call = { callSid, accountSid: flat['AccountSid'] ?? '', from: flat['From'] ?? '', to: flat['To'] ?? '', params: Object.freeze(flat) };
   state.log.info({ callSid, pii: { from: call.from, to: call.to } }, 'incoming call');
   res.status(200).type('text/xml').send(await incomingCallTwiml(state, call));
@@ -175,7 +198,10 @@ async function incomingCallTwiml(state: EdgeState, call: IncomingCall): Promise<
   try {
     const decision: CallDecision = await state.options.handler.onIncomingCall(call);
     if (decision.kind !== 'stream') return decision.twiml;
-    const parameters = { ...decision.parameters, [STREAM_TOKEN_PARAMETER]: state.tokens.issue(call.callSid) };
+    // The token covers the CallSid and every parameter (the flow): a stream cannot pick its own.
+    const own = { ...decision.parameters };
+    delete own[STREAM_TOKEN_PARAMETER];
+    const parameters = { ...own, [STREAM_TOKEN_PARAMETER]: state.tokens.issue(call.callSid, own) };
     return streamTwiml({ streamUrl: state.streamUrl, statusCallbackUrl: state.statusCallbackUrl, parameters });
   } catch (err) {
     state.log.error({ err, callSid: call.callSid }, 'call handler failed on an incoming call; answering the error TwiML');
@@ -188,6 +214,7 @@ function statusCallback(state: EdgeState, req: Request, res: Response): void {
   const params = formParams(req.body);
   if (!signedOrReject(state, req, res, params)) return;
   const f = firstValues(params);
+  if (!sidsValidOrReject(state, req, res, f)) return;
   const status = { callSid: f['CallSid'] ?? '', streamSid: f['StreamSid'] ?? '', event: f['StreamEvent'] ?? '' };
   const error = f['StreamError'];
   if (status.event === 'stream-error') {
@@ -209,7 +236,7 @@ function handleUpgrade(state: EdgeState, req: http.IncomingMessage, socket: Dupl
   const q = target.indexOf('?');
   if ((q === -1 ? target : target.slice(0, q)) !== TWILIO_PATHS.media) return false;
   socket.on('error', () => socket.destroy());
-  if (state.authToken !== undefined && !verifyUpgradeSignature(state.authToken, req.headers[SIGNATURE_HEADER], state.streamUrl, target)) {
+  if (state.authToken === undefined ? !isLoopbackAddress(req.socket.remoteAddress) : !verifyUpgradeSignature(state.authToken, req.headers[SIGNATURE_HEADER], state.streamUrl, target)) {
     state.log.warn(
       { code: 'CB_TWILIO_SIGNATURE_INVALID', path: TWILIO_PATHS.media, reason: req.headers[SIGNATURE_HEADER] ? 'mismatch' : 'missing' },
       'media stream upgrade refused',
@@ -255,10 +282,16 @@ function onConnection(state: EdgeState, ws: WebSocket, req: http.IncomingMessage
 /** A `start` arrived in time: checks its stream token, then hands the stream to the handler. */
 function onStreamStart(state: EdgeState, stream: TwilioMediaStream, connLog: Logger): void {
   const { callSid, streamSid } = stream;
+  const bad = [isCallSid(callSid) ? '' : 'callSid', isStreamSid(streamSid) ? '' : 'streamSid', isAccountSid(stream.accountSid) ? '' : 'accountSid'].filter(Boolean);
+  if (bad.length > 0) {
+    connLog.warn({ code: 'CB_TWILIO_SID_INVALID', fields: bad }, `media stream refused: malformed ${bad.join(', ')}`);
+    stream.close(CLOSE_CODES.policy, 'malformed sid');
+    return;
+  }
   const { [STREAM_TOKEN_PARAMETER]: token, ...parameters } = stream.customParameters;
-  const check = state.tokens.verify(token, callSid);
+  const check = state.tokens.redeem(token, callSid, parameters);
   if (!check.ok) {
-    connLog.warn({ code: 'CB_TWILIO_STREAM_TOKEN_INVALID', reason: check.reason, callSid, streamSid }, 'media stream refused: bad stream token');
+    connLog.warn({ code: 'CB_TWILIO_STREAM_TOKEN_INVALID', reason: check.reason, callSid, streamSid }, `media stream refused: ${check.reason} stream token`);
     stream.close(CLOSE_CODES.policy, 'invalid stream token');
     return;
   }

@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import twilio from 'twilio';
 import { createLogger } from '../../src/shared/log.js';
 import { startRig, testFlow } from '../support/e2e.js';
-import { ValidMessages } from '../support/twilio-fuzz.js';
+import { ValidMessages, twimlParameters } from '../support/twilio-fuzz.js';
 import type { LogLine } from '../support/fuzz-observe.js';
 
 describe('bridge fuzz: a second stream for a live call', () => {
@@ -37,7 +37,8 @@ describe('bridge fuzz: a second stream for a live call', () => {
           headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(rig.authToken!, `${url}/twilio/voice`, form) },
           body: new URLSearchParams(form).toString(),
         });
-        const token = /<Parameter name="callbridgeToken" value="([^"]+)"/.exec(await hook.text())?.[1];
+        const twiml = await hook.text();
+        const token = /<Parameter name="callbridgeToken" value="([^"]+)"/.exec(twiml)?.[1];
         assert.ok(token, 'the webhook gave a stream token');
         const wsUrl = `${url.replace(/^http/, 'ws')}/twilio/media`;
         const openStream = async (streamSid: string) => {
@@ -49,7 +50,7 @@ describe('bridge fuzz: a second stream for a live call', () => {
             ws.once('open', resolve);
             ws.once('error', reject);
           });
-          const m = new ValidMessages({ accountSid: rig.accountSid, callSid, streamSid, token });
+          const m = new ValidMessages({ accountSid: rig.accountSid, callSid, streamSid, token, parameters: twimlParameters(twiml) });
           ws.send(JSON.stringify(m.connected()));
           ws.send(JSON.stringify(m.start()));
           return { ws, port };

@@ -161,7 +161,8 @@ describe('GET /twilio/media (WebSocket upgrade)', () => {
   it('an upgrade signed against the wss URL is accepted and bridged after a valid start', async () => {
     let gotDigit: (d: string) => void = () => {};
     const digit = new Promise<string>((resolve) => (gotDigit = resolve));
-    const { handler, record } = loopbackHandler({ onDtmf: (d) => gotDigit(d) });
+    // Twilio echoes the TwiML's parameters in `start`; the token covers them.
+    const { handler, record } = loopbackHandler({ onDtmf: (d) => gotDigit(d), parameters: { tenant: 'acme' } });
     edge = await startEdge({ handler, publicBaseUrl: PUBLIC });
     const callSid = 'CA00000000000000000000000000000007';
     const token = await tokenFor(edge, callSid);
@@ -218,11 +219,13 @@ describe('GET /twilio/media (WebSocket upgrade)', () => {
 });
 
 describe('POST /twilio/status', () => {
+  const CA1 = 'CA' + '0'.repeat(31) + '1';
+  const MZ1 = 'MZ' + '0'.repeat(31) + '1';
   it('logs stream-error with its message and CB_TWILIO_STREAM_ERROR, tells the handler, refuses unsigned', async () => {
     const { handler, record } = loopbackHandler();
     edge = await startEdge({ handler, publicBaseUrl: PUBLIC });
     const params = {
-      AccountSid: ACCOUNT_SID, CallSid: 'CA1', StreamSid: 'MZ1', StreamName: 'MZ1', StreamEvent: 'stream-error',
+      AccountSid: ACCOUNT_SID, CallSid: CA1, StreamSid: MZ1, StreamName: MZ1, StreamEvent: 'stream-error',
       StreamError: 'Stream - WebSocket - Handshake Error', Timestamp: '2026-01-01T00:00:00Z',
     };
     assert.equal((await postForm(edge, '/twilio/status', params)).status, 403);
@@ -232,7 +235,7 @@ describe('POST /twilio/status', () => {
     assert.ok(line, 'the stream error is logged with its code');
     assert.equal(line['streamError'], 'Stream - WebSocket - Handshake Error');
     assert.equal(line.level, 40);
-    assert.deepEqual(record.statuses, [{ callSid: 'CA1', streamSid: 'MZ1', event: 'stream-error', error: 'Stream - WebSocket - Handshake Error' }]);
+    assert.deepEqual(record.statuses, [{ callSid: CA1, streamSid: MZ1, event: 'stream-error', error: 'Stream - WebSocket - Handshake Error' }]);
     const started = { ...params, StreamEvent: 'stream-started' } as Record<string, string>;
     delete started['StreamError'];
     await postForm(edge, '/twilio/status', started, signed('/twilio/status', started));

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import twilio from 'twilio';
 import {
-  Prng, ValidMessages, mutate, pickKind, overCapText, invalidUtf8, terminalBytes, wrongTypeSweep, MUTATION_KINDS,
+  Prng, ValidMessages, twimlParameters, mutate, pickKind, overCapText, invalidUtf8, terminalBytes, wrongTypeSweep, MUTATION_KINDS,
   type BaseEvent, type FuzzFrame, type MutationKind, type StreamIds, type TerminalKind,
 } from './twilio-fuzz.js';
 
@@ -95,8 +95,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     frames++;
   };
 
-  /** A real, signed voice webhook; returns the per-call token from the TwiML. */
-  const webhook = async (callSid: string): Promise<string> => {
+  /** A real, signed voice webhook; returns the per-call token and the other stream parameters from the TwiML. */
+  const webhook = async (callSid: string): Promise<{ token: string; parameters: Record<string, string> }> => {
     const form = { CallSid: callSid, AccountSid: o.accountSid, From: '+15557654321', To: '+15550100100', CallStatus: 'ringing', Direction: 'inbound' };
     const res = await fetch(`${o.url}/twilio/voice`, {
       method: 'POST',
@@ -106,7 +106,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     const body = await res.text();
     const token = /<Parameter name="callbridgeToken" value="([^"]+)"/.exec(body)?.[1];
     if (res.status !== 200 || !token) throw new Error(`the webhook for ${callSid} answered no stream token: ${res.status} ${body.slice(0, 200)}`);
-    return token;
+    return { token, parameters: twimlParameters(body) };
   };
 
   const newConn = (label: string, group: FuzzConn['group'], ids: StreamIds): FuzzConn => {
@@ -199,7 +199,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     // Staggered: every new call also opens a Gemini session; ten at once are a load spike, not a fuzz.
     await delay(Math.round((i * o.windowMs) / (3 * Math.max(1, o.tokened))) + r.int(0, 200));
     const ids: StreamIds = { accountSid: o.accountSid, callSid: sid('CA', 'f', i), streamSid: sid('MZ', 'f', i) };
-    ids.token = await webhook(ids.callSid);
+    ({ token: ids.token, parameters: ids.parameters } = await webhook(ids.callSid));
     const conn = newConn(`tokened#${i}`, 'tokened', ids);
     const ws = await open(conn);
     if (!ws) return;

@@ -29,6 +29,15 @@ export interface StreamIds {
   streamSid: string;
   /** The per-call token from the webhook's TwiML (absent: the stream will be refused at `start`). */
   token?: string;
+  /** The TwiML's other `<Parameter>`s (the flow): Twilio echoes them all, and the token covers them. */
+  parameters?: Record<string, string>;
+}
+
+/** Every `<Parameter name value>` of a TwiML answer except the token, as Twilio puts them in `start.customParameters`. */
+export function twimlParameters(twiml: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"/g)) if (m[1] !== 'callbridgeToken') out[m[1]!] = m[2]!;
+  return out;
 }
 
 export interface FuzzFrame {
@@ -73,7 +82,7 @@ export class ValidMessages {
   connected(): JsonObject {
     return { event: 'connected', protocol: 'Call', version: '1.0.0' };
   }
-  start(customParameters: JsonObject = this.ids.token ? { callbridgeToken: this.ids.token } : {}): JsonObject {
+  start(customParameters: JsonObject = this.ids.token ? { ...this.ids.parameters, callbridgeToken: this.ids.token } : {}): JsonObject {
     const { accountSid, callSid, streamSid } = this.ids;
     return {
       event: 'start',
