@@ -174,6 +174,11 @@ export class CallManager {
     return { kind: 'accepted', flow: flow.name };
   }
 
+  /** True when `callSid` is not running and its record is final: a replayed webhook gets a hang-up, nothing is reopened. */
+  async ended(callSid: string): Promise<boolean> {
+    return !this.#calls.has(callSid) && (await this.#o.writer.isFinal(callSid));
+  }
+
   /** The media of an admitted call started: it no longer waits for it. */
   mediaStarted(callSid: string): void {
     const timer = this.#noStreamTimers.get(callSid);

@@ -115,6 +115,24 @@ export class TranscriptWriter {
     return [...this.calls.values()].filter((s) => !s.closed).map((s) => s.record);
   }
 
+  /**
+   * True when the call's record is final: closed here, or stored with an outcome other than
+   * in_progress. A replayed webhook for such a call must not open (and overwrite) it again.
+   * A store error answers false (logged): the call is taken rather than refused.
+   */
+  async isFinal(callSid: string): Promise<boolean> {
+    const state = this.calls.get(callSid);
+    if (state) return state.closed;
+    if (this.recentlyClosed.has(callSid)) return true;
+    try {
+      const stored = await this.store.getCall(callSid);
+      return stored !== undefined && stored.outcome !== 'in_progress';
+    } catch (err) {
+      this.log.error({ err, callSid }, 'could not read the call record to check for a replayed call; taking the call');
+      return false;
+    }
+  }
+
   /** Every change from now on, in order; returns the unsubscribe function. A throwing listener is logged and dropped. */
   subscribe(listener: LiveListener): () => void {
     this.listeners.add(listener);

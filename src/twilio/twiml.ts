@@ -56,6 +56,13 @@ export interface SayOptions {
   language?: string;
 }
 
+/** `<Hangup/>` alone: a replayed webhook for a call that already ended. */
+export function hangupTwiml(): string {
+  const vr = new VoiceResponse();
+  vr.hangup();
+  return vr.toString();
+}
+
 /** `<Say>text</Say><Hangup/>`: closed hours, shutting down, apologies. */
 export function sayHangupTwiml(text: string, options: SayOptions = {}): string {
   const vr = new VoiceResponse();

@@ -8,7 +8,7 @@
 import type { CallDecision, CallHandler, IncomingCall } from '../../twilio/handler.js';
 import type { TwilioMediaStream } from '../../twilio/media-stream.js';
 import type { TwilioCallControl } from '../../twilio/rest.js';
-import { dialTwiml, sayHangupTwiml } from '../../twilio/twiml.js';
+import { dialTwiml, hangupTwiml, sayHangupTwiml } from '../../twilio/twiml.js';
 import { CallbridgeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { PHONE_FORMAT } from '../audio-path.js';
@@ -37,7 +37,11 @@ export class TwilioCalls implements CallHandler {
     this.#o = options;
   }
 
-  onIncomingCall(incoming: IncomingCall): CallDecision {
+  async onIncomingCall(incoming: IncomingCall): Promise<CallDecision> {
+    if (await this.#o.manager.ended(incoming.callSid)) {
+      this.#o.log.warn({ code: 'CB_TWILIO_CALL_ENDED', callSid: incoming.callSid }, 'webhook for a call that already ended (replayed?): answered with a hang-up');
+      return { kind: 'twiml', twiml: hangupTwiml() };
+    }
     const admission = this.#o.manager.admit(
       { callSid: incoming.callSid, accountSid: incoming.accountSid, from: incoming.from, to: incoming.to, channel: 'phone' },
       () => this.#leg(incoming.callSid),
