@@ -224,6 +224,7 @@ export class CallRecording {
         this.queue.shift();
         this.failures = 0;
       } catch (err) {
+        if (this.failed) return; // given up inside openFile (the file already existed), logged there
         this.failures++;
         if (this.failures === 1) {
           this.log.error({ err, callSid: this.callSid, code: 'CB_STORE_WRITE_FAILED', what: 'recording' }, 'writing the call recording failed; retrying');
@@ -242,7 +243,17 @@ export class CallRecording {
   private async openFile(): Promise<FileHandle> {
     if (this.file) return this.file;
     await mkdir(join(this.path, '..'), { recursive: true });
-    const file = await open(this.path, 'w');
+    // 'wx': a recording is never opened over an existing file (a replayed call must not truncate one).
+    let file: FileHandle;
+    try {
+      file = await open(this.path, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      this.log.error({ callSid: this.callSid, code: 'CB_RECORDING_EXISTS', path: this.relativePath }, 'a recording already exists for this call; the call goes on without recording');
+      this.failed = true;
+      this.queue = [];
+      throw err;
+    }
     await file.write(wavHeader(RECORDING_SAMPLE_RATE_HZ, CHANNELS, 0), 0, HEADER_BYTES, 0);
     this.file = file;
     return file;
