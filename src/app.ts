@@ -15,6 +15,7 @@ import { FlowCatalog, clockStartingAt, type Flow } from './flows/index.js';
 import { openSqliteStore, createTranscriptWriter, startRetentionJob, type TranscriptWriter, type SqliteTranscriptStore, type RetentionJob } from './transcripts/index.js';
 import { TwilioCallControl } from './twilio/rest.js';
 import { createApp, attachUpgradeHandlers, finishApp, twilioEdgeOf } from './web/server.js';
+import { isLoopbackAddress } from './web/loopback.js';
 import { mountCalls, liveCallsOf } from './web/calls-routes.js';
 import { mountPhone } from './web/phone-routes.js';
 import { mountFlows } from './web/flows-routes.js';
@@ -65,16 +66,44 @@ export interface Callbridge {
   shutdown(deadlineMs?: number): Promise<void>;
 }
 
-/** Production refuses to start without the settings that keep it safe. */
-function checkProduction(env: Env): void {
+/** ADMIN_TOKEN length production requires (`openssl rand -base64 32` gives 44 characters). */
+export const PRODUCTION_ADMIN_TOKEN_MIN = 32;
+
+/**
+ * Production refuses to start without the settings that keep it safe: one error naming every
+ * problem. `flowWarnings`: the boot load's warnings (a flow secret left at its built-in default).
+ */
+export function checkProduction(env: Env, flowWarnings: readonly { file: string; message: string }[] = []): void {
   if (env.NODE_ENV !== 'production') return;
   const missing: string[] = [];
   if (!env.TWILIO_AUTH_TOKEN) missing.push('TWILIO_AUTH_TOKEN (without it, anyone could forge Twilio requests)');
   if (!env.PUBLIC_BASE_URL) missing.push('PUBLIC_BASE_URL (the https origin Twilio reaches; signatures are checked against it)');
+  else if (!env.PUBLIC_BASE_URL.startsWith('https://')) missing.push('PUBLIC_BASE_URL must be https:// (Twilio signs the https URL; an http one exposes the stream tokens)');
+  if (!env.ADMIN_TOKEN) missing.push(`ADMIN_TOKEN (protects call records; at least ${PRODUCTION_ADMIN_TOKEN_MIN} random characters, e.g. openssl rand -base64 32)`);
+  else if (env.ADMIN_TOKEN.length < PRODUCTION_ADMIN_TOKEN_MIN) missing.push(`ADMIN_TOKEN must be at least ${PRODUCTION_ADMIN_TOKEN_MIN} characters (e.g. openssl rand -base64 32)`);
   if (!env.GEMINI_API_KEY && !env.GEMINI_LIVE_URL) missing.push('GEMINI_API_KEY (the built-in emulator is for development only)');
+  for (const w of flowWarnings) {
+    if (/secret comes from a built-in default/.test(w.message)) missing.push(`${w.file}: the HTTP-function secret is the built-in default; set its environment variable`);
+  }
   if (missing.length > 0) {
     throw new CallbridgeError('CB_CONFIG_INVALID', `NODE_ENV=production needs:\n${missing.map((m) => `  - ${m}`).join('\n')}`);
   }
+}
+
+/**
+ * Where to listen. HOST when set; otherwise 0.0.0.0 with ADMIN_TOKEN and 127.0.0.1 without it
+ * (the review UI is open without a token: only this machine may reach it). A non-loopback HOST
+ * without ADMIN_TOKEN is refused (production has its own refusal above).
+ */
+export function listenHost(env: Env): string {
+  if (env.HOST === undefined) return env.ADMIN_TOKEN ? '0.0.0.0' : '127.0.0.1';
+  if (!env.ADMIN_TOKEN && !isLoopbackAddress(env.HOST)) {
+    throw new CallbridgeError(
+      'CB_CONFIG_INVALID',
+      `HOST=${env.HOST} without ADMIN_TOKEN would open the call review UI and API to the network: set ADMIN_TOKEN, or HOST=127.0.0.1`,
+    );
+  }
+  return env.HOST;
 }
 
 /** The Gemini endpoint; `flowUrl`: the built-in emulator's URL for a flow's sessions. */
@@ -169,7 +198,7 @@ async function listen(env: Env, log: Logger): Promise<{ server: http.Server; por
   const server = http.createServer();
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
-    server.listen(env.PORT, env.HOST, () => ok());
+    server.listen(env.PORT, listenHost(env), () => ok());
   });
   const port = (server.address() as AddressInfo).port;
   const publicBaseUrl = env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`;
@@ -228,10 +257,23 @@ async function openCatalog(options: StartOptions): Promise<FlowCatalog> {
   return catalog;
 }
 
+/** The catalog, once the production refusals (they need its warnings) and HOST pass; closed again when refused. */
+async function openCheckedCatalog(options: StartOptions): Promise<FlowCatalog> {
+  const { env } = options;
+  if (env.NODE_ENV !== 'production') listenHost(env); // a refused HOST stops boot before anything opens
+  const catalog = await openCatalog(options);
+  try {
+    checkProduction(env, catalog.lastReload.warnings);
+  } catch (err) {
+    catalog.close();
+    throw err;
+  }
+  return catalog;
+}
+
 export async function startCallbridge(options: StartOptions): Promise<Callbridge> {
   const { env, log } = options;
-  checkProduction(env);
-  const catalog = await openCatalog(options);
+  const catalog = await openCheckedCatalog(options);
 
   const dataDir = resolve(env.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
@@ -261,6 +303,7 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
 
   const app = createApp({
     log,
+    trustProxy: env.TRUST_PROXY, publicBaseUrl, // req.ip per TRUST_PROXY (admin throttle); https: HSTS
     twilio: {
       publicBaseUrl,
       ...(env.TWILIO_AUTH_TOKEN ? { authToken: env.TWILIO_AUTH_TOKEN } : {}),

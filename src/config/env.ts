@@ -13,7 +13,8 @@ const booleanish = z
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Listen address; unset: 0.0.0.0 with ADMIN_TOKEN, 127.0.0.1 without (see app.ts listenHost). */
+  HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LOG_PII: booleanish.default(false),
   DATA_DIR: z.string().min(1).default('./data'),
@@ -63,6 +64,18 @@ export const EnvSchema = z.object({
   SCENARIOS_DIR: z.string().min(1).default('./scenarios'),
   /** Token protecting the call review UI and JSON API (/calls, /api/calls). Required in production. */
   ADMIN_TOKEN: z.string().min(12, 'must be at least 12 characters').optional(),
+  /**
+   * Express's "trust proxy" setting: which hops may set X-Forwarded-For/-Proto/-Host, so the
+   * client address (the admin throttle counts per address) is the real caller's, not the proxy's.
+   * Unset: no proxy is trusted (req.ip is the socket's peer). `true` trusts every hop (only when
+   * nothing can reach the server except through the proxy); a number trusts that many hops; else
+   * a comma-separated list of addresses/subnets or the names loopback, linklocal, uniquelocal.
+   */
+  TRUST_PROXY: z
+    .string()
+    .regex(/^[\w.:/, -]+$/, 'must be true, false, a hop count, or a list of addresses/subnets (loopback, 10.0.0.0/8, ...)')
+    .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v))
+    .optional(),
 });
 
 export type Env = Readonly<z.infer<typeof EnvSchema>>;

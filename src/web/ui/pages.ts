@@ -58,8 +58,8 @@ export function notConfiguredPage(): string {
   <h2>Call review is switched off</h2>
   <p>This server runs in production without <code>ADMIN_TOKEN</code>, so call records (which hold
   personal data) are not served to anyone.</p>
-  <p><strong>Fix:</strong> set <code>ADMIN_TOKEN</code> to a long random value (at least 12
-  characters, e.g. <code>openssl rand -hex 24</code>) and restart callbridge.</p>
+  <p><strong>Fix:</strong> set <code>ADMIN_TOKEN</code> to a long random value (at least 32
+  characters, e.g. <code>openssl rand -base64 32</code>) and restart callbridge.</p>
 </main>`,
   );
 }
