@@ -5,8 +5,8 @@
  * same sign-in as /calls.
  */
 import { readFileSync } from 'node:fs';
-import type { NextFunction, Request, Response } from 'express';
-import { CallsAuth, FailureThrottle } from './ui/auth.js';
+import type { Express, NextFunction, Request, Response } from 'express';
+import { CallsAuth, FailureThrottle, RevokedSessions } from './ui/auth.js';
 import { notConfiguredPage } from './ui/pages.js';
 
 export type Middleware = (req: Request, res: Response, next: NextFunction) => void;
@@ -34,8 +34,11 @@ export interface AdminGuards {
   headers: Middleware;
 }
 
-export function adminGuards(options: { adminToken?: string | undefined; nodeEnv: string }): AdminGuards {
-  const auth = new CallsAuth(options);
+/** `app`: the app the guards serve (its signed-out sessions are refused by every guard of it). */
+export function adminGuards(options: { adminToken?: string | undefined; nodeEnv: string; app: Express }): AdminGuards {
+  const locals = options.app.locals as Record<string, unknown>;
+  const revoked = (locals[REVOKED_KEY] ??= new RevokedSessions()) as RevokedSessions;
+  const auth = new CallsAuth({ adminToken: options.adminToken, nodeEnv: options.nodeEnv, revoked });
   return {
     auth,
     ui: (req, res, next) => {
@@ -75,6 +78,7 @@ export function adminGuards(options: { adminToken?: string | undefined; nodeEnv:
 }
 
 const THROTTLE_KEY = 'callbridge.adminThrottle';
+const REVOKED_KEY = 'callbridge.revokedSessions';
 /** Methods that change nothing (no Origin check). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

@@ -126,7 +126,7 @@ export function liveCallsOf(app: express.Express): LiveCalls | undefined {
 type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
 
 export function mountCalls(app: express.Express, deps: CallsDeps): LiveCalls | undefined {
-  const guards = adminGuards({ adminToken: deps.adminToken, nodeEnv: deps.nodeEnv });
+  const guards = adminGuards({ adminToken: deps.adminToken, nodeEnv: deps.nodeEnv, app });
   const auth = guards.auth;
   const pages = { list: adminPage(auth, `${UI_DIR}html/list.html`), call: adminPage(auth, `${UI_DIR}html/call.html`) };
   if (auth.mode === 'refuse') deps.log.warn('call review disabled: ADMIN_TOKEN is required in production');
@@ -143,6 +143,7 @@ export function mountCalls(app: express.Express, deps: CallsDeps): LiveCalls | u
   app.post('/calls/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => loginSubmit(auth, deps.log, req, res));
   app.post('/calls/logout', (req, res) => {
     if (refuseCrossSite(req, res)) return;
+    auth.revoke(req);
     res.setHeader('Set-Cookie', auth.clearCookie());
     res.redirect(303, auth.mode === 'token' ? '/calls/login' : '/calls');
   });

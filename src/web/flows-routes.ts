@@ -33,7 +33,7 @@ const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
 export const TRANSFERS_UNAVAILABLE = 'transfers are impossible: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set, so a transfer ends the call instead';
 
 export function mountFlows(app: express.Express, o: FlowsRouteOptions): void {
-  const guards = adminGuards({ adminToken: o.adminToken, nodeEnv: o.nodeEnv });
+  const guards = adminGuards({ adminToken: o.adminToken, nodeEnv: o.nodeEnv, app });
   const page = adminPage(guards.auth, `${UI_DIR}html/flows.html`);
   app.use(['/flows', '/api/flows'], guards.headers);
   app.get('/flows', guards.ui, (_req, res) => void res.type('html').send(page));

@@ -43,7 +43,7 @@ const FLOW_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 
 export function mountPhone(app: Express, o: PhoneRouteOptions): void {
-  const guards = adminGuards({ adminToken: o.adminToken, nodeEnv: o.nodeEnv });
+  const guards = adminGuards({ adminToken: o.adminToken, nodeEnv: o.nodeEnv, app });
   const auth = guards.auth;
   const page = adminPage(auth, `${UI_DIR}html/phone.html`);
   app.use(['/phone'], guards.headers, (_req: Request, res: Response, next: NextFunction) => {

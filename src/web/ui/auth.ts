@@ -5,7 +5,8 @@
  *    holding `<expiry>.<session id>.<HMAC-SHA256(token, "callbridge calls session|<expiry>|<id>")>`
  *    (the id is random per sign-in; cookies of the older `<expiry>.<HMAC>` form stay valid): never
  *    the token itself; valid on every instance sharing the token, across restarts, until it
- *    expires (7 days) or the token changes.
+ *    expires (7 days), the token changes, or it signs out: sign-out revokes that session id on
+ *    this instance (a copied cookie stops working) until the cookie would have expired.
  * `identify` names who is asking (the browser test phone's caller, and its one-call-per-session
  * rule): "admin" with the session id, "api" for a bearer token, "local" when access is open.
  * Comparisons are constant-time. Without a token: production refuses to serve ('refuse'),
@@ -54,15 +55,37 @@ export function parseCookies(header: string | undefined): Map<string, string> {
   return out;
 }
 
+/**
+ * Session ids signed out on this instance, each until its cookie would have expired (one per
+ * app, shared by every guard: see admin-guard.ts). Bounded: when full, expired ids go first, then
+ * the oldest (the cookie's 7-day expiry still ends those).
+ */
+export class RevokedSessions {
+  private readonly ids = new Map<string, number>();
+  constructor(private readonly max = 10_000) {}
+
+  revoke(id: string, expiresMs: number, nowMs = Date.now()): void {
+    if (this.ids.size >= this.max) for (const [key, until] of this.ids) if (until <= nowMs) this.ids.delete(key);
+    while (this.ids.size >= this.max) this.ids.delete(this.ids.keys().next().value as string);
+    this.ids.set(id, expiresMs);
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+}
+
 export class CallsAuth {
   readonly mode: AuthMode;
   private readonly token: string | undefined;
   private readonly secure: boolean;
+  private readonly revoked: RevokedSessions;
 
-  constructor(options: { adminToken?: string | undefined; nodeEnv: string }) {
+  constructor(options: { adminToken?: string | undefined; nodeEnv: string; revoked?: RevokedSessions }) {
     this.token = options.adminToken === '' ? undefined : options.adminToken;
     this.mode = this.token !== undefined ? 'token' : options.nodeEnv === 'production' ? 'refuse' : 'open';
     this.secure = options.nodeEnv === 'production';
+    this.revoked = options.revoked ?? new RevokedSessions();
   }
 
   /** Whether the request carries a valid Bearer token or session cookie (always true when open). */
@@ -119,6 +142,13 @@ export class CallsAuth {
     return this.cookie('', 0);
   }
 
+  /** Signs out the session in this request's cookie, if valid: its id is refused from now on. */
+  revoke(req: { headers: { cookie?: string | undefined } }, nowMs = Date.now()): void {
+    const value = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
+    const id = value !== undefined ? this.sessionId(value, nowMs) : undefined;
+    if (id !== undefined) this.revoked.revoke(id, Number(value!.slice(0, value!.indexOf('.'))) * 1000, nowMs);
+  }
+
   private validSession(value: string, nowMs = Date.now()): boolean {
     return this.sessionId(value, nowMs) !== undefined;
   }
@@ -131,7 +161,9 @@ export class CallsAuth {
     if (expiresS * 1000 <= nowMs) return undefined;
     const id = m[2];
     const expected = this.sign(id === undefined ? `${expiresS}` : `${expiresS}|${id}`);
-    return timingSafeEqual(Buffer.from(m[3]!), Buffer.from(expected)) ? (id ?? m[3]!.slice(0, 16)) : undefined;
+    if (!timingSafeEqual(Buffer.from(m[3]!), Buffer.from(expected))) return undefined;
+    const session = id ?? m[3]!.slice(0, 16);
+    return this.revoked.has(session) ? undefined : session;
   }
 
   private sign(payload: string): string {
