@@ -94,3 +94,6 @@ export interface AnalysisStore {
   /** Analyses of these calls (those that have one), for a list page. */
   analysesOf(callSids: readonly string[]): Promise<Map<string, CallAnalysis>>;
 }
+
+/** The owner's dashboard: figures per local day, follow-ups and their "done" marks (dashboard-store.ts). */
+export type * from './dashboard-store.js';

@@ -91,6 +91,19 @@ export const MIGRATIONS: readonly string[] = [
     updated_at    INTEGER NOT NULL
   );
   CREATE INDEX call_analysis_by_follow_up ON call_analysis (follow_up);
+
+  -- The dashboard's follow-up "done" marks (src/transcripts/sqlite-dashboard.ts): who and when;
+  -- undo deletes the row. Removed with the call.
+  CREATE TABLE follow_up_done (
+    call_sid TEXT PRIMARY KEY,
+    done_by  TEXT NOT NULL,
+    done_via TEXT NOT NULL,
+    client   TEXT NOT NULL,
+    done_at  INTEGER NOT NULL
+  );
+  CREATE TRIGGER calls_ad_follow_up_done AFTER DELETE ON calls BEGIN
+    DELETE FROM follow_up_done WHERE call_sid = old.call_sid;
+  END;
   `,
 ];
 
