@@ -11,6 +11,7 @@ export { SCHEMA_VERSION } from './sqlite-migrations.js';
 export * from './after-call-store.js';
 export { SqliteJobQueue } from './sqlite-jobs.js';
 export { SqliteAnalysisStore } from './sqlite-analysis.js';
+export { SqliteDashboardStore } from './sqlite-dashboard.js';
 export * from './writer.js';
 export * from './recording.js';
 export * from './retention.js';

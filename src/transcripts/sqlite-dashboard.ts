@@ -1,0 +1,221 @@
+/**
+ * DashboardStore on SQLite, over the transcript store's database (tables `calls`, `call_events`,
+ * `call_analysis` and `follow_up_done`, migration 3 in sqlite-migrations.ts).
+ *
+ * The figures are aggregated in SQL: the windows (local days, computed by the caller in the
+ * flow's time zone) arrive as one JSON parameter, expanded with json_each and joined to the calls
+ * by start time, so one statement serves any number of days; the median uses window functions.
+ * Reads run in one transaction, so the figures of a window agree with each other.
+ */
+import type Database from 'better-sqlite3';
+import type {
+  CountedName,
+  DashboardStore,
+  FigureQuery,
+  FollowUpItem,
+  FollowUpMark,
+  FollowUpQuery,
+  WindowFigures,
+} from './dashboard-store.js';
+import type { CallOutcome, FollowUp } from './types.js';
+
+/** The calls of one flow in each window: columns k (window key) + the calls row. */
+const WINDOWED = `
+  WITH w AS (
+    SELECT json_extract(value, '$[0]') AS k, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
+    FROM json_each(@windows)
+  ),
+  wc AS (
+    SELECT w.k AS k, c.call_sid, c.outcome, c.duration_ms, c.follow_up
+    FROM w JOIN calls c ON c.started_at >= w.lo AND c.started_at < w.hi
+    WHERE c.flow IS @flow
+  )`;
+
+/** A call needs a person: its record's flag, or its analysis (settled ok) says so. */
+const NEEDS = `(c.follow_up IS NOT NULL OR (a.status = 'ok' AND a.follow_up = 1))`;
+
+const COUNTS = `${WINDOWED}
+  SELECT c.k AS k, count(*) AS calls,
+         coalesce(sum(c.outcome = 'transferred'), 0) AS transfers,
+         coalesce(sum(${NEEDS}), 0) AS follow_ups,
+         coalesce(sum(${NEEDS} AND d.call_sid IS NULL), 0) AS open,
+         coalesce(sum(a.status = 'ok'), 0) AS analysed
+  FROM wc c
+  LEFT JOIN call_analysis a ON a.call_sid = c.call_sid
+  LEFT JOIN follow_up_done d ON d.call_sid = c.call_sid
+  GROUP BY c.k`;
+
+const OUTCOMES = `${WINDOWED}
+  SELECT k, outcome AS name, count(*) AS n FROM wc GROUP BY k, outcome`;
+
+const MEDIANS = `${WINDOWED},
+  ranked AS (
+    SELECT k, duration_ms,
+           row_number() OVER (PARTITION BY k ORDER BY duration_ms) AS rn,
+           count(*) OVER (PARTITION BY k) AS cnt
+    FROM wc WHERE duration_ms IS NOT NULL
+  )
+  SELECT k, avg(duration_ms) AS median FROM ranked
+  WHERE rn IN ((cnt + 1) / 2, (cnt + 2) / 2)
+  GROUP BY k`;
+
+const INTENTS = `${WINDOWED}
+  SELECT c.k AS k, lower(trim(json_extract(a.analysis_json, '$.intent'))) AS name, count(*) AS n
+  FROM wc c JOIN call_analysis a ON a.call_sid = c.call_sid
+  WHERE a.status = 'ok' AND name IS NOT NULL AND name <> ''
+  GROUP BY c.k, name
+  ORDER BY c.k, n DESC, name`;
+
+const FAILED_FUNCTIONS = `${WINDOWED}
+  SELECT c.k AS k, json_extract(e.body_json, '$.name') AS name, count(*) AS n
+  FROM wc c JOIN call_events e ON e.call_sid = c.call_sid
+  WHERE e.kind = 'function_call' AND json_extract(e.body_json, '$.status') IN ('error', 'timeout', 'rejected')
+  GROUP BY c.k, name
+  ORDER BY c.k, n DESC, name`;
+
+const FOLLOW_UP_COLUMNS = `
+  c.call_sid, c.flow, c.started_at, c.duration_ms, c.from_number, c.outcome,
+  json_extract(c.record_json, '$.followUp') AS record_follow_up,
+  a.status AS analysis_status, a.follow_up AS analysis_follow_up,
+  json_extract(a.analysis_json, '$.followUpReason') AS follow_up_reason,
+  json_extract(a.analysis_json, '$.summary') AS summary,
+  json_extract(a.analysis_json, '$.intent') AS intent,
+  d.done_by, d.done_via, d.client, d.done_at`;
+
+const FOLLOW_UP_FROM = `
+  FROM calls c
+  LEFT JOIN call_analysis a ON a.call_sid = c.call_sid
+  LEFT JOIN follow_up_done d ON d.call_sid = c.call_sid`;
+
+interface CountRow { k: string; calls: number; transfers: number; follow_ups: number; open: number; analysed: number }
+interface NamedRow { k: string; name: string | null; n: number }
+interface FollowUpRow {
+  call_sid: string; flow: string | null; started_at: number; duration_ms: number | null; from_number: string; outcome: string;
+  record_follow_up: string | null; analysis_status: string | null; analysis_follow_up: number | null;
+  follow_up_reason: string | null; summary: string | null; intent: string | null;
+  done_by: string | null; done_via: string | null; client: string | null; done_at: number | null;
+}
+
+export class SqliteDashboardStore implements DashboardStore {
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
+
+  /** `db`: the transcript store's handle (SqliteTranscriptStore.database), at schema version 3 or later. */
+  constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  async figures(query: FigureQuery): Promise<WindowFigures[]> {
+    const params = { flow: query.flow, windows: JSON.stringify(query.windows.map((w) => [w.key, w.startMs, w.endMs])) };
+    const top = query.topIntents ?? 5;
+    const read = this.#db.transaction(() => ({
+      counts: this.#stmt(COUNTS).all(params) as CountRow[],
+      outcomes: this.#stmt(OUTCOMES).all(params) as NamedRow[],
+      medians: this.#stmt(MEDIANS).all(params) as { k: string; median: number }[],
+      intents: this.#stmt(INTENTS).all(params) as NamedRow[],
+      failed: this.#stmt(FAILED_FUNCTIONS).all(params) as NamedRow[],
+    }));
+    const r = read();
+    const byKey = new Map<string, WindowFigures>(query.windows.map((w) => [w.key, emptyFigures(w.key)]));
+    for (const row of r.counts) {
+      Object.assign(byKey.get(row.k) ?? {}, { calls: row.calls, transfers: row.transfers, followUps: row.follow_ups, followUpsOpen: row.open, analysed: row.analysed });
+    }
+    for (const row of r.outcomes) {
+      const f = byKey.get(row.k);
+      if (f && row.name !== null) f.outcomes[row.name as CallOutcome] = row.n;
+    }
+    for (const row of r.medians) {
+      const f = byKey.get(row.k);
+      if (f) f.medianDurationMs = Math.round(row.median);
+    }
+    for (const row of r.intents) pushTop(byKey.get(row.k)?.topIntents, row, top);
+    for (const row of r.failed) pushTop(byKey.get(row.k)?.failedFunctions, row, Infinity);
+    return [...byKey.values()];
+  }
+
+  async followUps(query: FollowUpQuery): Promise<{ items: FollowUpItem[]; total: number }> {
+    const where = [NEEDS];
+    const params: Record<string, unknown> = { limit: query.limit };
+    if (query.state === 'open') where.push('d.call_sid IS NULL');
+    if (query.state === 'done') where.push('d.call_sid IS NOT NULL');
+    if (query.flow !== undefined) {
+      where.push('c.flow = @flow');
+      params.flow = query.flow;
+    }
+    if (query.fromMs !== undefined) {
+      where.push('c.started_at >= @fromMs');
+      params.fromMs = query.fromMs;
+    }
+    if (query.toMs !== undefined) {
+      where.push('c.started_at < @toMs');
+      params.toMs = query.toMs;
+    }
+    const filter = `${FOLLOW_UP_FROM} WHERE ${where.join(' AND ')}`;
+    const read = this.#db.transaction(() => ({
+      total: (this.#stmt(`SELECT count(*) AS n ${filter}`).get(params) as { n: number }).n,
+      rows: this.#stmt(`SELECT ${FOLLOW_UP_COLUMNS} ${filter} ORDER BY c.started_at DESC, c.call_sid DESC LIMIT @limit`).all(params) as FollowUpRow[],
+    }));
+    const { total, rows } = read();
+    return { total, items: rows.map(followUpItem) };
+  }
+
+  async flowsWithCalls(): Promise<(string | null)[]> {
+    const rows = this.#stmt('SELECT DISTINCT flow FROM calls ORDER BY flow IS NULL, flow').all() as { flow: string | null }[];
+    return rows.map((r) => r.flow);
+  }
+
+  async markDone(callSid: string, mark: FollowUpMark): Promise<boolean> {
+    const r = this.#stmt(
+      `INSERT INTO follow_up_done (call_sid, done_by, done_via, client, done_at)
+       SELECT @sid, @by, @via, @client, @at WHERE EXISTS (SELECT 1 FROM calls WHERE call_sid = @sid)
+       ON CONFLICT (call_sid) DO UPDATE SET done_by = excluded.done_by, done_via = excluded.done_via,
+         client = excluded.client, done_at = excluded.done_at`,
+    ).run({ sid: callSid, by: mark.by, via: mark.via, client: mark.client, at: mark.atMs });
+    return r.changes > 0;
+  }
+
+  async undoDone(callSid: string): Promise<boolean> {
+    return this.#stmt('DELETE FROM follow_up_done WHERE call_sid = ?').run(callSid).changes > 0;
+  }
+
+  async doneMarkOf(callSid: string): Promise<FollowUpMark | undefined> {
+    const row = this.#stmt('SELECT done_by, done_via, client, done_at FROM follow_up_done WHERE call_sid = ?').get(callSid) as
+      | { done_by: string; done_via: string; client: string; done_at: number }
+      | undefined;
+    return row ? { by: row.done_by, via: row.done_via, client: row.client, atMs: row.done_at } : undefined;
+  }
+
+  #stmt(sql: string): Database.Statement {
+    let s = this.#statements.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#statements.set(sql, s);
+    }
+    return s;
+  }
+}
+
+function emptyFigures(key: string): WindowFigures {
+  return { key, calls: 0, outcomes: {}, followUpsOpen: 0, followUps: 0, medianDurationMs: null, topIntents: [], analysed: 0, failedFunctions: [], transfers: 0 };
+}
+
+function pushTop(list: CountedName[] | undefined, row: NamedRow, max: number): void {
+  if (list && row.name !== null && list.length < max) list.push({ name: row.name, calls: row.n });
+}
+
+function followUpItem(r: FollowUpRow): FollowUpItem {
+  const analysed = r.analysis_status === 'ok';
+  return {
+    callSid: r.call_sid,
+    flow: r.flow,
+    startedAt: r.started_at,
+    durationMs: r.duration_ms,
+    from: r.from_number,
+    outcome: r.outcome as CallOutcome,
+    followUp: r.record_follow_up === null ? null : (JSON.parse(r.record_follow_up) as FollowUp),
+    analysis: analysed
+      ? { followUp: r.analysis_follow_up === 1, followUpReason: r.follow_up_reason, summary: r.summary ?? '', intent: r.intent ?? '' }
+      : null,
+    done: r.done_at === null ? null : { by: r.done_by ?? '', via: r.done_via ?? '', client: r.client ?? '', atMs: r.done_at },
+  };
+}
