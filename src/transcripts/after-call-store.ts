@@ -95,5 +95,8 @@ export interface AnalysisStore {
   analysesOf(callSids: readonly string[]): Promise<Map<string, CallAnalysis>>;
 }
 
+/** The notifications' delivery log (delivery-log.ts). */
+export type * from './delivery-log.js';
+
 /** The owner's dashboard: figures per local day, follow-ups and their "done" marks (dashboard-store.ts). */
 export type * from './dashboard-store.js';

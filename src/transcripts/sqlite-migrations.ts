@@ -92,6 +92,40 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX call_analysis_by_follow_up ON call_analysis (follow_up);
 
+  -- Notifications (src/transcripts/sqlite-deliveries.ts): one row per call x event x endpoint,
+  -- its body stored once and re-sent identical; every attempt logged. Removed with the call.
+  CREATE TABLE deliveries (
+    id             INTEGER PRIMARY KEY,
+    webhook_id     TEXT NOT NULL UNIQUE,
+    call_sid       TEXT NOT NULL,
+    event          TEXT NOT NULL,
+    endpoint       TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    state          TEXT NOT NULL DEFAULT 'pending',
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    last_status    INTEGER,
+    last_error     TEXT,
+    delivered_at   INTEGER,
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    UNIQUE (call_sid, event, endpoint)
+  );
+  CREATE TABLE delivery_attempts (
+    id          INTEGER PRIMARY KEY,
+    delivery_id INTEGER NOT NULL,
+    attempt     INTEGER NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    status      INTEGER,
+    error       TEXT,
+    reply       TEXT
+  );
+  CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts (delivery_id, id);
+  CREATE TRIGGER calls_ad_deliveries AFTER DELETE ON calls BEGIN
+    DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE call_sid = old.call_sid);
+    DELETE FROM deliveries WHERE call_sid = old.call_sid;
+  END;
+
   -- The dashboard's follow-up "done" marks (src/transcripts/sqlite-dashboard.ts): who and when;
   -- undo deletes the row. Removed with the call.
   CREATE TABLE follow_up_done (
