@@ -126,6 +126,12 @@ export class SqliteTranscriptStore implements TranscriptStore {
       for (const e of batch.events) {
         insertEvent.run(e.callSid, e.seq, e.atMs, e.kind, e.bodyJson, e.text ?? null);
       }
+      // A record that became final queues its post-call analysis in the same transaction, so a
+      // crash cannot lose it (docs/after-call.md); the job decides whether there is anything to do.
+      const enqueue = this.stmt(ENQUEUE_ANALYSIS);
+      for (const r of batch.records) {
+        if (r.outcome !== 'in_progress') enqueue.run(`analysis:${r.callSid}`, r.callSid, now, now, now);
+      }
     });
   }
 
@@ -283,6 +289,10 @@ const UPSERT_CALL = `
     to_number = excluded.to_number, recording_path = excluded.recording_path,
     channel = excluded.channel, follow_up = excluded.follow_up,
     record_json = excluded.record_json, updated_at = excluded.updated_at`;
+
+const ENQUEUE_ANALYSIS = `
+  INSERT INTO jobs (kind, key, call_sid, payload_json, run_at, created_at, updated_at)
+  VALUES ('analysis', ?, ?, 'null', ?, ?, ?) ON CONFLICT (key) DO NOTHING`;
 
 const INSERT_EVENT = `
   INSERT INTO call_events (call_sid, seq, at_ms, kind, body_json, text) VALUES (?, ?, ?, ?, ?, ?)

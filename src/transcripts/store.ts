@@ -77,7 +77,11 @@ export interface DeletedCall {
 export type RetentionScope = { flow: string } | { exceptFlows: string[] };
 
 export interface TranscriptStore {
-  /** Applies a batch atomically; events already stored (same callSid+seq) are left as they are. */
+  /**
+   * Applies a batch atomically; events already stored (same callSid+seq) are left as they are. A
+   * record whose outcome is final also queues its analysis job (`analysis:<CallSid>`, see
+   * after-call-store.ts) in the same transaction, unless that job exists.
+   */
   writeBatch(batch: WriteBatch): Promise<void>;
   listCalls(query: CallListQuery): Promise<CallListPage>;
   getCall(callSid: string): Promise<CallRecord | undefined>;
