@@ -19,6 +19,9 @@ import { isLoopbackAddress } from './web/loopback.js';
 import { mountCalls, liveCallsOf } from './web/calls-routes.js';
 import { mountPhone } from './web/phone-routes.js';
 import { mountFlows } from './web/flows-routes.js';
+import { mountDashboard } from './web/dashboard-routes.js';
+import { timeZoneResolver } from './dashboard/time-zones.js';
+import { SqliteDashboardStore } from './transcripts/sqlite-dashboard.js';
 import { BrowserPhone } from './call/index.js';
 import { CallManager, TwilioCalls, geminiConnect, type CallManagerOptions, loadPromptFile, builtInPromptPath, DEFAULT_MODEL, DEFAULT_FALLBACK_MODELS, type RetryPolicy, type LiveConnect } from './call/index.js';
 import { ModelBreakers, type BreakerOptions } from './health/breakers.js';
@@ -271,6 +274,17 @@ async function openCheckedCatalog(options: StartOptions): Promise<FlowCatalog> {
   return catalog;
 }
 
+/** The call review (/calls) and the owner's dashboard (/dashboard); times in the business's zone: the flow's hours.timeZone, else TIME_ZONE, else UTC. */
+function mountReview(
+  app: ReturnType<typeof createApp>,
+  d: { env: Env; log: Logger; store: SqliteTranscriptStore; writer: TranscriptWriter; dataDir: string; catalog: FlowCatalog; now: () => Date; publicBaseUrl: string },
+): void {
+  const { env, log, store } = d;
+  const timeZoneOf = timeZoneResolver(() => d.catalog.current.flows, env.TIME_ZONE);
+  mountCalls(app, { store, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, dataDir: d.dataDir, live: d.writer, timeZoneOf });
+  mountDashboard(app, { dashboard: new SqliteDashboardStore(store.database), timeZoneOf, now: d.now, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, publicBaseUrl: d.publicBaseUrl });
+}
+
 export async function startCallbridge(options: StartOptions): Promise<Callbridge> {
   const { env, log } = options;
   const catalog = await openCheckedCatalog(options);
@@ -316,7 +330,7 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     const r = readiness(manager, breakers, probes, gemini.emulated, stopping);
     res.status(r.ready ? 200 : 503).json(r);
   });
-  mountCalls(app, { store, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, dataDir, live: writer });
+  mountReview(app, { env, log, store, writer, dataDir, catalog, now: () => clock?.() ?? new Date(), publicBaseUrl });
   mountPhone(app, { phone: new BrowserPhone({ manager, feed: writer, log }), adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, flows: () => catalog.current.flows, publicBaseUrl });
   mountFlows(app, { catalog, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, now: () => clock?.() ?? new Date(), transfersAvailable: rest !== undefined });
   finishApp(app); // the error handler goes after every route

@@ -60,6 +60,21 @@ export const EnvSchema = z.object({
     .datetime({ offset: true, error: 'must be an ISO 8601 time with its offset, e.g. 2026-12-25T09:00:00-05:00' })
     .refine((v) => !Number.isNaN(Date.parse(v)), 'is not a real date and time')
     .optional(),
+  /**
+   * The business's time zone (IANA name) for calls whose flow has no `hours.timeZone`: dashboard
+   * days, times in the review UI and the `calls` CLI. Default UTC.
+   */
+  TIME_ZONE: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'is not a known time zone: use an IANA name such as America/New_York or Europe/Paris')
+    .optional(),
   /** Emulator scenarios per flow (<dir>/<flow>.yaml), used without a Gemini key. */
   SCENARIOS_DIR: z.string().min(1).default('./scenarios'),
   /** Token protecting the call review UI and JSON API (/calls, /api/calls). Required in production. */

@@ -31,6 +31,8 @@ export interface CallsDeps {
   dataDir: string;
   /** The transcript writer's live feed: /api/calls/live and /api/calls/:sid/live (absent: 404). */
   live?: LiveFeed;
+  /** A call's business time zone (its flow's hours.timeZone, else TIME_ZONE, else UTC): `timeZone` in the API; default UTC. */
+  timeZoneOf?: (flow: string | null) => string;
 }
 
 const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
@@ -90,11 +92,12 @@ function issuesOf(error: z.ZodError): { param: string; message: string }[] {
   });
 }
 
-function listItem(s: CallSummary) {
+function listItem(s: CallSummary, timeZoneOf: ZoneOf = utc) {
   const r = s.record;
   return {
     callSid: r.callSid,
     startedAt: r.startedAt,
+    timeZone: timeZoneOf(r.flow ?? null),
     endedAt: r.endedAt,
     durationMs: r.durationMs,
     from: r.from,
@@ -111,6 +114,9 @@ function listItem(s: CallSummary) {
     match: s.match,
   };
 }
+
+type ZoneOf = (flow: string | null) => string;
+const utc: ZoneOf = () => 'UTC';
 
 function attachmentName(sid: string, ext: string): string {
   return `attachment; filename="call-${sid}.${ext}"`;
@@ -156,14 +162,14 @@ export function mountCalls(app: express.Express, deps: CallsDeps): LiveCalls | u
   });
 
   // --- JSON API ---------------------------------------------------------------------------------
-  app.get('/api/calls', api, safe((req, res) => listCalls(deps.store, req, res)));
+  app.get('/api/calls', api, safe((req, res) => listCalls(deps.store, req, res, deps.timeZoneOf)));
   const live = deps.live ? new LiveCalls({ store: deps.store, live: deps.live, log: deps.log }) : undefined;
   if (live) {
     app.locals[LIVE_CALLS] = live;
     app.get('/api/calls/live', api, (req, res) => live.list(req, res));
     app.get('/api/calls/:sid/live', api, safe((req, res) => live.call(req, res)));
   }
-  app.get('/api/calls/:sid', api, safe((req, res) => callDetail(deps.store, req, res)));
+  app.get('/api/calls/:sid', api, safe((req, res) => callDetail(deps.store, req, res, deps.timeZoneOf)));
   app.get('/api/calls/:sid/export.json', api, safe((req, res) => exportJson(deps.store, req, res)));
   app.get('/api/calls/:sid/export.txt', api, safe((req, res) => exportText(deps.store, req, res)));
   app.get('/api/calls/:sid/recording.wav', api, safe((req, res, next) => recording(deps, req, res, next)));
@@ -184,12 +190,12 @@ function safeHandler(log: Logger): (handler: Handler) => Handler {
 
 // --- sign-in ------------------------------------------------------------------------------------
 
-/** Where to go after signing in: a /calls, /phone or /flows page of this origin (never the sign-in page), else /calls. */
+/** Where to go after signing in: a /calls, /phone, /flows or /dashboard page of this origin (never the sign-in page), else /calls. */
 function safeNext(value: unknown): string {
   if (typeof value !== 'string') return '/calls';
   try {
     const url = new URL(value, 'http://callbridge.invalid');
-    if (url.origin === 'http://callbridge.invalid' && /^\/(calls|phone|flows)(\/|$)/.test(url.pathname) && !url.pathname.startsWith('/calls/login')) {
+    if (url.origin === 'http://callbridge.invalid' && /^\/(calls|phone|flows|dashboard)(\/|$)/.test(url.pathname) && !url.pathname.startsWith('/calls/login')) {
       return url.pathname + url.search;
     }
   } catch {
@@ -228,7 +234,7 @@ function loginSubmit(auth: CallsAuth, log: Logger, req: Request, res: Response):
 // --- JSON API -----------------------------------------------------------------------------------
 
 /** GET /api/calls: one page of calls matching the query, plus the flows to filter by. */
-async function listCalls(store: TranscriptStore, req: Request, res: Response): Promise<void> {
+async function listCalls(store: TranscriptStore, req: Request, res: Response, timeZoneOf: ZoneOf = utc): Promise<void> {
   const raw = Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== ''));
   const parsed = ListQuery.safeParse(raw);
   if (!parsed.success) {
@@ -252,7 +258,7 @@ async function listCalls(store: TranscriptStore, req: Request, res: Response): P
     ...(p.cursor !== undefined && { cursor: p.cursor }),
   });
   res.json({
-    calls: page.calls.map(listItem),
+    calls: page.calls.map((s) => listItem(s, timeZoneOf)),
     total: page.total,
     limit: p.limit,
     offset: p.cursor === undefined ? p.offset : undefined,
@@ -276,11 +282,12 @@ async function withCall(store: TranscriptStore, req: Request, res: Response) {
   return { sid, record, events: await store.getEvents(sid) };
 }
 
-async function callDetail(store: TranscriptStore, req: Request, res: Response): Promise<void> {
+async function callDetail(store: TranscriptStore, req: Request, res: Response, timeZoneOf: ZoneOf = utc): Promise<void> {
   const call = await withCall(store, req, res);
   if (!call) return;
   res.json({
     call: call.record,
+    timeZone: timeZoneOf(call.record.flow ?? null),
     events: call.events,
     latency: latencySummary(call.record),
     explanations: explainCodes(call.record, call.events),

@@ -8,10 +8,12 @@ import {
 
 const root = document.getElementById('call');
 const sid = decodeURIComponent(location.pathname.split('/')[2] ?? '');
+/** The business's time zone (`timeZone` of GET /api/calls/:sid): times show there. Set by render. */
+let zone;
 
 /** Offset in the call as m:ss, with the exact time in a tooltip. */
 function at(ms, startedAt) {
-  return h('time', { class: 'at', datetime: new Date(startedAt + ms).toISOString(), title: `${(ms / 1000).toFixed(1)} s into the call · ${formatFull(startedAt + ms)}` }, formatClock(ms));
+  return h('time', { class: 'at', datetime: new Date(startedAt + ms).toISOString(), title: `${(ms / 1000).toFixed(1)} s into the call · ${formatFull(startedAt + ms, zone)}` }, formatClock(ms));
 }
 
 function json(value) {
@@ -183,7 +185,7 @@ function header(data) {
         h(
           'p',
           { class: 'muted' },
-          formatFull(c.startedAt),
+          formatFull(c.startedAt, zone),
           ' · ',
           c.durationMs !== undefined ? `lasted ${formatClock(c.durationMs)}` : c.endedAt === undefined ? 'in progress' : 'no end recorded',
           c.endedAt === undefined ? h('span', { class: 'live-badge', id: 'live-badge' }, h('span', { class: 'live-dot', 'aria-hidden': 'true' }), 'Live') : null,
@@ -231,7 +233,7 @@ function header(data) {
           ['Flow version', c.flowVersion],
           ['Models', c.models?.join(', ')],
           ['Answered', c.answeredAt ? `${formatDuration(c.answeredAt - c.startedAt)} after the webhook` : undefined],
-          ['Ended', c.endedAt ? formatFull(c.endedAt) : undefined],
+          ['Ended', c.endedAt ? formatFull(c.endedAt, zone) : undefined],
           ['Recording file', c.recordingPath],
         ]
           .filter(([, v]) => v)
@@ -242,7 +244,8 @@ function header(data) {
 }
 
 function render(data) {
-  document.title = `Call ${formatFull(data.call.startedAt)} · callbridge`;
+  zone = data.timeZone;
+  document.title = `Call ${formatFull(data.call.startedAt, zone)} · callbridge`;
   const inProgress = data.call.endedAt === undefined;
   const items = data.events.map((e) => renderEvent(e, data));
   root.replaceChildren(

@@ -100,29 +100,8 @@ export function formatClock(ms) {
   return hours > 0 ? `${hours}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short' });
-const dayYearFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
-const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'medium' });
-
-function startOfDay(d) {
-  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
-}
-
-/** "Today, 18:04", "Yesterday, 09:12", "Tue 10 Jun, 18:04", "10 Jun 2024, 18:04". */
-export function formatWhen(ms, now = new Date()) {
-  const d = new Date(ms);
-  const days = Math.round((startOfDay(now) - startOfDay(d)) / 86400000);
-  const time = timeFmt.format(d);
-  if (days === 0) return `Today, ${time}`;
-  if (days === 1) return `Yesterday, ${time}`;
-  if (d.getFullYear() === now.getFullYear()) return `${dayFmt.format(d)}, ${time}`;
-  return `${dayYearFmt.format(d)}, ${time}`;
-}
-
-export function formatFull(ms) {
-  return fullFmt.format(new Date(ms));
-}
+// Dates and times in the business's time zone (each call's `timeZone`): zone-time.js.
+export { formatWhen, formatFull } from './zone-time.js';
 
 /** "+447700900123" → "+44 ••• •••0123"; short or non-numeric values are masked too. */
 export function maskNumber(value) {

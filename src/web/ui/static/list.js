@@ -125,7 +125,7 @@ function render(data) {
       const tr = h(
         'tr',
         { class: 'row-link', dataset: { href } },
-        h('td', { class: 'when' }, h('a', { href, title: formatFull(call.startedAt) }, formatWhen(call.startedAt))),
+        h('td', { class: 'when' }, h('a', { href, title: formatFull(call.startedAt, call.timeZone) }, formatWhen(call.startedAt, call.timeZone))),
         h('td', { class: 'number' }, callerCell(call)),
         h('td', null, call.flow ? h('span', { class: 'flow' }, call.flow) : h('span', { class: 'muted' }, '—'), channelTag(call.channel)),
         h('td', { class: 'right tabular' }, formatClock(call.durationMs)),
