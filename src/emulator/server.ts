@@ -21,6 +21,7 @@ import { loadScenarioFile, scenarioFromObject, type Scenario } from './scenario.
 import { ScenarioCursor } from './cursor.js';
 import { EmulatedSession, type ResumeSnapshot, type SessionContext } from './session.js';
 import { SpeechSynth, espeakModuleUrl } from './tts.js';
+import { GenerateContentEmulator, GENERATE_PATH, type GenerateFault } from './generate-content.js';
 
 /** `/ws/google.ai.generativelanguage.{v1beta|v1alpha}.GenerativeService.BidiGenerateContent` */
 const PATH_PATTERN = /^\/ws\/google\.ai\.generativelanguage\.(v1beta|v1alpha)\.GenerativeService\.BidiGenerateContent$/;
@@ -53,6 +54,8 @@ export interface Emulator {
   /** Every session so far (open and closed), in connection order. */
   readonly sessions: readonly SessionRecord[];
   readonly tts: SpeechSynth;
+  /** REST generateContent (post-call analysis): request count and fault injection. */
+  readonly generate: GenerateContentEmulator;
   session(id: number): SessionRecord | undefined;
   /** Messages received, of one session or all, in arrival order per session. */
   received(sessionId?: number): ReceivedMessage[];
@@ -91,6 +94,7 @@ class EmulatorServer extends EventEmitter implements Emulator {
   readonly host: string;
   readonly port: number;
   readonly tts: SpeechSynth;
+  readonly generate = new GenerateContentEmulator();
   readonly #server: Server;
   readonly #wss: WebSocketServer;
   readonly #ownsTts: boolean;
@@ -227,12 +231,38 @@ class EmulatorServer extends EventEmitter implements Emulator {
       res.end(JSON.stringify(body, null, 2));
     };
     if (req.method === 'GET' && url.pathname === '/emulator/stats') return json(200, this.stats());
+    if (req.method === 'POST' && (GENERATE_PATH.test(url.pathname) || url.pathname === '/emulator/generate-faults')) return this.#onGenerate(req, res, url);
     const m = /^\/emulator\/sessions\/(\d+)$/.exec(url.pathname);
     const record = m ? this.session(Number(m[1])) : undefined;
     if (req.method === 'GET' && record) {
       return json(200, { ...record.summary(), setup: record.setup, handles: record.handles, events: record.events, received: record.received });
     }
     json(404, { error: { code: 404, message: `No route for ${req.method} ${url.pathname}`, status: 'NOT_FOUND' } });
+  }
+
+  /** REST generateContent (generate-content.ts), and its fault queue for out-of-process tests. */
+  #onGenerate(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const fail = (err: unknown) => {
+      this.#ctx.log.error({ err }, 'emulator generateContent failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    };
+    if (url.pathname === '/emulator/generate-faults') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+        try {
+          const faults = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { faults: GenerateFault[] }).faults;
+          this.generate.inject(faults);
+          res.writeHead(204).end();
+        } catch (err) {
+          fail(err);
+        }
+      });
+      return;
+    }
+    const header = req.headers['x-goog-api-key'];
+    const key = url.searchParams.get('key') ?? (Array.isArray(header) ? header[0] : header);
+    const authorized = keyAccepted(this.#ctx.options.requireApiKey, key ?? undefined);
+    this.generate.handle(req, res, decodeURIComponent(GENERATE_PATH.exec(url.pathname)![1]!), authorized).catch(fail);
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
