@@ -2,7 +2,7 @@
  * One delivery attempt of a notification, and what follows from it (docs/after-call.md,
  * "Notifications"): POST the stored body bytes with fresh Standard Webhooks headers, no redirects
  * followed, within a timeout (15 s by default); only 2xx is success, 410 means the endpoint is
- * gone (no more attempts), 429/502/504 may say when to come back (Retry-After), anything else —
+ * gone (no more attempts), 429/502/503/504 may say when to come back (Retry-After), anything else —
  * other statuses, 3xx, timeouts, refused connections — is tried again on the retry schedule.
  * The host is vetted before every attempt (address-guard.ts) and the connection pinned to the
  * vetted address.
@@ -18,6 +18,8 @@ export const DEFAULT_TIMEOUT_MS = 15_000;
 const MAX_REPLY_READ = 64 * 1024;
 export const MAX_REPLY_KEPT = 1024;
 export const USER_AGENT = 'callbridge-webhooks/1';
+/** Statuses whose Retry-After sets the next attempt (rate limit, overload). */
+const RETRY_AFTER_STATUSES = new Set([429, 502, 503, 504]);
 
 export interface AttemptOptions {
   timeoutMs?: number;
@@ -121,6 +123,6 @@ export function nextStep(r: AttemptResult, attempts: number, nowMs: number, sche
   if (r.status === 410) return { kind: 'failed', error: `${error} (410 Gone: the receiver asked not to be sent this again)` };
   const delay = nextRetryDelayMs(attempts, schedule, random);
   if (delay === undefined) return { kind: 'failed', error: `gave up after ${attempts} attempts; last: ${error}` };
-  const asked = r.status === 429 || r.status === 502 || r.status === 504 ? retryAfterMs(r.retryAfter, nowMs) : undefined;
+  const asked = r.status !== undefined && RETRY_AFTER_STATUSES.has(r.status) ? retryAfterMs(r.retryAfter, nowMs) : undefined;
   return { kind: 'retry', atMs: nowMs + (asked ?? delay), error };
 }

@@ -71,14 +71,15 @@ export class Notifier {
 
   /**
    * The analysis of `callSid` has settled (ok, skipped or failed): create and queue its
-   * deliveries. Returns how many deliveries were new. Never throws (a failure is logged).
+   * deliveries. Returns how many deliveries were new. A store failure is logged and thrown, so
+   * the analysis job retries this hook (src/aftercall/analyse.ts); doing it twice is harmless.
    */
   async onAnalysisSettled(callSid: string): Promise<number> {
     try {
       return await this.enqueueFor(callSid);
     } catch (err) {
       this.o.log.error({ err, callSid, code: 'CB_NOTIFY_FAILED' }, 'notifications: could not queue the deliveries of a call');
-      return 0;
+      throw err;
     }
   }
 

@@ -2,7 +2,7 @@
  * When a notification is tried again (docs/after-call.md, "Notifications"): the Standard Webhooks
  * schedule — immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h after each
  * failure (about three days in all) — with ±15 % jitter so that many failed deliveries do not
- * come back at the same instant. A receiver's Retry-After (on 429, 502 and 504) replaces the
+ * come back at the same instant. A receiver's Retry-After (on 429, 502, 503 and 504) replaces the
  * step, capped at a day. Pure: the random source is injected.
  */
 

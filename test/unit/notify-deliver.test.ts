@@ -1,6 +1,6 @@
 /**
  * One delivery attempt against a fake receiver on 127.0.0.1: what success is (2xx only), that
- * redirects are not followed, 410 stops, Retry-After is honoured on 429/502/504, timeouts and
+ * redirects are not followed, 410 stops, Retry-After is honoured on 429/502/503/504, timeouts and
  * other statuses retry on the schedule, and destinations are refused (nothing sent) when they
  * resolve to loopback/private/link-local addresses and private addresses are not allowed — the
  * production rule — with the connection pinned to the address that was checked.
@@ -87,7 +87,7 @@ describe('one delivery attempt', () => {
     assert.match((next as { error: string }).error, /HTTP 410: endpoint removed .*410 Gone/);
   });
 
-  for (const status of [429, 502, 504]) {
+  for (const status of [429, 502, 503, 504]) {
     it(`${status} with Retry-After comes back when asked`, async () => {
       answer = (_req, res) => void res.writeHead(status, { 'retry-after': '7' }).end();
       const r = await send('/busy', Buffer.from('{}'));
