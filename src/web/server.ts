@@ -124,9 +124,28 @@ function isApiPath(path: string): boolean {
   return path === '/api' || path.startsWith('/api/');
 }
 
+/**
+ * Slow clients (slowloris): the header block must arrive within `headersMs` and the whole request
+ * within `requestMs` (else 408 and the connection is closed), checked every `checkEveryMs`.
+ * Upgraded sockets (media streams, the browser phone) and long answers (live views) are not
+ * requests still arriving, so these do not touch them.
+ */
+export interface HttpTimeouts {
+  headersMs: number;
+  requestMs: number;
+  checkEveryMs: number;
+}
+export const HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 20_000, requestMs: 60_000, checkEveryMs: 5_000 };
+
+/** An HTTP server with the slow-client limits (every server of the app is made here). */
+export function createHttpServer(timeouts: HttpTimeouts = HTTP_TIMEOUTS): http.Server {
+  return http.createServer({ headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: timeouts.checkEveryMs });
+}
+
 /** Starts listening; resolves with the server once bound (port 0 picks a free port). */
-export function listen(app: Express, port: number, host: string): Promise<http.Server> {
-  const server = http.createServer(app);
+export function listen(app: Express, port: number, host: string, timeouts: HttpTimeouts = HTTP_TIMEOUTS): Promise<http.Server> {
+  const server = createHttpServer(timeouts);
+  server.on('request', app);
   attachUpgradeHandlers(app, server);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
