@@ -7,18 +7,24 @@
  *   npm run calls -- export <callSid> [--format json|txt]
  *
  * Options: --data-dir DIR (default: $DATA_DIR or ./data), --show-numbers (list/show mask caller
- * numbers by default; exports are complete).
+ * numbers by default; exports are complete). Times and --from/--to days are in the business's
+ * time zone: the call's flow's hours.timeZone (read from --flows-dir, default $FLOWS_DIR or
+ * ./flows), else $TIME_ZONE, else UTC; --time-zone ZONE overrides them all.
  */
 import { parseArgs } from 'node:util';
 import { openSqliteStore, StoreOpenError, type SqliteTranscriptStore } from '../src/transcripts/sqlite-store.js';
 import { formatDuration, OUTCOME_LABELS, toJsonExport, toTextExport } from '../src/transcripts/format.js';
 import { CALL_OUTCOMES, type CallOutcome } from '../src/transcripts/types.js';
+import { addDays, isLocalDate, ZoneCalendar } from '../src/dashboard/days.js';
+import { flowDirZones, isTimeZone } from '../src/dashboard/flow-zones.js';
+import type { TimeZoneOf } from '../src/dashboard/time-zones.js';
 
 const USAGE = `usage:
   npm run calls -- list [--q text] [--outcome o1,o2] [--flow name] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--limit n] [--offset n]
   npm run calls -- show <callSid>
   npm run calls -- export <callSid> [--format json|txt]
-options: --data-dir DIR (default $DATA_DIR or ./data), --show-numbers
+options: --data-dir DIR (default $DATA_DIR or ./data), --show-numbers,
+  --time-zone ZONE (default: each call's flow's hours.timeZone from --flows-dir, else $TIME_ZONE, else UTC)
 outcomes: ${CALL_OUTCOMES.join(', ')}`;
 
 class UsageError extends Error {}
@@ -34,16 +40,34 @@ function mask(number: string): string {
   return digits.length < 6 ? '•••' : `${number.startsWith('+') ? '+' : ''}•••••${digits.slice(-4)}`;
 }
 
-function localDay(value: string, name: string, endOfDay: boolean): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m) throw new UsageError(`--${name} must be a date like 2025-06-13`);
-  return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + (endOfDay ? 1 : 0)).getTime();
+/** The start of day `value` (or of the day after, for --to) in `zone`. */
+function localDay(value: string, name: string, endOfDay: boolean, zone: string): number {
+  if (!isLocalDate(value)) throw new UsageError(`--${name} must be a date like 2025-06-13`);
+  return new ZoneCalendar(zone).startOf(endOfDay ? addDays(value, 1) : value);
 }
 
-function when(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+/** "2026-03-08 23:30 EDT": the time in the call's business zone, with the zone's short name. */
+function whenIn(zoneOf: TimeZoneOf): (ms: number, flow: string | undefined) => string {
+  const calendars = new Map<string, { cal: ZoneCalendar; name: Intl.DateTimeFormat }>();
+  return (ms, flow) => {
+    const zone = zoneOf(flow ?? null);
+    let z = calendars.get(zone);
+    if (!z) calendars.set(zone, (z = { cal: new ZoneCalendar(zone), name: new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'short' }) }));
+    const short = z.name.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value ?? zone;
+    return `${z.cal.format(ms)} ${short}`;
+  };
+}
+
+/** The business zone of each call (see the header), or a UsageError for an unknown zone. */
+function zonesOf(values: Record<string, string | boolean | undefined>): TimeZoneOf {
+  const forced = typeof values['time-zone'] === 'string' ? values['time-zone'] : undefined;
+  const fallback = process.env.TIME_ZONE || undefined;
+  for (const [name, zone] of [['--time-zone', forced], ['TIME_ZONE', fallback]] as const) {
+    if (zone !== undefined && !isTimeZone(zone)) throw new UsageError(`${name}: "${zone}" is not a known time zone (use an IANA name such as America/New_York)`);
+  }
+  if (forced !== undefined) return () => forced;
+  const flowsDir = typeof values['flows-dir'] === 'string' ? values['flows-dir'] : process.env.FLOWS_DIR ?? './flows';
+  return flowDirZones(flowsDir, fallback);
 }
 
 function clip(text: string, width: number): string {
@@ -57,7 +81,7 @@ function table(rows: string[][], widths: number[]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(Math.max(1, (widths[i] ?? 0) - visible(cell) + 2)))).join('')).join('\n');
 }
 
-async function list(store: SqliteTranscriptStore, values: Record<string, string | boolean | undefined>): Promise<void> {
+async function list(store: SqliteTranscriptStore, values: Record<string, string | boolean | undefined>, zoneOf: TimeZoneOf): Promise<void> {
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   const offset = values.offset === undefined ? 0 : Number(values.offset);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
@@ -68,14 +92,17 @@ async function list(store: SqliteTranscriptStore, values: Record<string, string 
     const bad = outcome.filter((o) => !CALL_OUTCOMES.includes(o));
     if (bad.length > 0) throw new UsageError(`unknown outcome ${bad.join(', ')}; use ${CALL_OUTCOMES.join(', ')}`);
   }
+  // --from/--to are days of the listed flow's zone (of the default zone without --flow).
+  const dayZone = zoneOf(typeof values.flow === 'string' ? values.flow : null);
+  const when = whenIn(zoneOf);
   const page = await store.listCalls({
     limit,
     offset,
     ...(typeof values.q === 'string' && { q: values.q }),
     ...(typeof values.flow === 'string' && { flow: values.flow }),
     ...(outcome && { outcome }),
-    ...(typeof values.from === 'string' && { from: localDay(values.from, 'from', false) }),
-    ...(typeof values.to === 'string' && { to: localDay(values.to, 'to', true) }),
+    ...(typeof values.from === 'string' && { from: localDay(values.from, 'from', false, dayZone) }),
+    ...(typeof values.to === 'string' && { to: localDay(values.to, 'to', true, dayZone) }),
   });
   if (page.total === 0) {
     console.log('No calls match.');
@@ -85,7 +112,7 @@ async function list(store: SqliteTranscriptStore, values: Record<string, string 
   for (const { record: r, preview, match } of page.calls) {
     const said = match ? match.snippet.replace(/\u0002/g, color ? '\x1b[1;33m' : '').replace(/\u0003/g, color ? '\x1b[0m' : '') : preview ? `“${clip(preview, 60)}”` : '';
     rows.push([
-      when(r.startedAt),
+      when(r.startedAt, r.flow),
       r.callSid,
       values['show-numbers'] ? r.from : mask(r.from),
       r.flow ?? '—',
@@ -94,7 +121,7 @@ async function list(store: SqliteTranscriptStore, values: Record<string, string 
       said,
     ]);
   }
-  console.log(table(rows, [16, 34, 16, 12, 8, 14]));
+  console.log(table(rows, [22, 34, 16, 12, 8, 14]));
   const shown = `${offset + 1}-${offset + page.calls.length} of ${page.total} ${page.total === 1 ? 'call' : 'calls'}`;
   console.log(paint('2', `\n${shown}${offset + page.calls.length < page.total ? ` (more with --offset ${offset + page.calls.length})` : ''}`));
 }
@@ -106,6 +133,7 @@ async function main(): Promise<number> {
       q: { type: 'string' }, outcome: { type: 'string' }, flow: { type: 'string' }, from: { type: 'string' },
       to: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, format: { type: 'string' },
       'data-dir': { type: 'string' }, 'show-numbers': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'time-zone': { type: 'string' }, 'flows-dir': { type: 'string' },
     },
   });
   const [command, sid] = positionals;
@@ -125,8 +153,9 @@ async function main(): Promise<number> {
     throw err;
   }
   try {
+    const zoneOf = zonesOf(values);
     if (command === 'list') {
-      await list(store, values);
+      await list(store, values, zoneOf);
       return 0;
     }
     if (command !== 'show' && command !== 'export') throw new UsageError(`unknown command "${command}"`);
@@ -139,12 +168,12 @@ async function main(): Promise<number> {
     const events = await store.getEvents(sid);
     if (command === 'show') {
       const shown = values['show-numbers'] ? record : { ...record, from: mask(record.from) };
-      process.stdout.write(toTextExport(shown, events));
+      process.stdout.write(toTextExport(shown, events, { timeZone: zoneOf(record.flow ?? null) }));
       return 0;
     }
     const format = values.format ?? 'json';
     if (format === 'json') process.stdout.write(`${JSON.stringify(toJsonExport(record, events), null, 2)}\n`);
-    else if (format === 'txt') process.stdout.write(toTextExport(record, events));
+    else if (format === 'txt') process.stdout.write(toTextExport(record, events, { timeZone: zoneOf(record.flow ?? null) }));
     else throw new UsageError('--format must be json or txt');
     return 0;
   } finally {

@@ -5,6 +5,7 @@
 import { ERRORS, isErrorCode } from '../shared/errors.js';
 import type { StoredCallEvent } from './store.js';
 import type { CallOutcome, CallRecord } from './types.js';
+import { ZoneCalendar } from '../dashboard/days.js';
 
 export interface LatencySummary {
   firstBotAudioMs?: number;
@@ -137,13 +138,17 @@ export function describeEvent(e: StoredCallEvent): string {
   }
 }
 
-/** A readable plain-text transcript with a header and the catalogue's words for every error. */
-export function toTextExport(record: CallRecord, events: readonly StoredCallEvent[]): string {
+/**
+ * A readable plain-text transcript with a header and the catalogue's words for every error.
+ * `timeZone`: also show the start in the business's zone (src/dashboard/time-zones.ts).
+ */
+export function toTextExport(record: CallRecord, events: readonly StoredCallEvent[], options: { timeZone?: string } = {}): string {
   const lat = latencySummary(record);
   const lines: string[] = [];
   const field = (label: string, value: string) => lines.push(`${`${label}:`.padEnd(12)}${value}`);
   lines.push(`Call ${record.callSid}`);
-  field('Started', new Date(record.startedAt).toISOString());
+  const iso = new Date(record.startedAt).toISOString();
+  field('Started', options.timeZone ? `${new ZoneCalendar(options.timeZone).format(record.startedAt)} ${options.timeZone} (${iso})` : iso);
   field('From', record.from);
   field('To', record.to);
   if (record.flow) field('Flow', record.flow);
