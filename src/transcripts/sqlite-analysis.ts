@@ -56,3 +56,32 @@ export class SqliteAnalysisStore implements AnalysisStore {
     return s;
   }
 }
+
+/** Field names a filter may name (the flow schema's rule, so the JSON path is safe to build). */
+const FIELD_NAME = /^[a-z][a-z0-9_]{0,39}$/;
+
+/**
+ * The call list's analysis clauses (sqlite-store.ts `listFilter`): `followUp: 'true'` (the rules'
+ * flag or the analysis's verdict) and `fields` (each declared field equal to a value given as text).
+ */
+export function analysisFilter(
+  query: { followUp?: string; fields?: Record<string, string> },
+  where: string[],
+  params: Record<string, unknown>,
+): void {
+  if (query.followUp === 'true') {
+    where.push('(c.follow_up IS NOT NULL OR EXISTS (SELECT 1 FROM call_analysis a WHERE a.call_sid = c.call_sid AND a.follow_up = 1))');
+  }
+  Object.entries(query.fields ?? {}).forEach(([name, value], i) => {
+    if (!FIELD_NAME.test(name)) throw new Error(`not a field name: ${name}`);
+    params[`fpath${i}`] = `$.fields.${name}`;
+    params[`fval${i}`] = value;
+    const type = `json_type(a.analysis_json, @fpath${i})`;
+    const val = `json_extract(a.analysis_json, @fpath${i})`;
+    where.push(`EXISTS (SELECT 1 FROM call_analysis a WHERE a.call_sid = c.call_sid AND a.status = 'ok' AND (
+      (${type} = 'true' AND lower(@fval${i}) = 'true') OR (${type} = 'false' AND lower(@fval${i}) = 'false')
+      OR (${type} = 'null' AND lower(@fval${i}) = 'null')
+      OR (${type} IN ('integer', 'real') AND @fval${i} GLOB '*[0-9]*' AND ${val} = CAST(@fval${i} AS REAL))
+      OR (${type} = 'text' AND lower(${val}) = lower(@fval${i}))))`);
+  });
+}

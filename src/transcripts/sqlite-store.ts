@@ -27,6 +27,8 @@ import {
   type WriteBatch,
 } from './store.js';
 import type { CallEventBody, CallEventKind, CallRecord } from './types.js';
+import type { CallAnalysis } from './after-call-store.js';
+import { analysisFilter } from './sqlite-analysis.js';
 
 export const DEFAULT_DB_FILE = 'calls.db';
 
@@ -53,6 +55,7 @@ export class StoreOpenError extends Error {
 interface CallRow {
   record_json: string;
   preview: string | null;
+  analysis_json: string | null;
 }
 
 interface EventDbRow {
@@ -204,7 +207,8 @@ export class SqliteTranscriptStore implements TranscriptStore {
     const rows = this.stmt(
       `SELECT c.record_json,
               (SELECT e.text FROM call_events e WHERE e.call_sid = c.call_sid AND e.kind = 'caller_utterance'
-               ORDER BY e.seq LIMIT 1) AS preview
+               ORDER BY e.seq LIMIT 1) AS preview,
+              (SELECT a.analysis_json FROM call_analysis a WHERE a.call_sid = c.call_sid) AS analysis_json
        FROM calls c ${pageFilter}
        ORDER BY c.started_at DESC, c.call_sid DESC
        LIMIT @limit OFFSET @offset`,
@@ -223,6 +227,7 @@ export class SqliteTranscriptStore implements TranscriptStore {
     const record = JSON.parse(row.record_json) as CallRecord;
     const summary: CallSummary = { record };
     if (row.preview !== null) summary.preview = row.preview;
+    if (row.analysis_json !== null) summary.analysis = JSON.parse(row.analysis_json) as CallAnalysis;
     if (ftsQuery !== undefined) {
       const m = this.stmt(
         `SELECT e.kind, e.seq, snippet(call_text, 0, '${MATCH_START}', '${MATCH_END}', '…', 14) AS snippet
@@ -336,7 +341,8 @@ function listFilter(query: CallListQuery): ListFilter {
     params.channel = query.channel;
   }
   if (query.followUp === 'any') where.push('c.follow_up IS NOT NULL');
-  else if (query.followUp !== undefined) {
+  analysisFilter(query, where, params);
+  if (query.followUp === 'amber' || query.followUp === 'red') {
     where.push('c.follow_up = @followUp');
     params.followUp = query.followUp;
   }

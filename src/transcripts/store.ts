@@ -8,6 +8,7 @@
  * retried after a failure must not duplicate events).
  */
 import type { CallChannel, CallEvent, CallEventKind, CallOutcome, CallRecord } from './types.js';
+import type { CallAnalysis } from './after-call-store.js';
 
 /** An event as stored: numbered per call from 1, in the order the bridge reported them. */
 export type StoredCallEvent = CallEvent & { seq: number };
@@ -41,16 +42,21 @@ export interface CallListQuery {
   outcome?: CallOutcome[];
   /** Only calls of this channel (calls recorded before channels existed are phone calls). */
   channel?: CallChannel;
-  /** Only calls flagged for follow-up: any level, or this one. */
+  /**
+   * Only calls flagged for follow-up: by callbridge's rules at any level (`any`) or this one, or
+   * `true`: by the rules or by the post-call analysis (`analysis.followUp`).
+   */
   followUp?: FollowUpFilter;
+  /** Only calls whose analysis has these field values (name → value as text: 'true', '4', 'booking', 'null'). */
+  fields?: Record<string, string>;
   limit: number;
   offset?: number;
   /** Opaque keyset cursor from a previous page's `nextCursor` (takes precedence over offset). */
   cursor?: string;
 }
 
-export type FollowUpFilter = 'any' | 'amber' | 'red';
-export const FOLLOW_UP_FILTERS: readonly FollowUpFilter[] = ['any', 'amber', 'red'];
+export type FollowUpFilter = 'any' | 'amber' | 'red' | 'true';
+export const FOLLOW_UP_FILTERS: readonly FollowUpFilter[] = ['any', 'amber', 'red', 'true'];
 
 export interface CallSummary {
   record: CallRecord;
@@ -58,6 +64,8 @@ export interface CallSummary {
   preview?: string;
   /** When `q` was given: the best matching utterance, with matches between \u0002 and \u0003. */
   match?: { kind: CallEventKind; seq: number; snippet: string };
+  /** The post-call analysis, when there is one (after-call-store.ts). */
+  analysis?: CallAnalysis;
 }
 
 export interface CallListPage {

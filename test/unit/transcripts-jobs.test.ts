@@ -11,6 +11,7 @@ import { openSqliteStore, type SqliteTranscriptStore } from '../../src/transcrip
 import { SqliteJobQueue } from '../../src/transcripts/sqlite-jobs.js';
 import { SqliteAnalysisStore } from '../../src/transcripts/sqlite-analysis.js';
 import type { CallAnalysis } from '../../src/transcripts/after-call-store.js';
+import { demoRecord } from '../support/transcripts-fixtures.js';
 
 const T0 = Date.UTC(2026, 11, 4, 9);
 
@@ -154,5 +155,35 @@ describe('SQLite analysis store', () => {
     assert.deepEqual([...many.keys()].sort(), ['CA1', 'CA2']);
     assert.equal(many.get('CA2')?.status, 'skipped');
     assert.equal((await analyses.analysesOf([])).size, 0);
+  });
+
+  it('lists calls with their analysis, filters followUp=true (rules or analysis) and by field values', async () => {
+    const analyses = new SqliteAnalysisStore(store.database);
+    await store.writeBatch({
+      records: [
+        demoRecord({ callSid: 'CAa', startedAt: T0, outcome: 'completed' }),
+        demoRecord({ callSid: 'CAb', startedAt: T0 + 1, outcome: 'completed', followUp: { level: 'amber', reasons: ['x'] } }),
+        demoRecord({ callSid: 'CAc', startedAt: T0 + 2, outcome: 'completed' }),
+        demoRecord({ callSid: 'CAd', startedAt: T0 + 3, outcome: 'completed' }),
+      ],
+      events: [],
+    });
+    await analyses.putAnalysis('CAa', analysis({ followUp: true, fields: { reason: 'billing', party: 4, booked: true, cb: null } }), T0);
+    await analyses.putAnalysis('CAc', analysis({ fields: { reason: 'booking', party: 2, booked: false, cb: '+1555' } }), T0);
+    await analyses.putAnalysis('CAd', analysis({ status: 'failed', followUp: true, fields: { reason: 'billing' } }), T0);
+    const sids = async (q: Parameters<typeof store.listCalls>[0]) => (await store.listCalls(q)).calls.map((c) => c.record.callSid).sort();
+    assert.deepEqual(await sids({ limit: 10, followUp: 'true' }), ['CAa', 'CAb']);
+    assert.deepEqual(await sids({ limit: 10, followUp: 'any' }), ['CAb']);
+    assert.deepEqual(await sids({ limit: 10, fields: { reason: 'Billing' } }), ['CAa']); // failed analyses never match
+    assert.deepEqual(await sids({ limit: 10, fields: { party: '4' } }), ['CAa']);
+    assert.deepEqual(await sids({ limit: 10, fields: { booked: 'false' } }), ['CAc']);
+    assert.deepEqual(await sids({ limit: 10, fields: { cb: 'null' } }), ['CAa']);
+    assert.deepEqual(await sids({ limit: 10, fields: { reason: 'booking', party: '2' } }), ['CAc']);
+    assert.deepEqual(await sids({ limit: 10, fields: { party: 'x' } }), []);
+    assert.equal((await store.listCalls({ limit: 10, followUp: 'true', fields: { reason: 'billing' } })).total, 1);
+    const page = await store.listCalls({ limit: 10 });
+    assert.equal(page.calls.find((c) => c.record.callSid === 'CAa')?.analysis?.summary, 'The caller booked a cleaning.');
+    assert.equal(page.calls.find((c) => c.record.callSid === 'CAb')?.analysis, undefined);
+    await assert.rejects(store.listCalls({ limit: 10, fields: { "x') OR 1=1 --": 'a' } }), /not a field name/);
   });
 });
