@@ -50,21 +50,46 @@ export class TwilioCalls implements CallHandler {
   }
 
   onStreamStart(stream: TwilioMediaStream): void {
-    const callSid = stream.callSid;
-    let leg = this.#legs.get(callSid);
-    if (leg) this.#o.manager.mediaStarted(callSid);
-    else {
-      // The webhook went elsewhere (another instance, a restart): rebuild the call from the stream.
-      leg = this.#leg(callSid);
-      if (!this.#o.manager.adopt({ callSid, accountSid: stream.accountSid, channel: 'phone' }, stream.customParameters['flow'] ?? '', leg)) {
-        this.#legs.delete(callSid);
-        const reason = this.#o.manager.draining ? 'draining' : this.#o.manager.status().atCapacity ? 'at capacity' : 'no flow';
-        this.#o.log.warn({ code: 'CB_TWILIO_STREAM_REFUSED', callSid, streamSid: stream.streamSid, reason }, 'media stream for an unknown call refused');
-        stream.close(1001, 'not accepting calls');
+    const leg = this.#legs.get(stream.callSid);
+    if (!leg) {
+      void this.#adopt(stream);
+      return;
+    }
+    this.#o.manager.mediaStarted(stream.callSid);
+    leg.attach(stream);
+  }
+
+  /**
+   * Media for a call whose webhook went elsewhere (another instance, a restart): the call is
+   * rebuilt from the stream, unless its record is already final (e.g. this process ended it
+   * when no stream came in time, and the unused token arrives late): a closed record is never
+   * reopened.
+   */
+  async #adopt(stream: TwilioMediaStream): Promise<void> {
+    const { callSid, streamSid } = stream;
+    // Registered before the await, so a second stream for the call meanwhile finds a leg and is refused.
+    const leg = this.#leg(callSid);
+    const refuse = (code: 'CB_TWILIO_CALL_ENDED' | 'CB_TWILIO_STREAM_REFUSED', reason: string, closeCode: number): void => {
+      if (this.#legs.get(callSid) === leg) this.#legs.delete(callSid);
+      this.#o.log.warn({ code, callSid, streamSid, reason }, 'media stream for an unknown call refused');
+      stream.close(closeCode, reason === 'call already ended' ? reason : 'not accepting calls');
+    };
+    try {
+      if (await this.#o.manager.ended(callSid)) return refuse('CB_TWILIO_CALL_ENDED', 'call already ended', 1008);
+      if (stream.ended) {
+        if (this.#legs.get(callSid) === leg) this.#legs.delete(callSid);
         return;
       }
+      if (!this.#o.manager.adopt({ callSid, accountSid: stream.accountSid, channel: 'phone' }, stream.customParameters['flow'] ?? '', leg)) {
+        const reason = this.#o.manager.draining ? 'draining' : this.#o.manager.status().atCapacity ? 'at capacity' : 'no flow';
+        return refuse('CB_TWILIO_STREAM_REFUSED', reason, 1001);
+      }
+      leg.attach(stream);
+    } catch (err) {
+      this.#o.log.error({ err, callSid, streamSid }, 'could not adopt the media stream; closing it');
+      if (this.#legs.get(callSid) === leg) this.#legs.delete(callSid);
+      stream.close(1011, 'internal error');
     }
-    leg.attach(stream);
   }
 
   onStreamStatus(status: { callSid: string; streamSid: string; event: string; error?: string }): void {
