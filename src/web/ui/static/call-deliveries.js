@@ -17,7 +17,7 @@ let polls = 0;
 let pollTimer;
 
 function when(ms) {
-  const options = { dateStyle: 'medium', timeStyle: 'medium', ...(timeZone ? { timeZone } : {}) };
+  const options = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short', ...(timeZone ? { timeZone } : {}) };
   try {
     return new Intl.DateTimeFormat(undefined, options).format(new Date(ms));
   } catch {
