@@ -17,6 +17,7 @@ import type { Request, Response } from 'express';
 import type { Logger } from '../shared/log.js';
 import type { LiveChange, LiveListener, TranscriptStore } from '../transcripts/index.js';
 import type { CallEvent, CallRecord } from '../transcripts/types.js';
+import { isAnyCallSid } from '../twilio/sids.js';
 
 /** What the live routes need of the transcript writer. */
 export interface LiveFeed {
@@ -37,7 +38,6 @@ export interface LiveDeps {
 const HEARTBEAT_MS = 15_000;
 /** Unsent bytes a stream may hold before its client is considered gone. */
 const MAX_BUFFERED_BYTES = 1 << 20;
-const SID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** A record as the live list shows it (the same fields as GET /api/calls, plus inProgress). */
 export function liveItem(r: Readonly<CallRecord>) {
@@ -141,7 +141,7 @@ export class LiveCalls {
   /** GET /api/calls/:sid/live */
   async call(req: Request, res: Response): Promise<void> {
     const sid = String(req.params.sid);
-    if (!SID.test(sid)) return void res.status(400).json({ error: 'bad_request', message: 'sid: not a call sid' });
+    if (!isAnyCallSid(sid)) return void res.status(400).json({ error: 'bad_request', message: 'sid: not a call sid (CA or BR and 32 hex digits)' });
     // Subscribe first and hold what arrives while the store is read; seq drops the overlap.
     const held: LiveChange[] = [];
     let forward: ((change: LiveChange) => void) | undefined;

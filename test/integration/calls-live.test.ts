@@ -77,7 +77,8 @@ describe('live calls (SSE)', () => {
       const later = await SseClient.open(`${rig.bridge.url}/api/calls/${sid}/live`, AUTH);
       await later.done;
       assert.deepEqual(later.events.map((e) => e.event), ['snapshot', 'ended']);
-      assert.equal((await fetch(`${rig.bridge.url}/api/calls/CAunknown000/live`, { headers: AUTH })).status, 404);
+      assert.equal((await fetch(`${rig.bridge.url}/api/calls/CA${'0'.repeat(32)}/live`, { headers: AUTH })).status, 404);
+      assert.equal((await fetch(`${rig.bridge.url}/api/calls/CAunknown000/live`, { headers: AUTH })).status, 400, 'a malformed id is a bad request');
       list.close();
       await list.done;
     } finally {

@@ -83,9 +83,11 @@ describe('security: SID formats', () => {
     try {
       const auth = { Authorization: `Bearer ${token}` };
       for (const bad of ['CA1', 'x'.repeat(64), 'CA_' + '0'.repeat(31)]) {
-        const res = await fetch(`${rig.bridge.url}/api/calls/${encodeURIComponent(bad)}`, { headers: auth });
-        assert.equal(res.status, 400, bad);
-        assert.equal(((await res.json()) as { error: string }).error, 'bad_request');
+        for (const suffix of ['', '/live', '/export.json']) {
+          const res = await fetch(`${rig.bridge.url}/api/calls/${encodeURIComponent(bad)}${suffix}`, { headers: auth });
+          assert.equal(res.status, 400, `${bad}${suffix}`);
+          assert.equal(((await res.json()) as { error: string }).error, 'bad_request');
+        }
       }
       assert.equal((await fetch(`${rig.bridge.url}/api/calls/${GOOD_CALL}`, { headers: auth })).status, 404);
       assert.equal((await fetch(`${rig.bridge.url}/api/calls/BR${'0'.repeat(32)}`, { headers: auth })).status, 404);
