@@ -2,6 +2,8 @@
  * Exports of a call: JSON (the record and its events, versioned) and plain text (a readable
  * transcript for email or a ticket), plus the latency summary the UI, API and CLI show.
  */
+import type { CallAnalysis } from './after-call-store.js';
+import { analysisLines } from './analysis-format.js';
 import { ERRORS, isErrorCode } from '../shared/errors.js';
 import type { StoredCallEvent } from './store.js';
 import type { CallOutcome, CallRecord } from './types.js';
@@ -70,9 +72,11 @@ export interface CallExport {
   call: CallRecord;
   latency: LatencySummary;
   events: StoredCallEvent[];
+  /** The post-call analysis, when there is one (after-call-store.ts). */
+  analysis?: CallAnalysis;
 }
 
-export function toJsonExport(record: CallRecord, events: StoredCallEvent[], now = Date.now()): CallExport {
+export function toJsonExport(record: CallRecord, events: StoredCallEvent[], now = Date.now(), analysis?: CallAnalysis): CallExport {
   return {
     format: 'callbridge.call',
     version: EXPORT_FORMAT_VERSION,
@@ -80,6 +84,7 @@ export function toJsonExport(record: CallRecord, events: StoredCallEvent[], now 
     call: record,
     latency: latencySummary(record),
     events,
+    ...(analysis ? { analysis } : {}),
   };
 }
 
@@ -142,7 +147,7 @@ export function describeEvent(e: StoredCallEvent): string {
  * A readable plain-text transcript with a header and the catalogue's words for every error.
  * `timeZone`: also show the start in the business's zone (src/dashboard/time-zones.ts).
  */
-export function toTextExport(record: CallRecord, events: readonly StoredCallEvent[], options: { timeZone?: string } = {}): string {
+export function toTextExport(record: CallRecord, events: readonly StoredCallEvent[], options: { timeZone?: string; analysis?: CallAnalysis } = {}): string {
   const lat = latencySummary(record);
   const lines: string[] = [];
   const field = (label: string, value: string) => lines.push(`${`${label}:`.padEnd(12)}${value}`);
@@ -165,6 +170,7 @@ export function toTextExport(record: CallRecord, events: readonly StoredCallEven
   );
   if (record.reconnects > 0) field('Reconnects', String(record.reconnects));
   if (record.recordingPath) field('Recording', record.recordingPath);
+  if (options.analysis) lines.push(...analysisLines(options.analysis));
   lines.push('');
   for (const e of events) {
     lines.push(`[${formatOffset(e.atMs)}] ${describeEvent(e)}`);

@@ -19,6 +19,8 @@ import { isAnyCallSid } from '../twilio/sids.js';
 import type { CallsAuth } from './ui/auth.js';
 import { adminGuards, adminPage, clientOf, refuseCrossSite, throttleOf } from './admin-guard.js';
 import { LiveCalls, type LiveFeed } from './calls-live.js';
+import { fieldParams } from './analysis-params.js';
+import type { CallAnalysis } from '../transcripts/after-call-store.js';
 import { loginPage, notConfiguredPage } from './ui/pages.js';
 
 export interface CallsDeps {
@@ -33,6 +35,8 @@ export interface CallsDeps {
   live?: LiveFeed;
   /** A call's business time zone (its flow's hours.timeZone, else TIME_ZONE, else UTC): `timeZone` in the API; default UTC. */
   timeZoneOf?: (flow: string | null) => string;
+  /** Post-call analyses (src/aftercall/): `analysis` in GET /api/calls/:sid and the exports. */
+  analyses?: { analysisOf(callSid: string): Promise<CallAnalysis | undefined> };
 }
 
 const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
@@ -112,6 +116,7 @@ function listItem(s: CallSummary, timeZoneOf: ZoneOf = utc) {
     latency: latencySummary(r),
     preview: s.preview,
     match: s.match,
+    analysis: s.analysis,
   };
 }
 
@@ -169,9 +174,9 @@ export function mountCalls(app: express.Express, deps: CallsDeps): LiveCalls | u
     app.get('/api/calls/live', api, (req, res) => live.list(req, res));
     app.get('/api/calls/:sid/live', api, safe((req, res) => live.call(req, res)));
   }
-  app.get('/api/calls/:sid', api, safe((req, res) => callDetail(deps.store, req, res, deps.timeZoneOf)));
-  app.get('/api/calls/:sid/export.json', api, safe((req, res) => exportJson(deps.store, req, res)));
-  app.get('/api/calls/:sid/export.txt', api, safe((req, res) => exportText(deps.store, req, res)));
+  app.get('/api/calls/:sid', api, safe((req, res) => callDetail(deps.store, req, res, deps.timeZoneOf, deps.analyses)));
+  app.get('/api/calls/:sid/export.json', api, safe((req, res) => exportJson(deps.store, req, res, deps.analyses)));
+  app.get('/api/calls/:sid/export.txt', api, safe((req, res) => exportText(deps.store, req, res, deps.analyses)));
   app.get('/api/calls/:sid/recording.wav', api, safe((req, res, next) => recording(deps, req, res, next)));
   return live;
 }
@@ -235,10 +240,10 @@ function loginSubmit(auth: CallsAuth, log: Logger, req: Request, res: Response):
 
 /** GET /api/calls: one page of calls matching the query, plus the flows to filter by. */
 async function listCalls(store: TranscriptStore, req: Request, res: Response, timeZoneOf: ZoneOf = utc): Promise<void> {
-  const raw = Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== ''));
+  const { rest: raw, fields, issues: fieldIssues } = fieldParams(Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== '')));
   const parsed = ListQuery.safeParse(raw);
-  if (!parsed.success) {
-    const issues = issuesOf(parsed.error);
+  if (!parsed.success || fieldIssues.length > 0) {
+    const issues = [...(parsed.success ? [] : issuesOf(parsed.error)), ...fieldIssues];
     return void res.status(400).json({ error: 'bad_request', message: issues.map((i) => `${i.param}: ${i.message}`).join('; '), issues });
   }
   const p = parsed.data;
@@ -256,6 +261,7 @@ async function listCalls(store: TranscriptStore, req: Request, res: Response, ti
     ...(p.channel !== undefined && { channel: p.channel }),
     ...(p.followUp !== undefined && { followUp: p.followUp }),
     ...(p.cursor !== undefined && { cursor: p.cursor }),
+    ...(fields !== undefined && { fields }),
   });
   res.json({
     calls: page.calls.map((s) => listItem(s, timeZoneOf)),
@@ -282,11 +288,14 @@ async function withCall(store: TranscriptStore, req: Request, res: Response) {
   return { sid, record, events: await store.getEvents(sid) };
 }
 
-async function callDetail(store: TranscriptStore, req: Request, res: Response, timeZoneOf: ZoneOf = utc): Promise<void> {
+type Analyses = CallsDeps['analyses'];
+
+async function callDetail(store: TranscriptStore, req: Request, res: Response, timeZoneOf: ZoneOf = utc, analyses?: Analyses): Promise<void> {
   const call = await withCall(store, req, res);
   if (!call) return;
   res.json({
     call: call.record,
+    analysis: await analyses?.analysisOf(call.sid),
     timeZone: timeZoneOf(call.record.flow ?? null),
     events: call.events,
     latency: latencySummary(call.record),
@@ -296,18 +305,19 @@ async function callDetail(store: TranscriptStore, req: Request, res: Response, t
   });
 }
 
-async function exportJson(store: TranscriptStore, req: Request, res: Response): Promise<void> {
+async function exportJson(store: TranscriptStore, req: Request, res: Response, analyses?: Analyses): Promise<void> {
   const call = await withCall(store, req, res);
   if (!call) return;
   res.setHeader('Content-Disposition', attachmentName(call.sid, 'json'));
-  res.type('json').send(`${JSON.stringify(toJsonExport(call.record, call.events), null, 2)}\n`);
+  res.type('json').send(`${JSON.stringify(toJsonExport(call.record, call.events, Date.now(), await analyses?.analysisOf(call.sid)), null, 2)}\n`);
 }
 
-async function exportText(store: TranscriptStore, req: Request, res: Response): Promise<void> {
+async function exportText(store: TranscriptStore, req: Request, res: Response, analyses?: Analyses): Promise<void> {
   const call = await withCall(store, req, res);
   if (!call) return;
   res.setHeader('Content-Disposition', attachmentName(call.sid, 'txt'));
-  res.type('text/plain; charset=utf-8').send(toTextExport(call.record, call.events));
+  const analysis = await analyses?.analysisOf(call.sid);
+  res.type('text/plain; charset=utf-8').send(toTextExport(call.record, call.events, analysis ? { analysis } : {}));
 }
 
 /** GET /api/calls/:sid/recording.wav, from under DATA_DIR (only paths the recorder writes). */
