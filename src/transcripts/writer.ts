@@ -22,6 +22,7 @@
  */
 import { CallbridgeError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
+import { isAnyCallSid } from '../twilio/sids.js';
 import { redactEvent } from './redact.js';
 import type { EventRow, TranscriptStore, WriteBatch } from './store.js';
 import type { CallEvent, CallEventBody, CallRecord } from './types.js';
@@ -152,6 +153,11 @@ export class TranscriptWriter {
 
   /** Starts recording a call. Opening a call that is already open merges `initial` into it. */
   openCall(initial: CallRecord, options: OpenCallOptions = {}): CallLog {
+    // The entry points (webhook, stream, browser phone, API) refuse malformed ids; this is the
+    // store's own line, so no record can be keyed by an id the API could never look up.
+    if (!isAnyCallSid(initial.callSid)) {
+      throw new CallbridgeError('CB_TWILIO_SID_INVALID', `refusing to record a call with a malformed CallSid (${JSON.stringify(initial.callSid.slice(0, 40))})`);
+    }
     const existing = this.calls.get(initial.callSid);
     if (existing && !existing.closed) {
       existing.log.update(initial);

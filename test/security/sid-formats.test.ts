@@ -14,6 +14,11 @@ import WebSocket from 'ws';
 import { startEdge, loopbackHandler, AUTH_TOKEN, ACCOUNT_SID, type Edge } from '../integration/twilio-harness.js';
 import { startRig } from '../support/e2e.js';
 import { isAccountSid, isAnyCallSid, isCallSid, isStreamSid } from '../../src/twilio/sids.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTranscriptWriter, openSqliteStore } from '../../src/transcripts/index.js';
+import { demoRecord } from '../support/transcripts-fixtures.js';
 
 const PUBLIC = 'https://bot.example.test';
 const WSS = `${PUBLIC.replace('https', 'wss')}/twilio/media`;
@@ -93,6 +98,22 @@ describe('security: SID formats', () => {
       assert.equal((await fetch(`${rig.bridge.url}/api/calls/BR${'0'.repeat(32)}`, { headers: auth })).status, 404);
     } finally {
       await rig.close();
+    }
+  });
+
+  it('the transcript store never records a call under a malformed id', async () => {
+    const store = openSqliteStore({ dataDir: mkdtempSync(join(tmpdir(), 'cb-sid-store-')) });
+    const writer = createTranscriptWriter({ store });
+    try {
+      for (const bad of ['CA1', '../../etc/passwd', 'CA' + 'g'.repeat(32), '']) {
+        assert.throws(() => writer.openCall(demoRecord({ callSid: bad })), (err: Error & { code?: string }) => err.code === 'CB_TWILIO_SID_INVALID', bad);
+      }
+      writer.openCall(demoRecord()).close({ outcome: 'completed' });
+      await writer.flush();
+      assert.deepEqual((await store.listCalls({ limit: 10 })).calls.map((c) => c.record.callSid), [demoRecord().callSid]);
+    } finally {
+      await writer.close();
+      await store.close();
     }
   });
 });
