@@ -29,7 +29,8 @@ export interface NotifierOptions {
   notifyOf(flow: string): readonly NotifyConfig[] | undefined;
   /** NOTIFY_SECRET (whsec_…); without it, deliveries fail with a message saying so. */
   secret: string | undefined;
-  publicBaseUrl: string;
+  /** The public origin for the call-page link; unset until the server listens (`notifier.publicBaseUrl = …`). */
+  publicBaseUrl?: string;
   /** Loopback/private destinations allowed (development, or NOTIFY_ALLOW_PRIVATE=true). */
   allowPrivate: boolean;
   /** Only https:// destinations (production). */
@@ -57,9 +58,12 @@ export class Notifier {
   private readonly o: NotifierOptions;
   private readonly nowMs: () => number;
   private readonly key: Buffer | undefined;
+  /** The origin of the call-page links (PUBLIC_BASE_URL, or this machine once listening). */
+  publicBaseUrl: string | undefined;
 
   constructor(options: NotifierOptions) {
     this.o = options;
+    this.publicBaseUrl = options.publicBaseUrl;
     this.nowMs = options.nowMs ?? Date.now;
     this.key = options.secret ? signingKey(options.secret) : undefined;
   }
@@ -88,10 +92,13 @@ export class Notifier {
     const endpoints = record?.flow !== undefined ? this.o.notifyOf(record.flow) : undefined;
     if (!record || !endpoints || endpoints.length === 0) return 0;
     const analysis = await this.o.analysisOf(callSid);
+    const base = this.publicBaseUrl;
+    // Only while the server starts: the analysis job retries this hook shortly.
+    if (base === undefined) throw new Error('the server is still starting (no public URL for the call-page link yet)');
     const now = this.nowMs();
     let created = 0;
     for (const event of Notifier.eventsOf(record, analysis)) {
-      const body = bodyOf(buildPayload(event, record, analysis, this.o.publicBaseUrl, now));
+      const body = bodyOf(buildPayload(event, record, analysis, base, now));
       for (const endpoint of endpoints.filter((e) => e.events.includes(event))) {
         const made = await this.o.deliveries.createDelivery({ webhookId: newWebhookId(), callSid, event, endpoint: endpoint.webhook, body, nowMs: now });
         if (made.created) created++;

@@ -15,15 +15,20 @@ import { Notifier, type NotifierOptions } from './notifier.js';
 /** Test knobs (the retry schedule, request timeout, jitter, clock). */
 export type NotifyTestOptions = Partial<Pick<NotifierOptions, 'schedule' | 'timeoutMs' | 'random' | 'nowMs' | 'resolve'>>;
 
-export interface NotifyWiring {
-  env: Env;
-  store: SqliteTranscriptStore;
+/** What notifications need of the after-call machinery (src/aftercall/index.ts AfterCall). */
+export interface AfterCallPort {
   queue: JobQueue;
   runner: { register(kind: JobKind, handler: (job: Job) => Promise<Next>, options?: { leaseMs?: number }): void; kick(): void };
   analysisOf(callSid: string): Promise<CallAnalysis | undefined>;
+  onAnalysisSettled(hook: (callSid: string) => Promise<void>): void;
+}
+
+export interface NotifyWiring {
+  env: Env;
+  store: SqliteTranscriptStore;
+  afterCall: AfterCallPort;
   /** The flows serving now (hot reload). */
   flows: () => readonly Flow[];
-  publicBaseUrl: string;
   log: Logger;
   options?: NotifyTestOptions | undefined;
 }
@@ -31,25 +36,30 @@ export interface NotifyWiring {
 /** A lease well over one attempt (15 s timeout, DNS, the log write). */
 const LEASE_MS = 2 * 60_000;
 
-/** The Notifier of this server, its handler registered with the runner. */
+/**
+ * The Notifier of this server: its 'notify' handler registered with the runner and its hook with
+ * the analysis. Call it right after the after-call runner is created, before anything awaits, so
+ * no analysis can settle unnoticed. Set `publicBaseUrl` on the result once the server listens;
+ * an analysis settling before that throws from the hook, which the analysis job retries shortly.
+ */
 export function startNotifications(w: NotifyWiring): Notifier {
   const { env, log } = w;
   const production = env.NODE_ENV === 'production';
   const notifier = new Notifier({
     deliveries: new SqliteDeliveryLog(w.store.database),
-    queue: w.queue,
+    queue: w.afterCall.queue,
     getCall: (sid) => w.store.getCall(sid),
-    analysisOf: w.analysisOf,
+    analysisOf: (sid) => w.afterCall.analysisOf(sid),
     notifyOf: (flow) => w.flows().find((f) => f.name === flow)?.notify,
     secret: env.NOTIFY_SECRET,
-    publicBaseUrl: w.publicBaseUrl,
     allowPrivate: !production || env.NOTIFY_ALLOW_PRIVATE,
     httpsOnly: production,
     log: log.child({ component: 'notify' }),
-    kick: () => w.runner.kick(),
+    kick: () => w.afterCall.runner.kick(),
     ...w.options,
   });
-  w.runner.register('notify', notifier.handle, { leaseMs: LEASE_MS });
+  w.afterCall.runner.register('notify', notifier.handle, { leaseMs: LEASE_MS });
+  w.afterCall.onAnalysisSettled(async (sid) => void (await notifier.onAnalysisSettled(sid)));
   const flowsWithNotify = w.flows().filter((f) => f.notify.length > 0).map((f) => f.name);
   if (flowsWithNotify.length > 0 && !env.NOTIFY_SECRET) {
     log.warn({ flows: flowsWithNotify, code: 'CB_NOTIFY_FAILED' }, 'NOTIFY_SECRET is not set: notifications of these flows cannot be signed and will fail (set NOTIFY_SECRET=whsec_<base64>)');
