@@ -13,7 +13,9 @@
  *
  * Run: npm run bench:audio [-- --frames 20000 --json]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resultsDir } from './results-dir.js';
 import os from 'node:os';
 import waveResampler from 'wave-resampler'; // UMD: its functions hang off the default export
 const waveResample = waveResampler.resample;
@@ -197,8 +199,7 @@ const best = rows[0]!;
 console.log(`\ntarget: ≤ 15 µs median per direction → in ${best.inMedianUs <= 15 ? 'MET' : 'MISSED'} (${best.inMedianUs.toFixed(1)} µs), out ${best.outMedianUs <= 15 ? 'MET' : 'MISSED'} (${best.outMedianUs.toFixed(1)} µs)`);
 
 if (JSON_OUT) {
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  const file = new URL('./results/audio.json', import.meta.url);
+  const file = join(resultsDir(), 'audio.json');
   writeFileSync(file, JSON.stringify({ cpu, node: process.version, frames: FRAMES, rows }, null, 2));
-  console.log(`wrote ${file.pathname}`);
+  console.log(`wrote ${file}`);
 }

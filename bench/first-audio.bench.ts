@@ -17,6 +17,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resultsDir } from './results-dir.js';
 import { loadEnv } from '../src/config/env.js';
 import { silentLogger } from '../src/shared/log.js';
 import { startCallbridge } from '../src/app.js';
@@ -98,7 +99,7 @@ for (const r of rows) console.log(`| ${r.name} | ${r.calls} | ${r.sentP50.toFixe
 const saved = rows[1]!.heardP50 - rows[0]!.heardP50;
 console.log(`\nopening the session at the webhook saves ${saved.toFixed(0)} ms (median, as heard by the caller)`);
 if (JSON_OUT) {
-  const dir = new URL('./results/', import.meta.url);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL('first-audio.json', dir), JSON.stringify({ calls: CALLS, connectDelayMs: CONNECT_DELAY_MS, rows }, null, 2));
+  const file = join(resultsDir(), 'first-audio.json');
+  writeFileSync(file, JSON.stringify({ calls: CALLS, connectDelayMs: CONNECT_DELAY_MS, rows }, null, 2));
+  console.log(`wrote ${file}`);
 }

@@ -9,12 +9,15 @@
  * (load/emulator-proc.ts) and the Twilio-side driver (load/driver.ts), both pinned to CPU 1.
  *
  * Run: npm run bench:load [-- --calls 10,50,100,200,400 --seconds 20 --ramp 10 --talk-ms 3000
- *      --quiet-ms 2000 --barge-in-every 3 --no-rtt --no-pin --profile --diagnose --floor]
+ *      --quiet-ms 2000 --barge-in-every 3 --warmup 5 --no-rtt --no-pin --profile --diagnose
+ *      --floor --compare-floor]
  * --floor puts bench/load/relay.ts (a bare relay) where callbridge runs: the apparatus's own row.
- * Prints a table; writes JSON to bench/results/load-<time>.json (not in git).
+ * --compare-floor runs callbridge and then the relay at each N, both with --trace-gc, and prints
+ * per N both rows, the ratios, GC pauses, and one summary line (load/compare.ts).
+ * Prints a table; writes JSON to bench/results/load-<time>.json (not in git; created if missing).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { openSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { groupDelayMs } from '../src/audio/resampler.js';
@@ -23,6 +26,9 @@ import type { CallTimes, RunRequest, RunResult } from './load/driver.js';
 import type { EmulatorReply, SessionStamps } from './load/emulator-proc.js';
 import { analyse, firstAtLeast, pct, sessionsByCall, LATE_MS, type LoadAnalysis } from './load/analyse.js';
 import { MachineStats, ProcStats, rssMb, type CpuShare } from './load/proc-stats.js';
+import { compare, comparisonTable, parseGcPauses, summariseGc, summaryLine, targetsLine, type Comparison, type GcSummary } from './load/compare.js';
+import { diagnose } from './load/diagnose.js';
+import { resultsDir } from './results-dir.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -44,6 +50,12 @@ const PROFILE = args.includes('--profile');
 const DIAGNOSE = args.includes('--diagnose');
 /** --floor: bench/load/relay.ts (a bare relay: what the machine and the measuring programs add) instead of callbridge. */
 const FLOOR = args.includes('--floor');
+/** --compare-floor: at each N, callbridge then the bare relay, both GC-traced; ratios and a summary line per N. */
+const COMPARE = args.includes('--compare-floor');
+/** Warm-up calls (3 s each) on every fresh process before it is measured. */
+const WARMUP_CALLS = Number(arg('warmup', '5'));
+const BRIDGE_ENTRY = 'src/main.ts';
+const RELAY_ENTRY = 'bench/load/relay.ts';
 /** --bridge-node-args "<options>": extra node options for callbridge (e.g. GC settings to compare). */
 const BRIDGE_NODE_ARGS = arg('bridge-node-args', '').split(' ').filter(Boolean);
 const PIN = !args.includes('--no-pin') && spawnSync('taskset', ['-V']).status === 0 && cpus().length >= 2;
@@ -59,7 +71,7 @@ const pinned = (cpu: number, cmd: string[]) => (PIN ? ['taskset', ['-c', String(
  */
 function traceArgs(profileSubdir: string): string[] {
   return [
-    ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles', profileSubdir)}`] : []),
+    ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir('profiles', profileSubdir)}`] : []),
     ...(DIAGNOSE ? ['--trace-gc', '--trace-incremental-marking', '--import', join(ROOT, 'test', 'support', 'loop-monitor.mjs')] : []),
   ];
 }
@@ -74,7 +86,7 @@ function child(script: string, env: Record<string, string>): ChildProcess {
   // promoted and collected by full GCs, whose pauses would count as callbridge's latency.
   // With --diagnose / --profile the load generators are traced and profiled too (output to bench/results/).
   const [cmd, argv] = pinned(1, [process.execPath, '--min-semi-space-size=64', '--max-semi-space-size=64', ...traceArgs(script.split('/').pop()!.replace(/\.ts$/, '')), '--import', 'tsx', script]);
-  const out = DIAGNOSE ? openSync(join(ROOT, 'bench', 'results', `${script.split('/').pop()}.log`), 'a') : 'inherit';
+  const out = DIAGNOSE ? openSync(join(resultsDir(), `${script.split('/').pop()}.log`), 'a') : 'inherit';
   const proc = spawn(cmd, [...argv], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out, 'ipc'] });
   children.add(proc);
   proc.once('exit', () => children.delete(proc));
@@ -111,19 +123,20 @@ const ECHO_FLOW = ['name: load-echo', 'default: true', 'model: gemini-emulator-e
  * uses it, both warmed up by 5 short calls (module loading, JIT, WASM compile: not what is
  * measured); stopped and cleaned up after `fn`, however it ends.
  */
-async function withBridge<T>(echoWindows: boolean, fn: (bridge: ServerProcess, emu: ChildProcess) => Promise<T>): Promise<T> {
+async function withBridge<T>(echoWindows: boolean, entry: string, fn: (bridge: ServerProcess, emu: ChildProcess) => Promise<T>): Promise<T> {
   const { dir, env } = serverDirs('cb-load-', { 'echo.yaml': ECHO_FLOW });
   const emu = await startEmulatorProc(echoWindows);
   const nodeArgs = [
     ...BRIDGE_NODE_ARGS,
     ...traceArgs(''),
+    // --compare-floor reads GC pauses of the process under test from its --trace-gc lines.
+    ...(COMPARE && !DIAGNOSE ? ['--trace-gc'] : []),
   ];
-  const entry = FLOOR ? 'bench/load/relay.ts' : 'src/main.ts';
   // The sweep goes past the default MAX_CALLS (100) on purpose: lift the caps to measure.
   const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emu.url, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info', MAX_CALLS: '10000', MAX_PENDING_CALLS: '10000' }, PIN ? ['taskset', '-c', '0'] : [], nodeArgs, entry);
   children.add(bridge.child);
   try {
-    await drive(bridge.url, 5, 3000);
+    if (WARMUP_CALLS > 0) await drive(bridge.url, WARMUP_CALLS, 3000);
     return await fn(bridge, emu.proc);
   } finally {
     bridge.child.kill('SIGTERM');
@@ -137,6 +150,8 @@ interface RunFigures {
   calls: number;
   analysis: LoadAnalysis;
   bridge: { cpuPct: number; rssIdleMb: number; rssMb: number; rssPerCallMb: number };
+  /** GC pauses of the process under test (with --compare-floor or --diagnose; else none seen). */
+  gc: GcSummary;
   driver: { cpuPct: number; lagP99Ms: number; lateSends: number };
   emulator: { cpuPct: number; lagP99Ms: number };
   /** Each CPU over the same window as the bridge's CPU: busy and stolen by the hypervisor. */
@@ -159,11 +174,12 @@ async function emulatorReport(proc: ChildProcess) {
 }
 
 /** One load run on a fresh callbridge: warm-up, then N calls; CPU and RSS over the steady part. */
-async function loadRun(n: number): Promise<RunFigures> {
-  return withBridge(true, async (bridge, emu) => {
+async function loadRun(n: number, entry: string): Promise<RunFigures> {
+  return withBridge(true, entry, async (bridge, emu) => {
     await new Promise((r) => setTimeout(r, 1500));
     const pid = bridge.child.pid!;
     const rssIdleMb = rssMb(pid);
+    const gcFrom = bridge.output().length; // GC pauses of the measured calls only, not the warm-up
     emu.send({ type: 'reset' });
     const rampMs = (n / RAMP_PER_S) * 1000;
     const running = drive(bridge.url, n, rampMs + STEADY_S * 1000);
@@ -179,15 +195,17 @@ async function loadRun(n: number): Promise<RunFigures> {
     clearInterval(sampler);
     const result = await running;
     const emuReport = await emulatorReport(emu);
+    const name = entry === RELAY_ENTRY ? 'relay' : 'bridge';
     if (DIAGNOSE) {
-      diagnose(bridge.output());
-      writeFileSync(join(ROOT, 'bench', 'results', `bridge-${n}.log`), bridge.output());
-      writeFileSync(join(ROOT, 'bench', 'results', `raw-${n}.json`), JSON.stringify({ calls: result.calls, sessions: emuReport.sessions }));
+      diagnose(bridge.output(), name === 'relay' ? 'bare relay' : 'callbridge');
+      writeFileSync(join(resultsDir(), `${name}-${n}.log`), bridge.output());
+      writeFileSync(join(resultsDir(), `raw-${name === 'relay' ? 'relay-' : ''}${n}.json`), JSON.stringify({ calls: result.calls, sessions: emuReport.sessions }));
     }
     return {
       calls: n,
       analysis: analyse(result.calls, emuReport.sessions),
       bridge: { cpuPct: bridgeCpu, rssIdleMb, rssMb: rssPeak, rssPerCallMb: (rssPeak - rssIdleMb) / n },
+      gc: summariseGc(parseGcPauses(bridge.output().slice(gcFrom))),
       driver: { cpuPct: result.cpuPct, lagP99Ms: result.lagP99Ms, lateSends: result.lateSends },
       emulator: { cpuPct: emuReport.cpuPct, lagP99Ms: emuReport.lagP99Ms },
       cpus: cpuShares,
@@ -211,7 +229,7 @@ interface RoundTrip {
  * JSON/base64, sockets, its event loop).
  */
 async function roundTrip(calls: number): Promise<RoundTrip> {
-  return withBridge(false, async (bridge, emu) => {
+  return withBridge(false, FLOOR ? RELAY_ENTRY : BRIDGE_ENTRY, async (bridge, emu) => {
     emu.send({ type: 'reset' });
     const result = await drive(bridge.url, calls, 20_000, { chirpEveryMs: 500 });
     const report = await emulatorReport(emu);
@@ -274,24 +292,6 @@ function emulatorHold(s: SessionStamps, sentAt: number): number | undefined {
   return sent === undefined ? undefined : sent - received;
 }
 
-/** Summary of --trace-gc lines and loop-monitor stalls in callbridge's output. */
-function diagnose(output: string): void {
-  const pauses = [...output.matchAll(/(Scavenge|Mark-Compact|Mark-sweep)[^,]*?, ([\d.]+) \/ [\d.]+ ms/g)].map((m) => ({ kind: m[1]!, ms: Number(m[2]) }));
-  const byKind = new Map<string, number[]>();
-  for (const p of pauses) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p.ms]);
-  for (const [kind, ms] of byKind) {
-    ms.sort((a, b) => a - b);
-    console.log(`#   GC ${kind}: ${ms.length} pauses, p50 ${ms[Math.floor(ms.length / 2)]} ms, max ${ms.at(-1)} ms, ${ms.filter((x) => x >= 10).length} of 10 ms or more`);
-  }
-  // Why full collections started (--trace-incremental-marking): "external memory pressure" means
-  // Buffers and typed arrays (off the V8 heap), "allocation limit" the heap's own growth.
-  const starts = new Map<string, number>();
-  for (const m of output.matchAll(/\[IncrementalMarking\] Start \(([^)]+)\)/g)) starts.set(m[1]!, (starts.get(m[1]!) ?? 0) + 1);
-  if (starts.size > 0) console.log(`#   full GCs started by: ${[...starts].map(([why, n]) => `${why} ${n}`).join(', ')}`);
-  const stalls = output.split('\n').filter((l) => l.includes('"loopMonitor":true'));
-  console.log(`#   event-loop stalls >= ${Number(process.env['LOOP_MONITOR_STALL_MS']) || 50} ms: ${stalls.length}${stalls.length ? `: ${stalls.slice(0, 8).map((l) => { const j = JSON.parse(l) as { stallMs: number; runMs: number; waitMs: number }; return `${j.stallMs} (ran ${j.runMs}, waited ${j.waitMs})`; }).join(', ')}` : ''}`);
-}
-
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}${PIN ? ', callbridge pinned to CPU 0, driver and emulator to CPU 1' : `, not pinned (every process may run on ${availableParallelism()} of them)`}`;
@@ -299,10 +299,42 @@ console.log(`# callbridge load benchmark — ${machine}`);
 if (FLOOR) console.log('# FLOOR: bench/load/relay.ts (a bare relay, not callbridge) in callbridge\'s place: what the apparatus and the machine add');
 console.log(`# each call: continuous caller audio for the ramp plus ${STEADY_S} s; echo model talks ${ECHO_TALK_MS} ms then is quiet ${ECHO_QUIET_MS} ms (bot speech ${Math.round((100 * ECHO_TALK_MS) / (ECHO_TALK_MS + ECHO_QUIET_MS))} % of the time), every ${BARGE_IN_EVERY}rd turn ends in a barge-in; ramp ${RAMP_PER_S} calls/s; late = over ${LATE_MS} ms`);
 
-const results: { runs: RunFigures[]; roundTrip?: RoundTrip; machine: string; options: Record<string, unknown> } = {
+/** A side of --compare-floor from a run's figures. */
+const side = (r: RunFigures) => ({ inbound: r.analysis.inbound, outbound: r.analysis.outbound, cpuPct: r.bridge.cpuPct, rssPerCallMb: r.bridge.rssPerCallMb, gc: r.gc });
+
+function printRow(n: number, run: RunFigures): void {
+  const a = run.analysis;
+  console.log(
+    `| ${n} | ${f2(a.inbound.p50Ms)} / ${f2(a.inbound.p99Ms)} / ${f1(a.inbound.maxMs)} | ${f2(a.outbound.p50Ms)} / ${f2(a.outbound.p99Ms)} / ${f1(a.outbound.maxMs)} | ` +
+      `${a.inbound.lost}/${a.outbound.lost} of ${a.inbound.frames}/${a.outbound.frames} | ${a.inbound.late}/${a.outbound.late} | ${f1(run.bridge.cpuPct)} | ${f1(run.bridge.rssMb)} (${f2(run.bridge.rssPerCallMb)}) | ` +
+      `${f1(run.driver.cpuPct)}, ${f1(run.driver.lagP99Ms)}, ${run.driver.lateSends} | ${f1(run.emulator.cpuPct)}, ${f1(run.emulator.lagP99Ms)} | ` +
+      `${cpuLine(run)} |`,
+  );
+  if (a.callsWithErrors.length > 0) console.log(`#   ${n} calls: ${a.callsWithErrors.length} with errors, e.g. ${a.callsWithErrors.slice(0, 3).join('; ')}`);
+}
+const cpuLine = (run: RunFigures) => run.cpus.map((c) => `${c.cpu}: ${Math.round(c.busyPct)} / ${Math.round(c.stealPct)}`).join(', ');
+
+/** --compare-floor at one N: callbridge, then the relay, on fresh processes; both rows, the ratios, the targets, the summary line. */
+async function compareRun(n: number): Promise<{ bridge: RunFigures; relay: RunFigures; comparison: Comparison }> {
+  const bridge = await loadRun(n, BRIDGE_ENTRY);
+  const relay = await loadRun(n, RELAY_ENTRY);
+  const comparison = compare(n, side(bridge), side(relay));
+  console.log('');
+  for (const line of comparisonTable(comparison)) console.log(line);
+  for (const [name, r] of [['callbridge', bridge], ['bare relay', relay]] as const) {
+    console.log(`#   ${name}: late in/out ${r.analysis.inbound.late}/${r.analysis.outbound.late}, RSS ${f1(r.bridge.rssIdleMb)} → ${f1(r.bridge.rssMb)} MB; driver CPU ${f1(r.driver.cpuPct)} %, loop lag p99 ${f1(r.driver.lagP99Ms)} ms, late sends ${r.driver.lateSends}; emulator CPU ${f1(r.emulator.cpuPct)} %, loop lag p99 ${f1(r.emulator.lagP99Ms)} ms; CPUs busy / stolen % ${cpuLine(r)}`);
+    if (r.analysis.callsWithErrors.length > 0) console.log(`#   ${name}: ${r.analysis.callsWithErrors.length} calls with errors, e.g. ${r.analysis.callsWithErrors.slice(0, 3).join('; ')}`);
+  }
+  console.log(targetsLine(comparison));
+  console.log('');
+  console.log(summaryLine(comparison));
+  return { bridge, relay, comparison };
+}
+
+const results: { runs: RunFigures[]; relayRuns?: RunFigures[]; comparisons?: Comparison[]; roundTrip?: RoundTrip; machine: string; options: Record<string, unknown> } = {
   runs: [],
   machine,
-  options: { floor: FLOOR, sweep: SWEEP, steadyS: STEADY_S, rampPerS: RAMP_PER_S, echoTalkMs: ECHO_TALK_MS, echoQuietMs: ECHO_QUIET_MS, bargeInEvery: BARGE_IN_EVERY },
+  options: { floor: FLOOR, compareFloor: COMPARE, sweep: SWEEP, steadyS: STEADY_S, rampPerS: RAMP_PER_S, echoTalkMs: ECHO_TALK_MS, echoQuietMs: ECHO_QUIET_MS, bargeInEvery: BARGE_IN_EVERY, warmupCalls: WARMUP_CALLS },
 };
 try {
   if (RTT) {
@@ -313,27 +345,31 @@ try {
         `emulator ${f1(r.emulatorMs.p50)} p50 (its filter ${f2(r.filterDelayMs.emulator)}); callbridge's share ${f1(r.bridgeMs.p50)} ms p50, ${f1(r.bridgeMs.p99)} p99, ${f1(r.bridgeMs.max)} max (of which filters ${f2(r.filterDelayMs.bridge)})`,
     );
   }
-  console.log('');
-  console.log('| calls | in p50/p99/max ms | out p50/p99/max ms | lost in/out | late in/out | bridge CPU % | RSS MB (per call) | driver CPU %, loop lag p99 ms, late sends | emulator CPU %, loop lag p99 ms | CPUs busy / stolen % |');
-  console.log('|---:|---|---|---|---|---:|---|---|---|---|');
-  for (const n of SWEEP) {
-    const run = await loadRun(n);
-    results.runs.push(run);
-    const a = run.analysis;
-    console.log(
-      `| ${n} | ${f2(a.inbound.p50Ms)} / ${f2(a.inbound.p99Ms)} / ${f1(a.inbound.maxMs)} | ${f2(a.outbound.p50Ms)} / ${f2(a.outbound.p99Ms)} / ${f1(a.outbound.maxMs)} | ` +
-        `${a.inbound.lost}/${a.outbound.lost} of ${a.inbound.frames}/${a.outbound.frames} | ${a.inbound.late}/${a.outbound.late} | ${f1(run.bridge.cpuPct)} | ${f1(run.bridge.rssMb)} (${f2(run.bridge.rssPerCallMb)}) | ` +
-        `${f1(run.driver.cpuPct)}, ${f1(run.driver.lagP99Ms)}, ${run.driver.lateSends} | ${f1(run.emulator.cpuPct)}, ${f1(run.emulator.lagP99Ms)} | ` +
-        `${run.cpus.map((c) => `${c.cpu}: ${Math.round(c.busyPct)} / ${Math.round(c.stealPct)}`).join(', ')} |`,
-    );
-    if (a.callsWithErrors.length > 0) console.log(`#   ${n} calls: ${a.callsWithErrors.length} with errors, e.g. ${a.callsWithErrors.slice(0, 3).join('; ')}`);
+  if (COMPARE) {
+    console.log('# COMPARE: at each N, callbridge and then the bare relay (bench/load/relay.ts), each a fresh process with --trace-gc; ratio = callbridge ÷ relay');
+    results.relayRuns = [];
+    results.comparisons = [];
+    for (const n of SWEEP) {
+      const r = await compareRun(n);
+      results.runs.push(r.bridge);
+      results.relayRuns.push(r.relay);
+      results.comparisons.push(r.comparison);
+    }
+  } else {
+    console.log('');
+    console.log('| calls | in p50/p99/max ms | out p50/p99/max ms | lost in/out | late in/out | bridge CPU % | RSS MB (per call) | driver CPU %, loop lag p99 ms, late sends | emulator CPU %, loop lag p99 ms | CPUs busy / stolen % |');
+    console.log('|---:|---|---|---|---|---:|---|---|---|---|');
+    for (const n of SWEEP) {
+      const run = await loadRun(n, FLOOR ? RELAY_ENTRY : BRIDGE_ENTRY);
+      results.runs.push(run);
+      printRow(n, run);
+    }
   }
   const holding = results.runs.filter((r) => r.analysis.inbound.lost === 0 && r.analysis.outbound.lost === 0 && r.analysis.inbound.p99Ms <= 20 && r.analysis.outbound.p99Ms <= 20 && r.analysis.callsWithErrors.length === 0);
   const largest = holding.reduce((m, r) => Math.max(m, r.calls), 0);
   console.log('');
-  console.log(`largest N with p99 <= 20 ms per direction and no frame lost: ${largest || 'none'}${largest === Math.max(...SWEEP) ? ' (the largest tried)' : ''}`);
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  const file = join(ROOT, 'bench', 'results', `load-${FLOOR ? 'floor-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  console.log(`largest N with p99 <= 20 ms per direction and no frame lost${COMPARE ? ' (callbridge)' : ''}: ${largest || 'none'}${largest === Math.max(...SWEEP) ? ' (the largest tried)' : ''}`);
+  const file = join(resultsDir(), `load-${COMPARE ? 'compare-' : FLOOR ? 'floor-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(results, null, 2));
   console.log(`# JSON: ${file}`);
 } finally {
