@@ -5,6 +5,7 @@ import {
   channelTag, errorBox, followUpBox, formatClock, formatDuration, formatFull, getJson, h, maskNumber, numbersShown,
   outcomeBadge, setNumbersShown,
 } from './common.js';
+import { analysisPanel } from './analysis-panel.js';
 
 const root = document.getElementById('call');
 const sid = decodeURIComponent(location.pathname.split('/')[2] ?? '');
@@ -250,6 +251,7 @@ function render(data) {
   const items = data.events.map((e) => renderEvent(e, data));
   root.replaceChildren(
     header(data),
+    analysisPanel(data.analysis, zone) ?? '',
     h(
       'section',
       { class: 'conversation', 'aria-labelledby': 'conv-title' },
@@ -308,6 +310,23 @@ async function main(retried = false) {
   }
   render(data);
   if (data.call.endedAt === undefined) follow(data);
+  else if (data.analysis?.status === 'pending') watchAnalysis();
+}
+
+/** Re-reads the call while its analysis is pending (a few seconds, usually), then shows it. */
+function watchAnalysis(tries = 0) {
+  if (tries >= 60) return;
+  setTimeout(async () => {
+    let data;
+    try {
+      data = await getJson(`/api/calls/${encodeURIComponent(sid)}`);
+    } catch {
+      return;
+    }
+    const panel = analysisPanel(data.analysis, zone);
+    if (panel) document.getElementById('analysis')?.replaceWith(panel);
+    if (data.analysis?.status === 'pending') watchAnalysis(tries + 1);
+  }, 2000);
 }
 
 // Back to the list as it was left (filters and page), when we came from it.

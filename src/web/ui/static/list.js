@@ -20,6 +20,10 @@ const FILTERS = ['q', 'from', 'to', 'flow', 'outcome', 'followUp', 'channel'];
 
 for (const [value, label] of Object.entries(OUTCOMES)) outcomeSelect.append(h('option', { value }, label));
 for (const [value, label] of Object.entries(FOLLOW_UPS)) document.getElementById('followUp').append(h('option', { value }, label));
+// The rules' flag or the post-call analysis's verdict (GET /api/calls?followUp=true), first in the list.
+document.getElementById('followUp').options.add(h('option', { value: 'true' }, 'Needs follow-up (rules or analysis)'), 1);
+/** Analysis field filters (`field.<name>=<value>`), from links on the call page; shown as chips. */
+const fieldFilters = new Map([...new URLSearchParams(location.search)].filter(([k]) => k.startsWith('field.')));
 for (const [value, label] of Object.entries(CHANNELS)) document.getElementById('channel').append(h('option', { value }, label));
 
 let offset = 0;
@@ -45,8 +49,19 @@ function pageParams() {
     const value = form.elements.namedItem(name).value.trim();
     if (value) params.set(name, value);
   }
+  for (const [name, value] of fieldFilters) params.set(name, value);
   if (offset > 0) params.set('offset', String(offset));
   return params;
+}
+
+/** Removable chips for the analysis field filters, before the summary line. */
+function fieldChips() {
+  document.getElementById('field-chips')?.remove();
+  if (fieldFilters.size === 0) return;
+  const chips = [...fieldFilters].map(([name, value]) =>
+    h('button', { type: 'button', class: 'button ghost small', title: 'Remove this filter', onclick: () => { fieldFilters.delete(name); offset = 0; load(); } }, `${name.slice(6)} = ${value} ×`),
+  );
+  summary.before(h('p', { id: 'field-chips', class: 'field-chips' }, 'Analysis fields: ', chips));
 }
 
 /** Page URL params → API params (date inputs are local days; the API takes instants). */
@@ -88,6 +103,7 @@ async function load() {
   if (mine !== request) return; // a newer request is on its way
   updateFlows(data.flows);
   lastData = data;
+  fieldChips();
   render(data);
 }
 
@@ -103,6 +119,10 @@ function callerCell(call) {
 }
 
 function conversationCell(call) {
+  const a = call.analysis;
+  if (!call.match && a?.status === 'ok') {
+    return h('span', { class: 'snippet', title: a.summary }, a.intent ? h('span', { class: 'who' }, `${a.intent}: `) : null, a.summary);
+  }
   if (call.match) {
     const who = call.match.kind === 'bot_utterance' ? 'Bot' : call.match.kind === 'caller_utterance' ? 'Caller' : 'Note';
     return h('span', { class: 'snippet' }, h('span', { class: 'who' }, `${who}: `), highlighted(call.match.snippet));
@@ -134,8 +154,9 @@ function render(data) {
           null,
           outcomeBadge(call.outcome),
           followUpBadge(call.followUp),
+          !call.followUp && call.analysis?.followUp ? h('span', { class: 'badge follow-up follow-up-amber', title: `The analysis says: ${call.analysis.followUpReason ?? 'a person should follow up'}` }, 'Follow up') : null,
           call.hasRecording ? h('span', { class: 'rec', title: 'This call has a recording' }, 'REC') : null,
-          call.followUp ? h('span', { class: 'fu-reason' }, call.followUp.reasons[0]) : null,
+          call.followUp ? h('span', { class: 'fu-reason' }, call.followUp.reasons[0]) : call.analysis?.followUp && call.analysis.followUpReason ? h('span', { class: 'fu-reason' }, call.analysis.followUpReason) : null,
         ),
         h('td', { class: 'conversation' }, conversationCell(call)),
       );
@@ -170,6 +191,7 @@ form.addEventListener('submit', (event) => {
 });
 form.addEventListener('reset', () => {
   setTimeout(() => {
+    fieldFilters.clear();
     offset = 0;
     load();
   });
