@@ -49,7 +49,8 @@ function summary(flow: Flow): string {
   const hours = flow.hours ? `hours ${flow.hours.timeZone}` : 'always open';
   const transfers = Object.keys(flow.transfers);
   return `ok  ${flow.name} (${flow.file}): ${route}; ${flow.stages.length} stage${flow.stages.length === 1 ? '' : 's'}; ` +
-    `${fns.length} function${fns.length === 1 ? '' : 's'}; ${hours}; transfers: ${transfers.join(', ') || 'none'}`;
+    `${fns.length} function${fns.length === 1 ? '' : 's'}; ${hours}; transfers: ${transfers.join(', ') || 'none'}` +
+    (flow.notify.length > 0 ? `; notifies: ${flow.notify.map((n) => `${new URL(n.webhook).host} (${n.events.join(', ')})`).join(', ')}` : '');
 }
 
 const printWarnings = (warnings: readonly FlowProblem[]): void => {
