@@ -36,7 +36,7 @@ export interface WindowFigures {
   followUps: number;
   /** Median call length of calls with a duration, or null when none. */
   medianDurationMs: number | null;
-  /** Most frequent analysis intents (lower-cased), most calls first; at most `topIntents`. */
+  /** Analysis intents (lower-cased), most calls first; at most `topIntents`. */
   topIntents: CountedName[];
   /** Calls with an analysis that settled ok (intents come only from those). */
   analysed: number;
@@ -50,7 +50,7 @@ export interface FigureQuery {
   /** The flow, or null for calls recorded without one. */
   flow: string | null;
   windows: readonly FigureWindow[];
-  /** How many intents to keep per window (default 5). */
+  /** How many intents to keep per window (default 5; Infinity: all, to add windows up). */
   topIntents?: number;
 }
 
@@ -101,6 +101,8 @@ export interface DashboardStore extends FollowUpMarks {
   figures(query: FigureQuery): Promise<WindowFigures[]>;
   /** Calls needing follow-up, newest first, with the total matching. */
   followUps(query: FollowUpQuery): Promise<{ items: FollowUpItem[]; total: number }>;
+  /** The median length of the flow's calls started in [startMs, endMs) that have one, or null. */
+  medianDurationMs(flow: string | null, startMs: number, endMs: number): Promise<number | null>;
   /** Flows with calls (null: calls recorded without a flow exist). */
   flowsWithCalls(): Promise<(string | null)[]>;
 }

@@ -5,6 +5,8 @@
  * The figures are aggregated in SQL: the windows (local days, computed by the caller in the
  * flow's time zone) arrive as one JSON parameter, expanded with json_each and joined to the calls
  * by start time, so one statement serves any number of days; the median uses window functions.
+ * The windows are materialised and drive the join (CROSS JOIN fixes the order), so each is one
+ * range scan of calls_by_flow (flow, started_at); the other order re-reads the JSON per call.
  * Reads run in one transaction, so the figures of a window agree with each other.
  */
 import type Database from 'better-sqlite3';
@@ -21,14 +23,13 @@ import type { CallOutcome, FollowUp } from './types.js';
 
 /** The calls of one flow in each window: columns k (window key) + the calls row. */
 const WINDOWED = `
-  WITH w AS (
+  WITH w AS MATERIALIZED (
     SELECT json_extract(value, '$[0]') AS k, json_extract(value, '$[1]') AS lo, json_extract(value, '$[2]') AS hi
     FROM json_each(@windows)
   ),
   wc AS (
     SELECT w.k AS k, c.call_sid, c.outcome, c.duration_ms, c.follow_up
-    FROM w JOIN calls c ON c.started_at >= w.lo AND c.started_at < w.hi
-    WHERE c.flow IS @flow
+    FROM w CROSS JOIN calls c ON c.flow IS @flow AND c.started_at >= w.lo AND c.started_at < w.hi
   )`;
 
 /** A call needs a person: its record's flag, or its analysis (settled ok) says so. */
@@ -41,7 +42,7 @@ const COUNTS = `${WINDOWED}
          coalesce(sum(${NEEDS} AND d.call_sid IS NULL), 0) AS open,
          coalesce(sum(a.status = 'ok'), 0) AS analysed
   FROM wc c
-  LEFT JOIN call_analysis a ON a.call_sid = c.call_sid
+  LEFT JOIN call_analysis a INDEXED BY call_analysis_dashboard ON a.call_sid = c.call_sid
   LEFT JOIN follow_up_done d ON d.call_sid = c.call_sid
   GROUP BY c.k`;
 
@@ -68,10 +69,22 @@ const INTENTS = `${WINDOWED}
 
 const FAILED_FUNCTIONS = `${WINDOWED}
   SELECT c.k AS k, json_extract(e.body_json, '$.name') AS name, count(*) AS n
-  FROM wc c JOIN call_events e ON e.call_sid = c.call_sid
+  FROM wc c JOIN call_events e INDEXED BY call_events_failed_functions ON e.call_sid = c.call_sid
   WHERE e.kind = 'function_call' AND json_extract(e.body_json, '$.status') IN ('error', 'timeout', 'rejected')
   GROUP BY c.k, name
   ORDER BY c.k, n DESC, name`;
+
+/** Calls either flag says need a person (each side read from its own index). */
+const FLAGGED = `SELECT call_sid FROM calls WHERE follow_up IN ('amber', 'red')
+  UNION ALL SELECT call_sid FROM call_analysis WHERE follow_up = 1 AND status = 'ok'`;
+
+const MEDIAN_ONE = `
+  WITH d AS (
+    SELECT duration_ms FROM calls
+    WHERE flow IS @flow AND started_at >= @startMs AND started_at < @endMs AND duration_ms IS NOT NULL
+  ),
+  ranked AS (SELECT duration_ms, row_number() OVER (ORDER BY duration_ms) AS rn, count(*) OVER () AS cnt FROM d)
+  SELECT avg(duration_ms) AS median FROM ranked WHERE rn IN ((cnt + 1) / 2, (cnt + 2) / 2)`;
 
 const FOLLOW_UP_COLUMNS = `
   c.call_sid, c.flow, c.started_at, c.duration_ms, c.from_number, c.outcome,
@@ -134,7 +147,8 @@ export class SqliteDashboardStore implements DashboardStore {
   }
 
   async followUps(query: FollowUpQuery): Promise<{ items: FollowUpItem[]; total: number }> {
-    const where = [NEEDS];
+    // The candidates come from the two follow-up indexes (an OR across both tables would scan every call).
+    const where = [`c.call_sid IN (${FLAGGED})`, NEEDS];
     const params: Record<string, unknown> = { limit: query.limit };
     if (query.state === 'open') where.push('d.call_sid IS NULL');
     if (query.state === 'done') where.push('d.call_sid IS NOT NULL');
@@ -157,6 +171,11 @@ export class SqliteDashboardStore implements DashboardStore {
     }));
     const { total, rows } = read();
     return { total, items: rows.map(followUpItem) };
+  }
+
+  async medianDurationMs(flow: string | null, startMs: number, endMs: number): Promise<number | null> {
+    const row = this.#stmt(MEDIAN_ONE).get({ flow, startMs, endMs }) as { median: number | null } | undefined;
+    return row?.median == null ? null : Math.round(row.median);
   }
 
   async flowsWithCalls(): Promise<(string | null)[]> {

@@ -138,6 +138,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER calls_ad_follow_up_done AFTER DELETE ON calls BEGIN
     DELETE FROM follow_up_done WHERE call_sid = old.call_sid;
   END;
+  -- The dashboard's failed functions per day read only these events (a partial index: the rest of
+  -- a call's events are never visited).
+  CREATE INDEX call_events_failed_functions ON call_events (call_sid)
+    WHERE kind = 'function_call' AND json_extract(body_json, '$.status') IN ('error', 'timeout', 'rejected');
+  -- Covering indexes for the dashboard's figures: a flow's calls by start time, and the analysis
+  -- verdicts, read without loading the records' and analyses' JSON.
+  CREATE INDEX calls_dashboard ON calls (flow, started_at, duration_ms, outcome, follow_up, call_sid);
+  CREATE INDEX call_analysis_dashboard ON call_analysis (call_sid, status, follow_up);
   `,
 ];
 

@@ -7,7 +7,9 @@
  *  - GET /api/follow-ups?state=open|done|all&flow=&limit=: the calls needing a person (record flag
  *    or analysis), newest first; GET /api/follow-ups.csv: the same as a spreadsheet;
  *  - POST /api/follow-ups/:sid/done { by? }: marks one done (who and when); DELETE undoes it.
- * Days are computed here (src/dashboard/days.ts) and counted by the store in SQL.
+ * Days are computed here (src/dashboard/days.ts) and counted by the store in SQL, a week per
+ * query with the event loop free in between (calls in progress keep their audio flowing); the
+ * range's totals are the days added up (src/dashboard/totals.ts) plus the store's median.
  */
 import { fileURLToPath } from 'node:url';
 import express, { type Request, type Response } from 'express';
@@ -17,6 +19,7 @@ import type { DashboardStore, FollowUpItem, WindowFigures } from '../transcripts
 import { isAnyCallSid } from '../twilio/sids.js';
 import { addDays, daysBetween, isLocalDate, ZoneCalendar, type LocalDate } from '../dashboard/days.js';
 import { toCsv } from '../dashboard/csv.js';
+import { addUp, trimDay } from '../dashboard/totals.js';
 import { adminGuards, adminPage, clientOf } from './admin-guard.js';
 
 export interface DashboardDeps {
@@ -131,20 +134,29 @@ async function dashboardReport(deps: DashboardDeps, req: Request, res: Response)
   res.json({ from, to, today, timeZone: todayZone, flows: report, knownFlows: known.filter((f): f is string => f !== null) });
 }
 
+/** Days read per query: a long range is read in chunks, yielding to calls in between (better-sqlite3 blocks). */
+const DAYS_PER_QUERY = 7;
+
+const yieldToCalls = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function flowFigures(deps: DashboardDeps, flow: string | null, from: LocalDate, to: LocalDate) {
   const timeZone = deps.timeZoneOf(flow);
   const days = new ZoneCalendar(timeZone).days(from, to);
-  const first = days[0]!;
-  const last = days[days.length - 1]!;
-  const windows = [...days.map((d) => ({ key: d.date, startMs: d.startMs, endMs: d.endMs })), { key: 'total', startMs: first.startMs, endMs: last.endMs }];
-  const figures = await deps.dashboard.figures({ flow, windows });
+  const figures: WindowFigures[] = [];
+  for (let i = 0; i < days.length; i += DAYS_PER_QUERY) {
+    await yieldToCalls();
+    const windows = days.slice(i, i + DAYS_PER_QUERY).map((d) => ({ key: d.date, startMs: d.startMs, endMs: d.endMs }));
+    figures.push(...(await deps.dashboard.figures({ flow, windows, topIntents: Infinity })));
+  }
+  await yieldToCalls();
+  const median = await deps.dashboard.medianDurationMs(flow, days[0]!.startMs, days[days.length - 1]!.endMs);
   const byKey = new Map(figures.map((f) => [f.key, f]));
-  const dayEntry = (d: (typeof days)[number]) => ({ date: d.date, startMs: d.startMs, endMs: d.endMs, ...withoutKey(byKey.get(d.date)) });
-  return { flow, timeZone, days: days.map(dayEntry), total: withoutKey(byKey.get('total')) };
+  const dayEntry = (d: (typeof days)[number]) => ({ date: d.date, startMs: d.startMs, endMs: d.endMs, ...withoutKey(trimDay(byKey.get(d.date)!)) });
+  return { flow, timeZone, days: days.map(dayEntry), total: withoutKey(addUp('total', figures, median)) };
 }
 
-function withoutKey(f: WindowFigures | undefined): Omit<WindowFigures, 'key'> {
-  const { key: _key, ...rest } = f ?? { key: '', calls: 0, outcomes: {}, followUpsOpen: 0, followUps: 0, medianDurationMs: null, topIntents: [], analysed: 0, failedFunctions: [], transfers: 0 };
+function withoutKey(f: WindowFigures): Omit<WindowFigures, 'key'> {
+  const { key: _key, ...rest } = f;
   return rest;
 }
 

@@ -75,6 +75,13 @@ describe('SqliteDashboardStore', () => {
     assert.equal(none[0]!.medianDurationMs, null);
   });
 
+  it('gives the median of a flow over a range', async () => {
+    assert.equal(await dash.medianDurationMs('dental', 0, Date.parse('2027-01-01T00:00:00Z')), 30_000);
+    assert.equal(await dash.medianDurationMs('dental', Date.parse('2026-03-08T05:00:00Z'), Date.parse('2026-03-09T03:58:00Z')), 25_000);
+    assert.equal(await dash.medianDurationMs(null, 0, Date.parse('2027-01-01T00:00:00Z')), null);
+    assert.equal(await dash.medianDurationMs('nope', 0, 1), null);
+  });
+
   it('keeps windows with no calls, with zero figures', async () => {
     const figures = await dash.figures({ flow: 'dental', windows: [{ key: '2020-01-01', startMs: 0, endMs: 1000 }] });
     assert.deepEqual(figures, [{ key: '2020-01-01', calls: 0, outcomes: {}, followUpsOpen: 0, followUps: 0, medianDurationMs: null, topIntents: [], analysed: 0, failedFunctions: [], transfers: 0 }]);
