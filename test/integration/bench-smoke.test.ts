@@ -59,7 +59,11 @@ const SMOKES: Record<string, Smoke> = {
   },
   'bench:dashboard': {
     args: ['--calls', '1000', '--runs', '1'],
-    prints: [/^seeded 1,000 calls/m, new RegExp(String.raw`^open follow-ups, 200 of ${NUM} +${NUM} +${NUM}$`, 'm')],
+    prints: [
+      /^seeded 1,000 calls/m,
+      new RegExp(String.raw`^GET /api/dashboard, 5 flows, 92 days \(${NUM} calls\) +${NUM} +${NUM}$`, 'm'),
+      new RegExp(String.raw`^GET /api/follow-ups, 200 of ${NUM} open +${NUM} +${NUM}$`, 'm'),
+    ],
   },
   'bench:load': {
     // The comparison with the floor and --diagnose (which used to crash on a fresh clone).
