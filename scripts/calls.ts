@@ -1,10 +1,11 @@
 /**
- * Call records from the command line (reads DATA_DIR's SQLite store; never writes to it).
+ * Call records from the command line (reads DATA_DIR's SQLite store; only `analyse` writes: it queues jobs).
  *
  *   npm run calls -- list [--q text] [--outcome failed,transferred] [--flow name]
  *                         [--from 2025-06-01] [--to 2025-06-30] [--limit 20] [--offset 0]
  *   npm run calls -- show <callSid>
  *   npm run calls -- export <callSid> [--format json|txt]
+ *   npm run calls -- analyse <callSid>… | --since 1d   (re-runs the post-call analysis: src/aftercall/cli.ts)
  *
  * Options: --data-dir DIR (default: $DATA_DIR or ./data), --show-numbers (list/show mask caller
  * numbers by default; exports are complete). Times and --from/--to days are in the business's
@@ -18,11 +19,15 @@ import { CALL_OUTCOMES, type CallOutcome } from '../src/transcripts/types.js';
 import { addDays, isLocalDate, ZoneCalendar } from '../src/dashboard/days.js';
 import { flowDirZones, isTimeZone } from '../src/dashboard/flow-zones.js';
 import type { TimeZoneOf } from '../src/dashboard/time-zones.js';
+import { analyseCommand } from '../src/aftercall/cli.js';
+import { SqliteAnalysisStore } from '../src/transcripts/sqlite-analysis.js';
+import { createLogger } from '../src/shared/log.js';
 
 const USAGE = `usage:
   npm run calls -- list [--q text] [--outcome o1,o2] [--flow name] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--limit n] [--offset n]
   npm run calls -- show <callSid>
   npm run calls -- export <callSid> [--format json|txt]
+  npm run calls -- analyse <callSid>… | --since 1d|12h   (re-runs the post-call analysis)
 options: --data-dir DIR (default $DATA_DIR or ./data), --show-numbers,
   --time-zone ZONE (default: each call's flow's hours.timeZone from --flows-dir, else $TIME_ZONE, else UTC)
 outcomes: ${CALL_OUTCOMES.join(', ')}`;
@@ -133,9 +138,10 @@ async function main(): Promise<number> {
       q: { type: 'string' }, outcome: { type: 'string' }, flow: { type: 'string' }, from: { type: 'string' },
       to: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, format: { type: 'string' },
       'data-dir': { type: 'string' }, 'show-numbers': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      'time-zone': { type: 'string' }, 'flows-dir': { type: 'string' },
+      'time-zone': { type: 'string' }, 'flows-dir': { type: 'string' }, since: { type: 'string' },
     },
   });
+  if (positionals[0] === 'analyse' || positionals[0] === 'analyze') return analyse(values, positionals.slice(1));
   const [command, sid] = positionals;
   if (values.help || command === undefined) {
     console.log(USAGE);
@@ -166,19 +172,39 @@ async function main(): Promise<number> {
       return 1;
     }
     const events = await store.getEvents(sid);
+    const analysis = await new SqliteAnalysisStore(store.database).getAnalysis(sid);
+    const withAnalysis = analysis ? { analysis } : {};
     if (command === 'show') {
       const shown = values['show-numbers'] ? record : { ...record, from: mask(record.from) };
-      process.stdout.write(toTextExport(shown, events, { timeZone: zoneOf(record.flow ?? null) }));
+      process.stdout.write(toTextExport(shown, events, { timeZone: zoneOf(record.flow ?? null), ...withAnalysis }));
       return 0;
     }
     const format = values.format ?? 'json';
-    if (format === 'json') process.stdout.write(`${JSON.stringify(toJsonExport(record, events), null, 2)}\n`);
-    else if (format === 'txt') process.stdout.write(toTextExport(record, events, { timeZone: zoneOf(record.flow ?? null) }));
+    if (format === 'json') process.stdout.write(`${JSON.stringify(toJsonExport(record, events, Date.now(), analysis), null, 2)}\n`);
+    else if (format === 'txt') process.stdout.write(toTextExport(record, events, { timeZone: zoneOf(record.flow ?? null), ...withAnalysis }));
     else throw new UsageError('--format must be json or txt');
     return 0;
   } finally {
     await store.close();
   }
+}
+
+/** `analyse`: writes to the store (queues jobs), so it opens it itself rather than read-only. */
+async function analyse(values: Record<string, string | boolean | undefined>, sids: string[]): Promise<number> {
+  const since = typeof values.since === 'string' ? /^(\d{1,4})([dh])$/.exec(values.since) : null;
+  if (values.since !== undefined && !since) throw new UsageError('--since must be a number of days or hours, e.g. 1d or 12h');
+  if (sids.length === 0 && !since) throw new UsageError('analyse needs call sids or --since 1d');
+  const sinceMs = since ? Date.now() - Number(since[1]) * (since[2] === 'd' ? 86_400_000 : 3_600_000) : undefined;
+  const env = process.env;
+  return analyseCommand({
+    dataDir: typeof values['data-dir'] === 'string' ? values['data-dir'] : env.DATA_DIR ?? './data',
+    flowsDir: typeof values['flows-dir'] === 'string' ? values['flows-dir'] : env.FLOWS_DIR ?? './flows',
+    env: { GEMINI_API_KEY: env.GEMINI_API_KEY, GEMINI_LIVE_URL: env.GEMINI_LIVE_URL, GEMINI_API_BASE_URL: env.GEMINI_API_BASE_URL, ANALYSIS_MODEL: env.ANALYSIS_MODEL },
+    ...(sids.length > 0 ? { callSids: sids } : {}),
+    ...(sinceMs !== undefined ? { sinceMs } : {}),
+    log: createLogger({ level: env.LOG_LEVEL ?? 'warn', destination: process.stderr }),
+    print: (line) => console.log(line),
+  });
 }
 
 main().then(

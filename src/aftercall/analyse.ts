@@ -17,6 +17,9 @@ import { analysisRequest, hasConversation, PROMPT_VERSION } from './prompt.js';
 import { parseAnswer } from './answer.js';
 import type { JobHandler, JobOutcome } from './runner.js';
 
+/** What the analysis needs of a flow (the CLI reads just this from the flow files). */
+export type AnalysisFlow = Pick<Flow, 'name' | 'persona' | 'analysis'>;
+
 export const analysisKey = (callSid: string): string => `analysis:${callSid}`;
 
 export interface RetryLimits {
@@ -34,7 +37,7 @@ export interface AnalysisDeps {
   store: TranscriptStore;
   analyses: AnalysisStore;
   /** The flow a call ran on, by name (the current version), or undefined when gone. */
-  flowOf(name: string | undefined): Flow | undefined;
+  flowOf(name: string | undefined): AnalysisFlow | undefined;
   gemini: GeminiRestOptions;
   log: Logger;
   nowMs?: () => number;

@@ -90,7 +90,7 @@ function fieldsText(config: AnalysisConfig): string {
 
 /** The whole request for one call. */
 export function analysisRequest(
-  call: { record: CallRecord; events: readonly StoredCallEvent[]; flow: Flow | undefined },
+  call: { record: CallRecord; events: readonly StoredCallEvent[]; flow: Pick<Flow, 'persona'> | undefined },
   config: AnalysisConfig,
 ): GenerateContentRequest {
   const persona = call.flow?.persona ?? '(the flow of this call no longer exists)';
