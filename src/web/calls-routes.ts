@@ -16,6 +16,7 @@ import { explainCodes, latencySummary, toJsonExport, toTextExport } from '../tra
 import { decodeCursor, FOLLOW_UP_FILTERS, type CallSummary, type TranscriptStore } from '../transcripts/store.js';
 import { CALL_CHANNELS, CALL_OUTCOMES, type CallOutcome } from '../transcripts/types.js';
 import { isAnyCallSid } from '../twilio/sids.js';
+import { addDays, ZoneCalendar } from '../dashboard/days.js';
 import type { CallsAuth } from './ui/auth.js';
 import { adminGuards, adminPage, clientOf, refuseCrossSite, throttleOf } from './admin-guard.js';
 import { LiveCalls, type LiveFeed } from './calls-live.js';
@@ -45,7 +46,7 @@ const SID = { test: isAnyCallSid };
 const DAY_MS = 86_400_000;
 
 
-/** A date: 2025-06-13 (UTC day; for `to`, the whole day is included), an ISO time, or epoch ms. */
+/** A date: 2025-06-13 (a day of the business, see businessDays; for `to`, the whole day is included), an ISO time, or epoch ms. */
 function dateParam(endOfDay: boolean) {
   return z.string().transform((value, ctx) => {
     if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
@@ -247,6 +248,7 @@ async function listCalls(store: TranscriptStore, req: Request, res: Response, ti
     return void res.status(400).json({ error: 'bad_request', message: issues.map((i) => `${i.param}: ${i.message}`).join('; '), issues });
   }
   const p = parsed.data;
+  businessDays(p, raw, timeZoneOf(p.flow ?? null));
   if (p.from !== undefined && p.to !== undefined && p.from >= p.to) {
     return void res.status(400).json({ error: 'bad_request', message: 'from: must be before to', issues: [{ param: 'from', message: 'must be before to' }] });
   }
@@ -271,6 +273,15 @@ async function listCalls(store: TranscriptStore, req: Request, res: Response, ti
     nextCursor: page.nextCursor,
     flows: await store.listFlows(),
   });
+}
+
+/** `from`/`to` given as dates are days of the business (`zone`: the flow filter's, else TIME_ZONE, else UTC). */
+function businessDays(p: { from?: number | undefined; to?: number | undefined }, raw: Record<string, unknown>, zone: string): void {
+  const day = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : undefined);
+  const from = day(raw.from);
+  const to = day(raw.to);
+  if (from !== undefined && p.from !== undefined) p.from = new ZoneCalendar(zone).startOf(from);
+  if (to !== undefined && p.to !== undefined) p.to = new ZoneCalendar(zone).startOf(addDays(to, 1));
 }
 
 /** The call named by :sid with its events, or undefined after answering 400/404. */

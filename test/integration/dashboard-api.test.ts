@@ -179,4 +179,16 @@ describe('dashboard API', () => {
     const detail = (await (await get(`/api/calls/${demoCallSid(4)}`)).json()) as any;
     assert.equal(detail.timeZone, 'Europe/London');
   });
+
+  it('reads the call list\'s from/to dates as days of the flow\'s zone (else TIME_ZONE)', async () => {
+    const sids = async (q: string) => ((await (await get(`/api/calls?${q}`)).json()) as any).calls.map((c: any) => c.callSid).sort();
+    // Call 1 started 03:30Z on the 9th: the 8th in New York.
+    assert.deepEqual(await sids('flow=dental&from=2026-03-08&to=2026-03-08'), [demoCallSid(1)]);
+    assert.deepEqual(await sids('flow=dental&from=2026-03-09&to=2026-03-09'), [demoCallSid(2), demoCallSid(3)]);
+    // Call 4 started 00:30Z on the 9th: the 9th in London (the default zone), not the 8th.
+    assert.deepEqual(await sids('flow=bookings&from=2026-03-08&to=2026-03-08'), []);
+    assert.deepEqual(await sids('from=2026-03-09&to=2026-03-09'), [1, 2, 3, 4].map(demoCallSid));
+    // Instants are instants.
+    assert.deepEqual(await sids(`flow=dental&from=${Date.parse('2026-03-09T03:00:00Z')}&to=${Date.parse('2026-03-09T04:00:00Z')}`), [demoCallSid(1)]);
+  });
 });

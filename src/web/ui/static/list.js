@@ -64,17 +64,9 @@ function fieldChips() {
   summary.before(h('p', { id: 'field-chips', class: 'field-chips' }, 'Analysis fields: ', chips));
 }
 
-/** Page URL params → API params (date inputs are local days; the API takes instants). */
+/** Page URL params → API params (date inputs are the business's days: the API reads them in the flow's time zone). */
 function apiParams(page) {
-  const params = new URLSearchParams();
-  for (const [name, value] of page) {
-    if (name === 'from' || name === 'to') {
-      const [y, m, d] = value.split('-').map(Number);
-      params.set(name, String(new Date(y, m - 1, name === 'to' ? d + 1 : d).getTime()));
-    } else {
-      params.set(name, value);
-    }
-  }
+  const params = new URLSearchParams(page);
   params.set('limit', String(PAGE_SIZE));
   return params;
 }
