@@ -177,7 +177,7 @@ export function mountCalls(app: express.Express, deps: CallsDeps): LiveCalls | u
   }
   app.get('/api/calls/:sid', api, safe((req, res) => callDetail(deps.store, req, res, deps.timeZoneOf, deps.analyses)));
   app.get('/api/calls/:sid/export.json', api, safe((req, res) => exportJson(deps.store, req, res, deps.analyses)));
-  app.get('/api/calls/:sid/export.txt', api, safe((req, res) => exportText(deps.store, req, res, deps.analyses)));
+  app.get('/api/calls/:sid/export.txt', api, safe((req, res) => exportText(deps.store, req, res, deps.analyses, deps.timeZoneOf)));
   app.get('/api/calls/:sid/recording.wav', api, safe((req, res, next) => recording(deps, req, res, next)));
   return live;
 }
@@ -323,12 +323,12 @@ async function exportJson(store: TranscriptStore, req: Request, res: Response, a
   res.type('json').send(`${JSON.stringify(toJsonExport(call.record, call.events, Date.now(), await analyses?.analysisOf(call.sid)), null, 2)}\n`);
 }
 
-async function exportText(store: TranscriptStore, req: Request, res: Response, analyses?: Analyses): Promise<void> {
+async function exportText(store: TranscriptStore, req: Request, res: Response, analyses?: Analyses, timeZoneOf: ZoneOf = utc): Promise<void> {
   const call = await withCall(store, req, res);
   if (!call) return;
   res.setHeader('Content-Disposition', attachmentName(call.sid, 'txt'));
   const analysis = await analyses?.analysisOf(call.sid);
-  res.type('text/plain; charset=utf-8').send(toTextExport(call.record, call.events, analysis ? { analysis } : {}));
+  res.type('text/plain; charset=utf-8').send(toTextExport(call.record, call.events, { timeZone: timeZoneOf(call.record.flow ?? null), ...(analysis ? { analysis } : {}) }));
 }
 
 /** GET /api/calls/:sid/recording.wav, from under DATA_DIR (only paths the recorder writes). */

@@ -178,6 +178,8 @@ describe('dashboard API', () => {
     assert.equal(zones[demoCallSid(4)], 'Europe/London');
     const detail = (await (await get(`/api/calls/${demoCallSid(4)}`)).json()) as any;
     assert.equal(detail.timeZone, 'Europe/London');
+    const text = await (await get(`/api/calls/${demoCallSid(1)}/export.txt`)).text();
+    assert.match(text, /^Started: +2026-03-08 23:30 America\/New_York \(2026-03-09T03:30:00\.000Z\)$/m);
   });
 
   it('reads the call list\'s from/to dates as days of the flow\'s zone (else TIME_ZONE)', async () => {
