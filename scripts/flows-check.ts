@@ -50,6 +50,7 @@ function summary(flow: Flow): string {
   const transfers = Object.keys(flow.transfers);
   return `ok  ${flow.name} (${flow.file}): ${route}; ${flow.stages.length} stage${flow.stages.length === 1 ? '' : 's'}; ` +
     `${fns.length} function${fns.length === 1 ? '' : 's'}; ${hours}; transfers: ${transfers.join(', ') || 'none'}` +
+    `; analysis: ${flow.analysis === false ? 'off' : Object.keys(flow.analysis.fields).length > 0 ? Object.keys(flow.analysis.fields).join(', ') : 'on'}` +
     (flow.notify.length > 0 ? `; notifies: ${flow.notify.map((n) => `${new URL(n.webhook).host} (${n.events.join(', ')})`).join(', ')}` : '');
 }
 

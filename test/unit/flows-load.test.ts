@@ -160,8 +160,8 @@ describe('scripts/flows-check.ts', () => {
     const r = run();
     assert.equal(r.status, 0, r.stderr);
     assert.deepStrictEqual(r.stdout.trim().split('\n'), [
-      'ok  dental-receptionist (flows/dental-receptionist.yaml): default; 4 stages; 7 functions; hours America/New_York; transfers: front-desk',
-      'ok  order-status-ivr (flows/order-status-ivr.yaml): +15550100200; 4 stages; 5 functions; always open; transfers: agent',
+      'ok  dental-receptionist (flows/dental-receptionist.yaml): default; 4 stages; 7 functions; hours America/New_York; transfers: front-desk; analysis: callback_number, appointment_booked, reason',
+      'ok  order-status-ivr (flows/order-status-ivr.yaml): +15550100200; 4 stages; 5 functions; always open; transfers: agent; analysis: on',
     ]);
   });
 
