@@ -186,4 +186,18 @@ describe('SQLite analysis store', () => {
     assert.equal(page.calls.find((c) => c.record.callSid === 'CAb')?.analysis, undefined);
     await assert.rejects(store.listCalls({ limit: 10, fields: { "x') OR 1=1 --": 'a' } }), /not a field name/);
   });
+
+  it('retention deletes the analysis and jobs of a deleted call', async () => {
+    const analyses = new SqliteAnalysisStore(store.database);
+    const queue = new SqliteJobQueue(store.database);
+    await store.writeBatch({ records: [demoRecord({ callSid: 'CAold', startedAt: T0, outcome: 'completed' }), demoRecord({ callSid: 'CAnew', startedAt: T0 + 10, outcome: 'completed' })], events: [] });
+    await analyses.putAnalysis('CAold', analysis(), T0);
+    await analyses.putAnalysis('CAnew', analysis(), T0);
+    const deleted = await store.deleteCallsStartedBefore(T0 + 5, { exceptFlows: [] }, 10);
+    assert.deepEqual(deleted.map((d) => d.callSid), ['CAold']);
+    assert.equal(await analyses.getAnalysis('CAold'), undefined);
+    assert.deepEqual(await queue.jobsOf('CAold'), []);
+    assert.equal((await analyses.getAnalysis('CAnew'))?.status, 'ok');
+    assert.equal((await queue.jobsOf('CAnew')).length, 1);
+  });
 });
