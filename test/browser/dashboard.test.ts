@@ -104,6 +104,15 @@ describe('dashboard in a browser', { skip: skipWithoutChromium }, () => {
       assert.equal(await card.locator('tr[data-date="2026-03-09"] [data-col="calls"]').innerText(), '1');
       assert.equal(await card.locator('[data-stat="calls"] dd').innerText(), '4');
       assert.equal(await page.locator('#from').inputValue(), '2026-03-08');
+      assert.equal(await sunday.locator('[data-col="calls"] a').getAttribute('href'), '/calls?flow=dental&from=2026-03-08&to=2026-03-08');
+      // …which opens that New York day's calls in the list, with New York times there too.
+      await sunday.locator('[data-col="calls"] a').click();
+      await page.waitForURL(/\/calls\?flow=dental/);
+      await page.locator('#rows tr').nth(2).waitFor();
+      assert.equal(await page.locator('#rows tr').count(), 3);
+      assert.match(await page.locator(`#rows tr:has(a[href="/calls/${demoCallSid(1)}"]) .when`).innerText(), /23:30/);
+      await page.goBack();
+      await card.waitFor();
 
       // The follow-up list: New York times (23:30 on Sunday, not Monday 12:30 as in Tokyo).
       const rows = page.locator('#fu-rows tr');

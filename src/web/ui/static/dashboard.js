@@ -59,14 +59,21 @@ function dayLabel(date) {
   return new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' }).format(d);
 }
 
-function dayRow(day) {
+/** The day's calls in /calls (its dates are days of the flow's zone there too), optionally filtered further. */
+function callsLink(flow, date, text, extra) {
+  if (flow === null) return text;
+  const params = new URLSearchParams({ flow, from: date, to: date, ...extra });
+  return h('a', { href: `/calls?${params}`, title: 'Open these calls' }, text);
+}
+
+function dayRow(flow, day) {
   return h(
     'tr',
     { dataset: { date: day.date }, class: day.calls === 0 ? 'dash-quiet' : undefined },
     h('th', { scope: 'row' }, h('time', { datetime: day.date }, dayLabel(day.date))),
-    h('td', { class: 'right tabular', dataset: { col: 'calls' } }, String(day.calls)),
+    h('td', { class: 'right tabular', dataset: { col: 'calls' } }, day.calls > 0 ? callsLink(flow, day.date, String(day.calls)) : '0'),
     h('td', { dataset: { col: 'outcomes' } }, outcomes(day)),
-    h('td', { class: 'right tabular', dataset: { col: 'open' } }, String(day.followUpsOpen)),
+    h('td', { class: 'right tabular', dataset: { col: 'open' } }, day.followUps > 0 ? callsLink(flow, day.date, String(day.followUpsOpen), { followUp: 'true' }) : '0'),
     h('td', { class: 'right tabular', dataset: { col: 'median' } }, day.medianDurationMs === null ? '—' : formatDuration(day.medianDurationMs)),
     h('td', { dataset: { col: 'intents' } }, intents(day)),
     h('td', { dataset: { col: 'failed' } }, counted(day.failedFunctions, '0')),
@@ -98,7 +105,7 @@ function flowCard(entry) {
         { class: 'calls dash-days' },
         h('caption', { class: 'sr-only' }, `Per day in ${entry.timeZone}`),
         h('thead', null, h('tr', null, ['Day', 'Calls', 'Outcomes', 'Follow-ups open', 'Median length', 'Top intents', 'Failed functions', 'Transfers'].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', null, [...entry.days].reverse().map(dayRow)),
+        h('tbody', null, [...entry.days].reverse().map((day) => dayRow(entry.flow, day))),
       ),
     ),
   );
