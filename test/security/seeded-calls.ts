@@ -14,6 +14,7 @@ import { openSqliteStore, type SqliteTranscriptStore } from '../../src/transcrip
 import { createTranscriptWriter } from '../../src/transcripts/writer.js';
 import { openCallRecording } from '../../src/transcripts/recording.js';
 import { demoRecord } from '../support/transcripts-fixtures.js';
+import type { CallRecord } from '../../src/transcripts/types.js';
 import { captureLog, type LogLine } from './support.js';
 
 export interface SeedCall {
@@ -23,6 +24,8 @@ export interface SeedCall {
   recording?: boolean;
   /** Stored as the record's recordingPath as is (a forged record). */
   recordingPath?: string;
+  /** Other fields of the stored record (e.g. a `from` a SIP caller chose). */
+  record?: Partial<CallRecord>;
 }
 
 export interface SeededServer {
@@ -46,10 +49,10 @@ export async function serveSeeded(calls: SeedCall[], o: { adminToken: string }):
       await rec.close();
       recordingPath = rec.relativePath;
     }
-    const log = writer.openCall(demoRecord({ callSid: c.callSid, startedAt: startedAt + i * 60_000, ...(recordingPath !== undefined ? { recordingPath } : {}) }));
+    const log = writer.openCall(demoRecord({ callSid: c.callSid, startedAt: startedAt + i * 60_000, ...(recordingPath !== undefined ? { recordingPath } : {}), ...c.record }));
     c.said.forEach((text, k) => log.event({ kind: 'caller_utterance', text }, 1000 + k * 1000));
     if (c.functionCall) log.event({ kind: 'function_call', id: 'fc-1', status: 'ok', latencyMs: 5, ...c.functionCall }, 9000);
-    log.close({ outcome: 'ended_by_bot', endedAt: startedAt + i * 60_000 + 10_000 });
+    log.close({ outcome: 'ended_by_bot', endedAt: startedAt + i * 60_000 + 10_000, ...(c.record?.outcomeDetail ? { outcomeDetail: c.record.outcomeDetail } : {}) });
   }
   await writer.close();
   const { log, lines } = captureLog();
