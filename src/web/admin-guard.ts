@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { CallsAuth, FailureThrottle, RevokedSessions } from './ui/auth.js';
 import { notConfiguredPage } from './ui/pages.js';
+import { hasHttpsOrigin } from './server.js';
 
 export type Middleware = (req: Request, res: Response, next: NextFunction) => void;
 
@@ -38,7 +39,9 @@ export interface AdminGuards {
 export function adminGuards(options: { adminToken?: string | undefined; nodeEnv: string; app: Express }): AdminGuards {
   const locals = options.app.locals as Record<string, unknown>;
   const revoked = (locals[REVOKED_KEY] ??= new RevokedSessions()) as RevokedSessions;
-  const auth = new CallsAuth({ adminToken: options.adminToken, nodeEnv: options.nodeEnv, revoked });
+  // Secure cookies in production and whenever the public origin is https (PUBLIC_BASE_URL).
+  const secure = options.nodeEnv === 'production' || hasHttpsOrigin(options.app);
+  const auth = new CallsAuth({ adminToken: options.adminToken, nodeEnv: options.nodeEnv, revoked, secure });
   return {
     auth,
     ui: (req, res, next) => {

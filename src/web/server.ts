@@ -46,6 +46,12 @@ export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: B
 const UPGRADE_HANDLERS = 'callbridge.upgradeHandlers';
 const TWILIO_EDGE = 'callbridge.twilioEdge';
 const LOGGER = 'callbridge.log';
+const HTTPS_ORIGIN = 'callbridge.httpsOrigin';
+
+/** Whether the app's public origin is https (its cookies are then Secure; see admin-guard.ts). */
+export function hasHttpsOrigin(app: Express): boolean {
+  return app.locals[HTTPS_ORIGIN] === true;
+}
 
 /** Registers an upgrade handler on `app` (call before `listen`). */
 export function addUpgradeHandler(app: Express, handler: UpgradeHandler): void {
@@ -72,7 +78,9 @@ export function createApp(deps: WebDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
-  app.use(securityHeaders((deps.publicBaseUrl ?? deps.twilio?.publicBaseUrl ?? '').startsWith('https://')));
+  const https = (deps.publicBaseUrl ?? deps.twilio?.publicBaseUrl ?? '').startsWith('https://');
+  app.locals[HTTPS_ORIGIN] = https;
+  app.use(securityHeaders(https));
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, uptimeS: Math.round(process.uptime()) });
   });

@@ -3,8 +3,9 @@
  * request carry it (CSRF), catch it on plain http, or have it sent to other paths or hosts. The
  * audit found the flags holding; this is their regression test: the session cookie is HttpOnly,
  * SameSite=Strict, Path=/, host-only (no Domain), Secure in production (where PUBLIC_BASE_URL must
- * be https: see production-config.test.ts), expires with the session, and never holds the token.
- * Sign-out clears it with the same flags.
+ * be https: see production-config.test.ts) and whenever PUBLIC_BASE_URL is https (before, only in
+ * production: a development server behind an https tunnel set it without Secure), expires with
+ * the session, and never holds the token. Sign-out clears it with the same flags.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,8 +23,8 @@ function parseSetCookie(header: string | null): { name: string; value: string; a
   return { name: pair!.slice(0, eq).trim(), value: pair!.slice(eq + 1), attrs };
 }
 
-async function signInAndOut(nodeEnv: string): Promise<{ signIn: ReturnType<typeof parseSetCookie>; signOut: ReturnType<typeof parseSetCookie> }> {
-  const s = await serveCalls({ adminToken: TOKEN, nodeEnv });
+async function signInAndOut(nodeEnv: string, publicBaseUrl?: string): Promise<{ signIn: ReturnType<typeof parseSetCookie>; signOut: ReturnType<typeof parseSetCookie> }> {
+  const s = await serveCalls({ adminToken: TOKEN, nodeEnv, ...(publicBaseUrl ? { publicBaseUrl } : {}) });
   try {
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
     const signIn = await fetch(`${s.base}/calls/login`, { method: 'POST', redirect: 'manual', headers: form, body: `token=${TOKEN}` });
@@ -61,6 +62,12 @@ describe('security: session cookie flags', () => {
     const { signIn, signOut } = await signInAndOut('development');
     assertFlags(signIn, false, 'sign-in');
     assertFlags(signOut, false, 'sign-out');
+  });
+
+  it('development behind an https PUBLIC_BASE_URL (a tunnel): Secure as well', async () => {
+    const { signIn, signOut } = await signInAndOut('development', 'https://calls.example.com');
+    assertFlags(signIn, true, 'sign-in');
+    assertFlags(signOut, true, 'sign-out');
   });
 
   it('the anonymous browser cookie of open development access has the same flags', () => {

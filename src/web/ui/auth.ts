@@ -81,10 +81,11 @@ export class CallsAuth {
   private readonly secure: boolean;
   private readonly revoked: RevokedSessions;
 
-  constructor(options: { adminToken?: string | undefined; nodeEnv: string; revoked?: RevokedSessions }) {
+  /** `secure`: cookies only over https (default: in production). */
+  constructor(options: { adminToken?: string | undefined; nodeEnv: string; revoked?: RevokedSessions; secure?: boolean }) {
     this.token = options.adminToken === '' ? undefined : options.adminToken;
     this.mode = this.token !== undefined ? 'token' : options.nodeEnv === 'production' ? 'refuse' : 'open';
-    this.secure = options.nodeEnv === 'production';
+    this.secure = options.secure ?? options.nodeEnv === 'production';
     this.revoked = options.revoked ?? new RevokedSessions();
   }
 
