@@ -19,6 +19,9 @@ import { SqliteJobQueue } from '../../src/transcripts/sqlite-jobs.js';
 import { SqliteDeliveryLog } from '../../src/transcripts/sqlite-deliveries.js';
 import { JobRunner } from '../../src/aftercall/runner.js';
 import { Notifier } from '../../src/notify/notifier.js';
+import { startNotifications } from '../../src/notify/wire.js';
+import { loadEnv } from '../../src/config/env.js';
+import type { Flow } from '../../src/flows/index.js';
 import { silentLogger } from '../../src/shared/log.js';
 import type { CallAnalysis } from '../../src/transcripts/after-call-store.js';
 import type { NotifyConfig } from '../../src/flows/notify-schema.js';
@@ -223,5 +226,54 @@ describe('notifier', () => {
     await drain();
     assert.equal(received.length, 0);
     assert.deepEqual(await parts.log.deliveriesOf(sid), []);
+  });
+
+  it('wired for production: http:// and this machine refused unless NOTIFY_ALLOW_PRIVATE; the hook queues through the runner', async () => {
+    const tlsHook = hook.replace('http://', 'https://');
+    const flows = [{ name: 'bookings', notify: [{ webhook: hook, events: ['call.completed'] }, { webhook: tlsHook, events: ['call.completed'] }] } as unknown as Flow];
+    const wire = async (vars: Record<string, string>) => {
+      await parts.runner.stop();
+      const hooks: Array<(sid: string) => Promise<void>> = [];
+      const runner = new JobRunner({ queue: parts.queue, log: silentLogger(), nowMs: () => now, pollMs: 3_600_000 });
+      const env = loadEnv({ NOTIFY_SECRET: SECRET, ...vars });
+      const afterCall = { queue: parts.queue, runner, analysisOf: async (sid: string) => analyses.get(sid), onAnalysisSettled: (h: (sid: string) => Promise<void>) => void hooks.push(h) };
+      const notifier = startNotifications({ env, store: parts.store, afterCall, flows: () => flows, log: silentLogger(), options: { nowMs: () => now } });
+      parts = { ...parts, runner, notifier };
+      return { hooks, notifier };
+    };
+    const errorsOf = async (notifier: Notifier, sid: string) => (await notifier.deliveriesOf(sid)).map((d) => [d.endpoint.slice(0, 5), d.state, d.lastError]);
+
+    const prod = await wire({ NODE_ENV: 'production' });
+    const first = await endedCall(10);
+    analyses.set(first, analysis(false));
+    await assert.rejects(prod.hooks[0]!(first), /still starting/, 'no link before the server listens');
+    prod.notifier.publicBaseUrl = 'https://bot.example.com';
+    await prod.hooks[0]!(first);
+    await drain();
+    assert.equal(received.length, 0);
+    const refused = await errorsOf(prod.notifier, first);
+    assert.deepEqual(refused.map(([scheme, state]) => [scheme, state]), [['http:', 'failed'], ['https', 'failed']]);
+    assert.match(String(refused[0]![2]), /http: is not allowed here: use https:\/\//);
+    assert.match(String(refused[1]![2]), /127\.0\.0\.1, a loopback, private, link-local or reserved address \(set NOTIFY_ALLOW_PRIVATE=true/);
+
+    const allowed = await wire({ NODE_ENV: 'production', NOTIFY_ALLOW_PRIVATE: 'true' });
+    allowed.notifier.publicBaseUrl = 'https://bot.example.com';
+    const second = await endedCall(11);
+    analyses.set(second, analysis(false));
+    await allowed.hooks[0]!(second);
+    await drain();
+    const past = await errorsOf(allowed.notifier, second);
+    assert.match(String(past[0]![2]), /http: is not allowed here/, 'http:// stays refused in production');
+    // Past the address guard: the plain-http receiver does not speak TLS, so that attempt fails there and is retried.
+    assert.equal(past[1]![1], 'pending');
+    assert.doesNotMatch(String(past[1]![2]), /NOTIFY_ALLOW_PRIVATE/);
+
+    const dev = await wire({});
+    dev.notifier.publicBaseUrl = 'https://bot.example.com';
+    const third = await endedCall(12);
+    analyses.set(third, analysis(false));
+    await dev.hooks[0]!(third);
+    await drain();
+    assert.equal(received.length, 1, 'development sends to this machine over http');
   });
 });
