@@ -6,6 +6,7 @@
  *   npm run calls -- show <callSid>
  *   npm run calls -- export <callSid> [--format json|txt]
  *   npm run calls -- analyse <callSid>… | --since 1d   (re-runs the post-call analysis: src/aftercall/cli.ts)
+ *   npm run calls -- follow-ups [--flow name] [--state open|done|all] [--limit 200] [--csv]
  *
  * Options: --data-dir DIR (default: $DATA_DIR or ./data), --show-numbers (list/show mask caller
  * numbers by default; exports are complete). Times and --from/--to days are in the business's
@@ -22,12 +23,15 @@ import type { TimeZoneOf } from '../src/dashboard/time-zones.js';
 import { analyseCommand } from '../src/aftercall/cli.js';
 import { SqliteAnalysisStore } from '../src/transcripts/sqlite-analysis.js';
 import { createLogger } from '../src/shared/log.js';
+import { SqliteDashboardStore } from '../src/transcripts/sqlite-dashboard.js';
+import { followUpsCsv } from '../src/dashboard/follow-ups-csv.js';
 
 const USAGE = `usage:
   npm run calls -- list [--q text] [--outcome o1,o2] [--flow name] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--limit n] [--offset n]
   npm run calls -- show <callSid>
   npm run calls -- export <callSid> [--format json|txt]
   npm run calls -- analyse <callSid>… | --since 1d|12h   (re-runs the post-call analysis)
+  npm run calls -- follow-ups [--flow name] [--state open|done|all] [--limit n] [--csv]   (calls needing a person)
 options: --data-dir DIR (default $DATA_DIR or ./data), --show-numbers,
   --time-zone ZONE (default: each call's flow's hours.timeZone from --flows-dir, else $TIME_ZONE, else UTC)
 outcomes: ${CALL_OUTCOMES.join(', ')}`;
@@ -139,6 +143,7 @@ async function main(): Promise<number> {
       to: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, format: { type: 'string' },
       'data-dir': { type: 'string' }, 'show-numbers': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       'time-zone': { type: 'string' }, 'flows-dir': { type: 'string' }, since: { type: 'string' },
+      state: { type: 'string' }, csv: { type: 'boolean' },
     },
   });
   if (positionals[0] === 'analyse' || positionals[0] === 'analyze') return analyse(values, positionals.slice(1));
@@ -164,6 +169,10 @@ async function main(): Promise<number> {
       await list(store, values, zoneOf);
       return 0;
     }
+    if (command === 'follow-ups') {
+      await followUps(store, values, zoneOf);
+      return 0;
+    }
     if (command !== 'show' && command !== 'export') throw new UsageError(`unknown command "${command}"`);
     if (!sid) throw new UsageError(`${command} needs a call sid (see "npm run calls -- list")`);
     const record = await store.getCall(sid);
@@ -187,6 +196,27 @@ async function main(): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/** `follow-ups`: the dashboard's list (record flag or analysis, not marked done), or its CSV. */
+async function followUps(store: SqliteTranscriptStore, values: Record<string, string | boolean | undefined>, zoneOf: TimeZoneOf): Promise<void> {
+  const state = values.state ?? 'open';
+  if (state !== 'open' && state !== 'done' && state !== 'all') throw new UsageError('--state must be open, done or all');
+  const limit = values.limit === undefined ? 200 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 5000) throw new UsageError('--limit must be a whole number from 1 to 5000');
+  const query = { state, limit, ...(typeof values.flow === 'string' ? { flow: values.flow } : {}) } as const;
+  const { items, total } = await new SqliteDashboardStore(store.database).followUps(query);
+  if (values.csv) return void process.stdout.write(followUpsCsv(items, zoneOf, process.env.PUBLIC_BASE_URL ?? ''));
+  if (total === 0) return void console.log(state === 'done' ? 'No follow-ups marked done.' : 'Nothing to follow up.');
+  const when = whenIn(zoneOf);
+  const rows = [['WHEN', 'CALL SID', 'CALLER', 'FLOW', 'WHY', ...(state === 'open' ? [] : ['DONE'])].map((h) => paint('1', h))];
+  for (const i of items) {
+    const why = [i.analysis?.followUp ? i.analysis.followUpReason : null, ...(i.followUp?.reasons ?? [])].filter((r): r is string => !!r).join(' ');
+    const done = i.done ? `${i.done.by}, ${when(i.done.atMs, i.flow ?? undefined)}` : '';
+    rows.push([when(i.startedAt, i.flow ?? undefined), i.callSid, values['show-numbers'] ? i.from : mask(i.from), i.flow ?? '—', clip(why || 'the analysis says so', 70), ...(state === 'open' ? [] : [done])]);
+  }
+  console.log(table(rows, [22, 34, 16, 12, 70]));
+  console.log(paint('2', `\n${items.length} of ${total} ${state === 'all' ? '' : `${state} `}follow-up${total === 1 ? '' : 's'}`));
 }
 
 /** `analyse`: writes to the store (queues jobs), so it opens it itself rather than read-only. */

@@ -15,10 +15,10 @@ import { fileURLToPath } from 'node:url';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../shared/log.js';
-import type { DashboardStore, FollowUpItem, WindowFigures } from '../transcripts/after-call-store.js';
+import type { DashboardStore, WindowFigures } from '../transcripts/after-call-store.js';
 import { isAnyCallSid } from '../twilio/sids.js';
 import { addDays, daysBetween, isLocalDate, ZoneCalendar, type LocalDate } from '../dashboard/days.js';
-import { toCsv } from '../dashboard/csv.js';
+import { followUpsCsv } from '../dashboard/follow-ups-csv.js';
 import { addUp, trimDay } from '../dashboard/totals.js';
 import { adminGuards, adminPage, clientOf } from './admin-guard.js';
 
@@ -71,7 +71,7 @@ export function mountDashboard(app: express.Express, deps: DashboardDeps): void 
   app.use(['/dashboard', '/api/dashboard', '/api/follow-ups'], guards.headers);
   app.get('/dashboard', guards.ui, (_req, res) => void res.type('html').send(page));
   app.get('/api/dashboard', guards.api, safe((req, res) => dashboardReport(deps, req, res)));
-  app.get('/api/follow-ups.csv', guards.api, safe((req, res) => followUpsCsv(deps, req, res)));
+  app.get('/api/follow-ups.csv', guards.api, safe((req, res) => followUpsCsvRoute(deps, req, res)));
   app.get('/api/follow-ups', guards.api, safe((req, res) => followUpsJson(deps, req, res)));
   const json = express.json({ limit: '2kb', type: () => true });
   app.post('/api/follow-ups/:sid/done', guards.api, json, safe((req, res) => markDone(deps, guards.auth, req, res)));
@@ -173,35 +173,13 @@ async function followUpsJson(deps: DashboardDeps, req: Request, res: Response): 
   if (list) res.json(list);
 }
 
-const CSV_HEADER = ['call_sid', 'started', 'time_zone', 'flow', 'caller', 'outcome', 'duration_s', 'level', 'reasons', 'analysis_reason', 'summary', 'intent', 'done_by', 'done_at', 'link'];
-
 /** GET /api/follow-ups.csv: the list as the page shows it (same filters), times in each flow's zone. */
-async function followUpsCsv(deps: DashboardDeps, req: Request, res: Response): Promise<void> {
+async function followUpsCsvRoute(deps: DashboardDeps, req: Request, res: Response): Promise<void> {
   const list = await followUpList(deps, req, res);
   if (!list) return;
-  const calendars = new Map<string, ZoneCalendar>();
-  const calendar = (zone: string) => calendars.get(zone) ?? calendars.set(zone, new ZoneCalendar(zone)).get(zone)!;
-  const base = deps.publicBaseUrl ?? '';
-  const rows = list.items.map((i: FollowUpItem & { timeZone: string; link: string }) => [
-    i.callSid,
-    calendar(i.timeZone).format(i.startedAt),
-    i.timeZone,
-    i.flow,
-    i.from,
-    i.outcome,
-    i.durationMs === null ? null : Math.round(i.durationMs / 1000),
-    i.followUp?.level ?? (i.analysis?.followUp ? 'analysis' : null),
-    i.followUp?.reasons.join(' ') ?? null,
-    i.analysis?.followUpReason ?? null,
-    i.analysis?.summary ?? null,
-    i.analysis?.intent ?? null,
-    i.done?.by ?? null,
-    i.done ? calendar(i.timeZone).format(i.done.atMs) : null,
-    `${base}${i.link}`,
-  ]);
   const day = new ZoneCalendar(deps.timeZoneOf(null)).dateOf(deps.now().getTime());
   res.setHeader('Content-Disposition', `attachment; filename="follow-ups-${list.state}-${day}.csv"`);
-  res.type('text/csv; charset=utf-8').send(`\uFEFF${toCsv(CSV_HEADER, rows)}`);
+  res.type('text/csv; charset=utf-8').send(followUpsCsv(list.items, deps.timeZoneOf, deps.publicBaseUrl ?? ''));
 }
 
 /** The call named by :sid, or undefined after answering 400. */

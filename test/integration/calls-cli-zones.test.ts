@@ -9,7 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/transcripts/sqlite-store.js';
-import { seedCall } from '../support/dashboard-fixtures.js';
+import { seedAnalysis, seedCall } from '../support/dashboard-fixtures.js';
+import { SqliteDashboardStore } from '../../src/transcripts/sqlite-dashboard.js';
 import { demoCallSid } from '../support/transcripts-fixtures.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -38,6 +39,10 @@ describe('calls CLI time zones', () => {
     const store = openSqliteStore({ dataDir: dir });
     await seedCall(store, { n: 1, flow: 'dental', startedAt: Date.parse('2026-03-09T03:30:00Z'), durationMs: 60_000 });
     await seedCall(store, { n: 2, flow: 'bookings', startedAt: Date.parse('2026-07-09T23:30:00Z'), durationMs: 60_000 });
+    await seedCall(store, { n: 3, flow: 'dental', startedAt: Date.parse('2026-03-10T15:00:00Z'), durationMs: 60_000, followUp: { level: 'amber', reasons: ['=The function book failed.'] } });
+    await seedCall(store, { n: 4, flow: 'dental', startedAt: Date.parse('2026-03-11T15:00:00Z'), durationMs: 60_000 });
+    await seedAnalysis(store, demoCallSid(4), { followUp: true, followUpReason: 'Wants a call back' });
+    await new SqliteDashboardStore(store.database).markDone(demoCallSid(4), { by: 'Maria', via: 'admin', client: '127.0.0.1', atMs: Date.parse('2026-03-12T14:00:00Z') });
     await store.close();
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,6 +67,26 @@ describe('calls CLI time zones', () => {
     assert.match(bad.stderr, /--time-zone: "Mars\/Olympus" is not a known time zone/);
     assert.equal(badEnv.code, 2);
     assert.match(badEnv.stderr, /TIME_ZONE: "Nowhere\/Land"/);
+  });
+
+  it('lists the follow-ups, open or done, and as CSV', async () => {
+    const base = ['--data-dir', dir, '--flows-dir', flows];
+    const [open, done, csv, bad] = await Promise.all([
+      run(['follow-ups', ...base]),
+      run(['follow-ups', ...base, '--state', 'done']),
+      run(['follow-ups', ...base, '--csv', '--state', 'all']),
+      run(['follow-ups', ...base, '--state', 'maybe']),
+    ]);
+    assert.equal(open.code, 0, open.stderr);
+    assert.match(open.stdout, /^2026-03-10 11:00 EDT\s+CA0+3 .*=The function book failed\./m);
+    assert.doesNotMatch(open.stdout, /CA0+4/);
+    assert.match(open.stdout, /1 of 1 open follow-up$/m);
+    assert.match(done.stdout, /^2026-03-11 11:00 EDT\s+CA0+4 .*Wants a call back\s+Maria, 2026-03-12 10:00 EDT$/m);
+    const lines = csv.stdout.replace(/^\uFEFF/, '').split('\r\n');
+    assert.equal(lines[0], 'call_sid,started,time_zone,flow,caller,outcome,duration_s,level,reasons,analysis_reason,summary,intent,done_by,done_at,link');
+    assert.match(lines[1]!, new RegExp(`^${demoCallSid(4)},2026-03-11 11:00,America/New_York,dental,'\\+447700900123,completed,60,analysis,,Wants a call back,.*,Maria,2026-03-12 10:00,/calls/${demoCallSid(4)}$`));
+    assert.match(lines[2]!, new RegExp(`^${demoCallSid(3)},.*,amber,'=The function book failed\\.,`));
+    assert.equal(bad.code, 2);
   });
 
   it('reads --from and --to as days of the flow\'s zone', async () => {
