@@ -11,7 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import express from 'express';
 import { adminGuards } from '../../src/web/admin-guard.js';
-import { CallsAuth, SESSION_COOKIE, SESSION_TTL_S } from '../../src/web/ui/auth.js';
+import { CallsAuth, RevokedSessions, SESSION_COOKIE, SESSION_TTL_S } from '../../src/web/ui/auth.js';
 import { serveCalls, stackLines, type CallsServer } from './support.js';
 
 const TOKEN = 'stale-sessions-admin-token-0123456789abcdef';
@@ -113,5 +113,18 @@ describe('security: a sign-out holds for every admin guard of the app', () => {
     assert.equal(phone.auth.identify({ headers: { cookie } }), undefined);
     assert.equal(calls.auth.identify({ headers: { cookie } }), undefined);
     assert.equal(elsewhere.auth.identify({ headers: { cookie } })?.user, 'admin', 'revocations are per app (per instance)');
+  });
+});
+
+describe('security: the sign-out list is bounded', () => {
+  it('drops expired ids first, then the oldest, never growing past its size', () => {
+    const now = 1_000_000;
+    const list = new RevokedSessions(2);
+    list.revoke('expired', now - 1, now);
+    list.revoke('a', now + 1000, now);
+    list.revoke('b', now + 1000, now); // full: the expired one goes
+    assert.deepEqual(['expired', 'a', 'b'].map((id) => list.has(id)), [false, true, true]);
+    list.revoke('c', now + 1000, now); // full of live ids: the oldest goes
+    assert.deepEqual(['a', 'b', 'c'].map((id) => list.has(id)), [false, true, true]);
   });
 });
