@@ -51,6 +51,14 @@ export interface AnalysisDeps {
 const HOOK_FAILED = 'settled hook failed: ';
 const NO_FIELDS: AnalysisConfig = { fields: {}, responseJsonSchema: buildResponseJsonSchema({}) };
 
+/** The placeholder shown while an analysis is queued (first time, or again). */
+export function pendingAnalysis(model: string, nowMs: number): CallAnalysis {
+  return {
+    status: 'pending', summary: '', intent: '', resolved: false, followUp: false, followUpReason: null, sentiment: 'neutral',
+    fields: {}, model, promptVersion: PROMPT_VERSION, analysedAtMs: nowMs,
+  };
+}
+
 /** A settled analysis that is not ok. */
 function notOk(status: 'skipped' | 'failed', model: string, nowMs: number, error: string, errorCode?: string): CallAnalysis {
   const a: CallAnalysis = {

@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { AnalysisSetting } from '../flows/analysis-schema.js';
 import type { Logger } from '../shared/log.js';
 import { DEFAULT_DB_FILE, openSqliteStore, SqliteAnalysisStore, SqliteJobQueue, type CallAnalysis, type SqliteTranscriptStore } from '../transcripts/index.js';
-import { analysisHandler, analysisKey, type AnalysisFlow } from './analyse.js';
+import { analysisHandler, analysisKey, pendingAnalysis, type AnalysisFlow } from './analyse.js';
 import { analysisEndpoint, type AnalysisEndpointEnv } from './index.js';
 import { JobRunner } from './runner.js';
 
@@ -83,6 +83,7 @@ export async function analyseCommand(c: AnalyseCommand): Promise<number> {
       }
       const key = analysisKey(sid);
       if (!(await queue.requeue(key, now(), now()))) await queue.enqueue({ kind: 'analysis', key, callSid: sid, payload: null, runAtMs: now() });
+      await analyses.putAnalysis(sid, pendingAnalysis(analysisEndpoint(c.env, undefined).model, now()), now());
       sids.push(sid);
     }
     if (sids.length === 0) return c.callSids?.length ? 1 : 0;

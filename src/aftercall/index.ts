@@ -17,9 +17,8 @@ import {
   type TranscriptWriter,
 } from '../transcripts/index.js';
 import { JobRunner } from './runner.js';
-import { analysisHandler, analysisKey, type RetryLimits } from './analyse.js';
+import { analysisHandler, analysisKey, pendingAnalysis, type RetryLimits } from './analyse.js';
 import { DEFAULT_ANALYSIS_MODEL, GOOGLE_API_BASE_URL, type GeminiRestOptions } from './gemini-rest.js';
-import { PROMPT_VERSION } from './prompt.js';
 
 export { JobRunner, type JobHandler, type JobOutcome } from './runner.js';
 export { analysisKey, DEFAULT_RETRY_LIMITS } from './analyse.js';
@@ -127,10 +126,7 @@ export function startAfterCall(options: AfterCallOptions): AfterCall {
       if (stored) return stored;
       const job = (await queue.jobsOf(callSid)).find((j) => j.key === analysisKey(callSid));
       if (!job || job.state === 'done' || job.state === 'failed') return undefined;
-      return {
-        status: 'pending', summary: '', intent: '', resolved: false, followUp: false, followUpReason: null, sentiment: 'neutral',
-        fields: {}, model: options.gemini.model, promptVersion: PROMPT_VERSION, analysedAtMs: job.createdAtMs,
-      };
+      return pendingAnalysis(options.gemini.model, job.createdAtMs);
     },
     onAnalysisSettled(hook) {
       hooks.push(hook);
@@ -139,6 +135,8 @@ export function startAfterCall(options: AfterCallOptions): AfterCall {
       const key = analysisKey(callSid);
       const now = nowMs();
       if (!(await queue.requeue(key, now, now))) await queue.enqueue({ kind: 'analysis', key, callSid, payload: null, runAtMs: now });
+      // The previous answer gives way to "pending" until the new one settles.
+      await analyses.putAnalysis(callSid, pendingAnalysis(options.gemini.model, now), now);
       runner.kick();
     },
     async stop() {

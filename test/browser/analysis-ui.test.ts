@@ -20,6 +20,7 @@ import { SqliteAnalysisStore } from '../../src/transcripts/sqlite-analysis.js';
 import { createTranscriptWriter } from '../../src/transcripts/writer.js';
 import type { CallAnalysis } from '../../src/transcripts/after-call-store.js';
 import { mountCalls } from '../../src/web/calls-routes.js';
+import { mountAnalysis } from '../../src/web/analysis-routes.js';
 import { demoCallSid, seedDemoCall } from '../support/transcripts-fixtures.js';
 
 const base0 = (now: number): CallAnalysis => ({
@@ -51,6 +52,15 @@ describe('post-call analysis in the review UI', { skip: skipWithoutChromium }, (
 
     const app = express();
     mountCalls(app, { store, dataDir: dir, log: silentLogger(), nodeEnv: 'test', analyses: { analysisOf: (sid) => analyses.getAnalysis(sid) } });
+    // "Analyse again": pending at once, a new answer a moment later (the server's runner stands here).
+    const afterCall = {
+      analysisOf: (sid: string) => analyses.getAnalysis(sid),
+      async reanalyse(sid: string) {
+        await analyses.putAnalysis(sid, { ...base0(Date.now()), status: 'pending', summary: '', fields: {} }, Date.now());
+        setTimeout(() => void analyses.putAnalysis(sid, { ...base0(Date.now()), summary: 'Analysed again.' }, Date.now()), 300);
+      },
+    };
+    mountAnalysis(app, { store, afterCall, log: silentLogger(), nodeEnv: 'test' });
     server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -101,6 +111,11 @@ describe('post-call analysis in the review UI', { skip: skipWithoutChromium }, (
       assert.match(fields, /party_size\s+4/);
       assert.match(fields, /callback_number\s+not said/);
       assert.match(await page.locator('#analysis').innerText(), /gemini-3\.8-flash · prompt analysis-v1/);
+
+      // Analyse again: pending at once, then the new answer without a reload.
+      await page.locator('#analyse-again').click();
+      await page.locator('#analysis[data-status="pending"]').waitFor();
+      await page.locator('#analysis-summary', { hasText: 'Analysed again.' }).waitFor();
 
       // A field value opens the list filtered by it, shown as a chip that can be removed.
       await page.locator('#analysis-fields a', { hasText: 'booking' }).click();

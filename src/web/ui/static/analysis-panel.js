@@ -26,11 +26,37 @@ function when(ms, zone) {
   }
 }
 
-/** The analysis section, or null when the call has none (still in progress, or older than analyses). */
-export function analysisPanel(a, zone) {
+/** POST /api/calls/:sid/analyse, then `onQueued(analysis)`; errors show next to the button. */
+function againButton(sid, onQueued) {
+  const button = h('button', { type: 'button', class: 'button small', id: 'analyse-again' }, 'Analyse again');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const res = await fetch(`/api/calls/${encodeURIComponent(sid)}/analyse`, { method: 'POST', credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(body.message || `the server answered ${res.status}`);
+      onQueued(body.analysis);
+    } catch (err) {
+      button.disabled = false;
+      button.after(h('span', { class: 'muted', role: 'alert' }, ` Could not queue it: ${err.message}`));
+    }
+  });
+  return button;
+}
+
+/**
+ * The analysis section, or null when the call has none (still in progress, or older than analyses).
+ * `again`: { sid, onQueued } adds the "Analyse again" button (settled analyses only).
+ */
+export function analysisPanel(a, zone, again) {
   if (!a) return null;
   const [label, cls] = STATUS[a.status] ?? [a.status, ''];
-  const head = h('div', { class: 'conv-head' }, h('h2', { id: 'analysis-title' }, 'Analysis'), h('span', { class: `badge ${cls}`, id: 'analysis-status' }, label));
+  const head = h(
+    'div',
+    { class: 'conv-head' },
+    h('h2', { id: 'analysis-title' }, 'Analysis'),
+    h('span', null, h('span', { class: `badge ${cls}`, id: 'analysis-status' }, label), ' ', again && a.status !== 'pending' ? againButton(again.sid, again.onQueued) : null),
+  );
   const section = (...body) => h('section', { class: 'card analysis', id: 'analysis', 'aria-labelledby': 'analysis-title', dataset: { status: a.status } }, head, ...body);
   if (a.status === 'pending') return section(h('p', { class: 'muted' }, 'The call is being analysed; this updates by itself.'));
   if (a.status !== 'ok') {

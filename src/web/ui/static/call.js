@@ -251,7 +251,7 @@ function render(data) {
   const items = data.events.map((e) => renderEvent(e, data));
   root.replaceChildren(
     header(data),
-    analysisPanel(data.analysis, zone) ?? '',
+    analysisPanel(data.analysis, zone, again) ?? '',
     h(
       'section',
       { class: 'conversation', 'aria-labelledby': 'conv-title' },
@@ -313,6 +313,16 @@ async function main(retried = false) {
   else if (data.analysis?.status === 'pending') watchAnalysis();
 }
 
+/** "Analyse again": show it pending at once, then follow it. */
+const again = {
+  sid,
+  onQueued(analysis) {
+    const panel = analysisPanel(analysis, zone, again);
+    if (panel) document.getElementById('analysis')?.replaceWith(panel);
+    watchAnalysis();
+  },
+};
+
 /** Re-reads the call while its analysis is pending (a few seconds, usually), then shows it. */
 function watchAnalysis(tries = 0) {
   if (tries >= 60) return;
@@ -323,7 +333,7 @@ function watchAnalysis(tries = 0) {
     } catch {
       return;
     }
-    const panel = analysisPanel(data.analysis, zone);
+    const panel = analysisPanel(data.analysis, zone, again);
     if (panel) document.getElementById('analysis')?.replaceWith(panel);
     if (data.analysis?.status === 'pending') watchAnalysis(tries + 1);
   }, 2000);
