@@ -129,8 +129,8 @@ async function withBridge<T>(echoWindows: boolean, entry: string, fn: (bridge: S
   const nodeArgs = [
     ...BRIDGE_NODE_ARGS,
     ...traceArgs(''),
-    // --compare-floor reads GC pauses of the process under test from its --trace-gc lines.
-    ...(COMPARE && !DIAGNOSE ? ['--trace-gc'] : []),
+    // --compare-floor reads GC pauses, and heap bytes allocated and promoted, from --trace-gc-nvp lines.
+    ...(COMPARE ? ['--trace-gc-nvp'] : []),
   ];
   // The sweep goes past the default MAX_CALLS (100) on purpose: lift the caps to measure.
   const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emu.url, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info', MAX_CALLS: '10000', MAX_PENDING_CALLS: '10000' }, PIN ? ['taskset', '-c', '0'] : [], nodeArgs, entry);

@@ -15,18 +15,32 @@ export interface GcPause {
   /** Scavenge, Mark-Compact, Mark-sweep or Minor Mark-Compact (V8's own names). */
   kind: string;
   ms: number;
+  /** With --trace-gc-nvp: bytes allocated on the heap since the previous collection, and promoted to the old generation by this one. */
+  allocatedBytes?: number;
+  promotedBytes?: number;
 }
+
+/** --trace-gc-nvp's `gc=` codes, as --trace-gc names them. */
+const NVP_KINDS: Record<string, string> = { s: 'Scavenge', mc: 'Mark-Compact', mmc: 'Minor Mark-Compact', ms: 'Mark-sweep' };
 
 /**
  * Every pause in the output of a process run with `--trace-gc` (one line per collection, e.g.
  * `… ms: Mark-Compact 59.6 (77.7) -> 49.7 (84.3) MB, 15.48 / 0.00 ms  (+ 2.4 ms in 21 steps …`):
  * the first figure after the sizes is the time the program was stopped (for an incremental
- * Mark-Compact, its final atomic pause; the steps before it are in the parenthesis).
+ * Mark-Compact, its final atomic pause; the steps before it are in the parenthesis). Lines of
+ * `--trace-gc-nvp` (`… ms: pause=11.2 mutator=… gc=mc … allocated=… promoted=…`) are read too,
+ * with the bytes allocated before and promoted by each collection.
  */
 export function parseGcPauses(output: string): GcPause[] {
   const pauses: GcPause[] = [];
-  for (const m of output.matchAll(/ ms: ((?:Minor )?(?:Scavenge|Mark-Compact|Mark-sweep))[^,\n]*?, ([\d.]+) \/ [\d.]+ ms/g)) {
-    pauses.push({ kind: m[1]!, ms: Number(m[2]) });
+  for (const m of output.matchAll(/ ms: (?:((?:Minor )?(?:Scavenge|Mark-Compact|Mark-sweep))[^,\n]*?, ([\d.]+) \/ [\d.]+ ms|pause=([\d.]+) [^\n]*?gc=(\w+) [^\n]*)/g)) {
+    if (m[1] !== undefined) {
+      pauses.push({ kind: m[1], ms: Number(m[2]) });
+      continue;
+    }
+    const line = m[0];
+    const bytes = (key: string) => Number(new RegExp(` ${key}=(\\d+)`).exec(line)?.[1] ?? NaN);
+    pauses.push({ kind: NVP_KINDS[m[4]!] ?? m[4]!, ms: Number(m[3]), allocatedBytes: bytes('allocated'), promotedBytes: bytes('promoted') });
   }
   return pauses;
 }
@@ -38,6 +52,9 @@ export interface GcSummary {
   /** The longest Mark-Compact (full collection) pause, 0 without one. */
   maxMarkCompactMs: number;
   markCompacts: number;
+  /** Heap bytes allocated and promoted over the window (--trace-gc-nvp; NaN without it). */
+  allocatedBytes: number;
+  promotedBytes: number;
 }
 
 export function summariseGc(pauses: readonly GcPause[]): GcSummary {
@@ -49,6 +66,8 @@ export function summariseGc(pauses: readonly GcPause[]): GcSummary {
     maxMs: sorted.length > 0 ? sorted[sorted.length - 1]! : 0,
     maxMarkCompactMs: full.reduce((m, p) => Math.max(m, p.ms), 0),
     markCompacts: full.length,
+    allocatedBytes: pauses.length > 0 ? pauses.reduce((a, p) => a + (p.allocatedBytes ?? NaN), 0) : NaN,
+    promotedBytes: pauses.length > 0 ? pauses.reduce((a, p) => a + (p.promotedBytes ?? NaN), 0) : NaN,
   };
 }
 
@@ -132,17 +151,23 @@ export function targetsLine(c: Comparison): string {
   return `#   targets at ${c.calls} calls: ${targets(c).map((t) => `${t.what} ${t.value} (≤ ${t.limit}) ${t.met ? 'met' : 'NOT met'}`).join('; ')}`;
 }
 
+/** Heap KB per media message handled (caller frames in plus bot audio messages out). */
+function perMessageKb(s: SideFigures, bytes: number): number {
+  return bytes / 1024 / (s.inbound.frames + s.outbound.frames);
+}
+
 /** Rows of the per-N table (markdown): callbridge, the relay, and the ratio. */
 export function comparisonTable(c: Comparison): string[] {
   const dir = (d: DirectionStats) => `${fixed(d.p50Ms, 2)} / ${fixed(d.p99Ms, 2)} / ${fixed(d.maxMs, 1)}`;
   const row = (name: string, s: SideFigures) =>
     `| ${name} | ${dir(s.inbound)} | ${dir(s.outbound)} | ${s.inbound.lost}/${s.outbound.lost} of ${s.inbound.frames}/${s.outbound.frames} | ${fixed(s.cpuPct, 1)} | ${fixed((s.cpuPct * 10) / c.calls, 2)} | ` +
-    `${s.gc.count}, ${fixed(s.gc.p99Ms, 2)}, ${fixed(s.gc.maxMs, 2)} (${s.gc.markCompacts} Mark-Compact, longest ${fixed(s.gc.maxMarkCompactMs, 2)}) | ${fixed(s.rssPerCallMb, 3)} |`;
+    `${s.gc.count}, ${fixed(s.gc.p99Ms, 2)}, ${fixed(s.gc.maxMs, 2)} (${s.gc.markCompacts} Mark-Compact, longest ${fixed(s.gc.maxMarkCompactMs, 2)}) | ` +
+    `${fixed(perMessageKb(s, s.gc.allocatedBytes), 2)} / ${fixed(perMessageKb(s, s.gc.promotedBytes), 3)} | ${fixed(s.rssPerCallMb, 3)} |`;
   return [
-    `| ${c.calls} calls | in p50 / p99 / max ms | out p50 / p99 / max ms | lost in/out | CPU % of a core | CPU ms per call per s | GC pauses: count, p99, max ms | RSS MB per call |`,
-    '|---|---|---|---|---:|---:|---|---:|',
+    `| ${c.calls} calls | in p50 / p99 / max ms | out p50 / p99 / max ms | lost in/out | CPU % of a core | CPU ms per call per s | GC pauses: count, p99, max ms | heap KB allocated / promoted per message | RSS MB per call |`,
+    '|---|---|---|---|---:|---:|---|---|---:|',
     row('callbridge', c.bridge),
     row('bare relay', c.relay),
-    `| ratio | p99 ${fixed(c.p99RatioIn, 2)} | p99 ${fixed(c.p99RatioOut, 2)} | | ${fixed(c.cpuRatio, 2)} | | | |`,
+    `| ratio | p99 ${fixed(c.p99RatioIn, 2)} | p99 ${fixed(c.p99RatioOut, 2)} | | ${fixed(c.cpuRatio, 2)} | | | ${fixed(c.bridge.gc.allocatedBytes / c.relay.gc.allocatedBytes, 2)} / ${fixed(c.bridge.gc.promotedBytes / c.relay.gc.promotedBytes, 2)} | |`,
   ];
 }

@@ -37,14 +37,32 @@ describe('bench:load --compare-floor', () => {
     assert.deepEqual(parseGcPauses('{"msg":"no gc here"}\n'), []);
   });
 
+  it('reads --trace-gc-nvp lines: pause, kind, bytes allocated before and promoted by each collection', () => {
+    const nvp = [
+      '[1:0x1]       58 ms: pause=3.7 mutator=48.3 gc=s reduce_memory=0 scavenge=3.06 total_size_before=3960536 allocated=3960536 promoted=0 new_space_survived=490496',
+      '{"level":30,"msg":"pause=99 gc=s allocated=1"}',
+      '[1:0x1]      541 ms: pause=8.2 mutator=50.4 gc=mc reduce_memory=0 heap.prologue=0.00 allocated=3198984 promoted=70200 nodes_promoted=0',
+    ].join('\n');
+    const pauses = parseGcPauses(nvp);
+    assert.deepEqual(pauses, [
+      { kind: 'Scavenge', ms: 3.7, allocatedBytes: 3960536, promotedBytes: 0 },
+      { kind: 'Mark-Compact', ms: 8.2, allocatedBytes: 3198984, promotedBytes: 70200 },
+    ]);
+    const gc = summariseGc(pauses);
+    assert.equal(gc.allocatedBytes, 3960536 + 3198984);
+    assert.equal(gc.promotedBytes, 70200);
+    assert.equal(gc.maxMarkCompactMs, 8.2);
+    assert.ok(Number.isNaN(summariseGc(parseGcPauses(TRACE)).allocatedBytes), 'plain --trace-gc has no byte counts');
+  });
+
   it('summarises pauses: count, p99 (nearest rank), max, and the full collections apart', () => {
     const gc = summariseGc(parseGcPauses(TRACE));
-    assert.deepEqual(gc, { count: 5, p99Ms: 11.48, maxMs: 11.48, maxMarkCompactMs: 11.48, markCompacts: 2 });
+    assert.deepEqual({ ...gc, allocatedBytes: 0, promotedBytes: 0 }, { count: 5, p99Ms: 11.48, maxMs: 11.48, maxMarkCompactMs: 11.48, markCompacts: 2, allocatedBytes: 0, promotedBytes: 0 });
     const many = summariseGc(Array.from({ length: 200 }, (_, i) => ({ kind: 'Scavenge', ms: i + 1 })));
     assert.equal(many.p99Ms, 198, 'nearest rank: the 198th of 200');
     assert.equal(many.maxMs, 200);
     assert.equal(many.maxMarkCompactMs, 0, 'no full collection');
-    assert.deepEqual(summariseGc([]), { count: 0, p99Ms: 0, maxMs: 0, maxMarkCompactMs: 0, markCompacts: 0 });
+    assert.deepEqual(summariseGc([]), { count: 0, p99Ms: 0, maxMs: 0, maxMarkCompactMs: 0, markCompacts: 0, allocatedBytes: NaN, promotedBytes: NaN });
   });
 
   it('prints the summary line in exactly the issue’s form', () => {
@@ -84,6 +102,7 @@ describe('bench:load --compare-floor', () => {
   it('prints a table with a row for each side and the ratios', () => {
     const rows = comparisonTable(compare(10, side({ cpuPct: 50 }), side({ cpuPct: 40 })));
     assert.equal(rows.length, 5);
+    assert.match(rows[0]!, /heap KB allocated \/ promoted per message/);
     assert.match(rows[2]!, /^\| callbridge \| 2\.00 \/ 10\.00 \/ 11\.0 \| 1\.00 \/ 4\.00 \/ 5\.0 \| 0\/0 of 1000\/1000 \| 50\.0 \| 50\.00 \| 0, 0\.00, 0\.00 /);
     assert.match(rows[3]!, /^\| bare relay \|/);
     assert.match(rows[4]!, /^\| ratio \| p99 1\.00 \| p99 1\.00 \| \| 1\.25 \|/);
