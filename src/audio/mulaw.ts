@@ -28,7 +28,7 @@ export function decodeMulaw(bytes: Uint8Array, out?: Int16Array): Int16Array {
   const dst = out ?? new Int16Array(n);
   if (dst.length < n) throw new RangeError(`decodeMulaw: output holds ${dst.length} samples, need ${n}`);
   for (let i = 0; i < n; i++) dst[i] = DECODE_TABLE[bytes[i]!]!;
-  return out ? dst.subarray(0, n) : dst;
+  return out && n !== dst.length ? dst.subarray(0, n) : dst;
 }
 
 /** Encodes PCM16 samples as μ-law bytes. Writes into `out` when given (it must be at least as long). */
@@ -37,7 +37,7 @@ export function encodeMulaw(samples: Int16Array, out?: Uint8Array): Uint8Array {
   const dst = out ?? new Uint8Array(n);
   if (dst.length < n) throw new RangeError(`encodeMulaw: output holds ${dst.length} bytes, need ${n}`);
   for (let i = 0; i < n; i++) dst[i] = ENCODE_TABLE[samples[i]! + 32768]!;
-  return out ? dst.subarray(0, n) : dst;
+  return out && n !== dst.length ? dst.subarray(0, n) : dst;
 }
 
 /** One sample, for tests and tools; frames should use the array functions. */

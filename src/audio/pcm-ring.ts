@@ -39,8 +39,11 @@ export class PcmRing {
     }
     const end = (this.#start + this.#length) % this.#capacity;
     const first = Math.min(src.length, this.#capacity - end);
-    ring.set(src.subarray(0, first), end);
-    if (first < src.length) ring.set(src.subarray(first), 0);
+    if (first === src.length) ring.set(src, end); // the usual case: no view to allocate
+    else {
+      ring.set(src.subarray(0, first), end);
+      ring.set(src.subarray(first), 0);
+    }
     this.#length += src.length;
   }
 

@@ -35,3 +35,16 @@ export function concatPcm16(parts: readonly Int16Array[]): Int16Array {
   }
   return out;
 }
+
+type TypedView = Int16Array | Uint8Array | Float32Array;
+
+/**
+ * `whole.subarray(start, start + length)`, or `view` itself when it already is exactly that
+ * (same memory, offset and length). Hot paths keep their last view and pass it back, so a stream
+ * of equal-sized frames allocates no view per frame; a buffer that grew (or a WebAssembly memory
+ * that was detached) gets a new view.
+ */
+export function sameView<T extends TypedView>(view: T | undefined, whole: T, start: number, length: number): T {
+  if (view !== undefined && view.length === length && view.buffer === whole.buffer && view.byteOffset === whole.byteOffset + start * whole.BYTES_PER_ELEMENT) return view;
+  return (whole as unknown as { subarray(begin: number, end: number): T }).subarray(start, start + length);
+}

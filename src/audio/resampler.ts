@@ -14,7 +14,8 @@
  * as soon as that input sample has arrived.
  */
 import { designLowPass } from './fir.js';
-import { firKernel, type FirKernel } from './fir-kernel.js';
+import { firKernel, type FirKernel, type FirRun } from './fir-kernel.js';
+import { sameView } from './pcm.js';
 
 export interface RatioSpec {
   /** Interpolation factor L. */
@@ -177,6 +178,11 @@ export class StreamingResampler {
   #nextBase = 0;
   /** Filter branch of the next output. */
   #nextPhase = 0;
+  /** The kernel's arguments, rewritten each call (no object per chunk). */
+  readonly #run: FirRun;
+  /** Views of the kernel's memory reused while the chunk size stays the same (none per chunk). */
+  #outView: Int16Array | undefined;
+  #historyView: Float32Array | undefined;
 
   constructor(inRateHz: number, outRateHz: number, options: ResamplerOptions = {}) {
     const design = designFor(inRateHz, outRateHz);
@@ -190,6 +196,7 @@ export class StreamingResampler {
     this.kernelKind = this.#memory.kernel.kind;
     this.#bankOffset = this.#memory.bankOffset(design);
     this.#history = new Float32Array(design.k - 1);
+    this.#run = { work: 0, bank: this.#bankOffset, k: this.#k, up: this.#up, down: this.#down, base: 0, phase: 0, count: 0, out: 0 };
   }
 
   /** How many samples the next `process` call will return for `inputLength` input samples. */
@@ -225,20 +232,21 @@ export class StreamingResampler {
     f32.set(this.#history, w);
     for (let i = 0; i < n; i++) f32[w + history + i] = input[i]!;
     if (due > 0) {
-      mem.kernel.run({
-        work, bank: this.#bankOffset, k: this.#k, up: this.#up, down: this.#down,
-        base: this.#nextBase, phase: this.#nextPhase, count: due, out: outOffset,
-      });
-      const i16 = mem.i16;
-      const o = outOffset >> 1;
-      out.set(i16.subarray(o, o + due));
+      const run = this.#run;
+      run.work = work;
+      run.base = this.#nextBase;
+      run.phase = this.#nextPhase;
+      run.count = due;
+      run.out = outOffset;
+      mem.kernel.run(run);
+      out.set((this.#outView = sameView(this.#outView, mem.i16, outOffset >> 1, due)));
     }
     // Advance: the next output's upsampled position, relative to the next chunk.
     const position = this.#nextBase * this.#up + this.#nextPhase + due * this.#down;
     this.#nextBase = Math.floor(position / this.#up) - n;
     this.#nextPhase = position % this.#up;
     // Keep the last k−1 inputs.
-    this.#history.set(f32.subarray(w + n, w + n + history));
+    this.#history.set((this.#historyView = sameView(this.#historyView, f32, w + n, history)));
     return due;
   }
 

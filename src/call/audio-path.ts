@@ -15,6 +15,7 @@
  */
 import { decodeMulaw, encodeMulaw } from '../audio/mulaw.js';
 import { StreamingResampler, resampleWhole } from '../audio/resampler.js';
+import { sameView } from '../audio/pcm.js';
 import { CallbridgeError } from '../shared/errors.js';
 import type { AudioFormat } from './ports.js';
 
@@ -67,22 +68,24 @@ export class InboundAudio implements InboundConverter {
   readonly #resampler = new StreamingResampler(PHONE_SAMPLE_RATE_HZ, AGENT_INPUT_RATE_HZ);
   #pcm8k = new Int16Array(160);
   #pcm16k = new Int16Array(320);
-  #last8k = 0;
+  /** The views returned, reused while frames keep their size (no allocation per frame). */
+  #view8k: Int16Array | undefined;
+  #view16k: Int16Array | undefined;
 
   /** Caller μ-law → 16 kHz PCM16 (a view, valid until the next call). */
   convert(mulaw: Uint8Array): Int16Array {
     if (this.#pcm8k.length < mulaw.length) this.#pcm8k = new Int16Array(mulaw.length);
-    const pcm8k = decodeMulaw(mulaw, this.#pcm8k);
-    this.#last8k = mulaw.length;
+    const pcm8k = (this.#view8k = sameView(this.#view8k, this.#pcm8k, 0, mulaw.length));
+    decodeMulaw(mulaw, pcm8k);
     const due = this.#resampler.outputLength(pcm8k.length);
     if (this.#pcm16k.length < due) this.#pcm16k = new Int16Array(due);
     const n = this.#resampler.processInto(pcm8k, this.#pcm16k);
-    return this.#pcm16k.subarray(0, n);
+    return (this.#view16k = sameView(this.#view16k, this.#pcm16k, 0, n));
   }
 
   /** The 8 kHz PCM of the last converted frame (for VAD and recording). */
   lastPcm8k(): Int16Array {
-    return this.#pcm8k.subarray(0, this.#last8k);
+    return this.#view8k ?? this.#pcm8k.subarray(0, 0);
   }
 }
 
@@ -90,7 +93,9 @@ export class OutboundAudio implements OutboundConverter {
   readonly #resampler = new StreamingResampler(AGENT_OUTPUT_RATE_HZ, PHONE_SAMPLE_RATE_HZ);
   #pcm8k = new Int16Array(480);
   #mulaw = new Uint8Array(480);
-  #last8k = 0;
+  /** The views returned, reused while chunks keep their size (no allocation per chunk). */
+  #view8k: Int16Array | undefined;
+  #viewMulaw: Uint8Array | undefined;
 
   /** Gemini 24 kHz PCM16 → caller μ-law (a view, valid until the next call). */
   convert(pcm24k: Int16Array): Uint8Array {
@@ -100,13 +105,15 @@ export class OutboundAudio implements OutboundConverter {
       this.#mulaw = new Uint8Array(due);
     }
     const n = this.#resampler.processInto(pcm24k, this.#pcm8k);
-    this.#last8k = n;
-    return encodeMulaw(this.#pcm8k.subarray(0, n), this.#mulaw);
+    const pcm8k = (this.#view8k = sameView(this.#view8k, this.#pcm8k, 0, n));
+    const mulaw = (this.#viewMulaw = sameView(this.#viewMulaw, this.#mulaw, 0, n));
+    encodeMulaw(pcm8k, mulaw);
+    return mulaw;
   }
 
   /** The 8 kHz PCM of the last converted chunk (for the recording). */
   lastPcm8k(): Int16Array {
-    return this.#pcm8k.subarray(0, this.#last8k);
+    return this.#view8k ?? this.#pcm8k.subarray(0, 0);
   }
 
   /** Forget filter history (a new bot utterance after an interruption starts clean). */

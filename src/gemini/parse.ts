@@ -55,6 +55,8 @@ export type ParseResult =
 export type FrameData = string | Buffer | ArrayBuffer | Buffer[] | Uint8Array;
 
 const PREVIEW_CHARS = 200;
+/** What Gemini Live labels its audio with (docs/gemini-live.md, server messages). */
+const USUAL_AUDIO_MIME = `audio/pcm;rate=${OUTPUT_SAMPLE_RATE_HZ}`;
 /** protobuf Duration upper bound (±10 000 years). */
 const MAX_DURATION_S = 315_576_000_000;
 
@@ -89,21 +91,22 @@ export function parseServerFrame(data: FrameData, _isBinary = false): ParseResul
   try {
     const text = frameText(data);
     if (text === undefined) return { kind: 'malformed', reason: 'unsupported frame data type', preview: '' };
-    const preview = text.slice(0, PREVIEW_CHARS);
+    // The preview is cut only for a malformed frame (not for every audio chunk).
     let msg: unknown;
     try {
       msg = JSON.parse(text);
     } catch {
       // The JSON.parse message quotes the input, which may hold transcript text: keep it out.
-      return { kind: 'malformed', reason: 'frame is not valid JSON', preview };
+      return { kind: 'malformed', reason: 'frame is not valid JSON', preview: text.slice(0, PREVIEW_CHARS) };
     }
-    if (!isObject(msg)) return { kind: 'malformed', reason: `frame is ${describe(msg)}, not a JSON object`, preview };
+    if (!isObject(msg)) return { kind: 'malformed', reason: `frame is ${describe(msg)}, not a JSON object`, preview: text.slice(0, PREVIEW_CHARS) };
     for (const key of TOP_LEVEL) {
       const v = msg[key];
-      if (v !== undefined && v !== null && !isObject(v)) return { kind: 'malformed', reason: `${key} is ${describe(v)}, not an object`, preview };
+      if (v !== undefined && v !== null && !isObject(v)) return { kind: 'malformed', reason: `${key} is ${describe(v)}, not an object`, preview: text.slice(0, PREVIEW_CHARS) };
     }
-    const known = Object.keys(msg).filter((k) => TOP_LEVEL.has(k) || TOP_LEVEL_IGNORED.has(k));
-    if (known.length === 0 && 'error' in msg) return { kind: 'malformed', reason: 'frame is an error object, not a server message', preview };
+    if ('error' in msg && !Object.keys(msg).some((k) => TOP_LEVEL.has(k) || TOP_LEVEL_IGNORED.has(k))) {
+      return { kind: 'malformed', reason: 'frame is an error object, not a server message', preview: text.slice(0, PREVIEW_CHARS) };
+    }
     return parseMessage(msg);
   } catch (err) {
     // Defence in depth: nothing above should throw, but a receive loop must never see it.
@@ -195,30 +198,34 @@ function modelTurn(turn: unknown, events: GeminiEvent[], unknownFields: string[]
   const parts = turn['parts'];
   if (parts === undefined) return;
   if (!Array.isArray(parts)) return void skipped.push('serverContent.modelTurn.parts: not an array');
-  parts.forEach((part: unknown, i) => {
-    const where = `serverContent.modelTurn.parts[${i}]`;
-    if (!isObject(part)) return void skipped.push(`${where}: not an object`);
-    const inline = part['inlineData'];
-    if (inline !== undefined) {
-      if (!isObject(inline) || typeof inline['mimeType'] !== 'string' || typeof inline['data'] !== 'string') {
-        return void skipped.push(`${where}.inlineData: mimeType and data must be strings`);
-      }
-      if (!inline['mimeType'].startsWith('audio/pcm')) return void unknownFields.push(`${where}.inlineData(${inline['mimeType'].slice(0, 40)})`);
-      const samples = bytesToPcm16(Buffer.from(inline['data'], 'base64'));
-      return void events.push({ type: 'audio', samples, sampleRateHz: sampleRateOf(inline['mimeType']) });
+  // A loop, and each part's path written only when it is reported: this runs for every audio chunk.
+  for (let i = 0; i < parts.length; i++) modelPart(parts[i], i, events, unknownFields, skipped);
+}
+
+function modelPart(part: unknown, i: number, events: GeminiEvent[], unknownFields: string[], skipped: string[]): void {
+  const where = () => `serverContent.modelTurn.parts[${i}]`;
+  if (!isObject(part)) return void skipped.push(`${where()}: not an object`);
+  const inline = part['inlineData'];
+  if (inline !== undefined) {
+    if (!isObject(inline) || typeof inline['mimeType'] !== 'string' || typeof inline['data'] !== 'string') {
+      return void skipped.push(`${where()}.inlineData: mimeType and data must be strings`);
     }
-    const text = part['text'];
-    if (text !== undefined) {
-      if (typeof text !== 'string') return void skipped.push(`${where}.text: not a string`);
-      if (part['thought'] !== true && text !== '') events.push({ type: 'text', text });
-      return;
-    }
-    for (const key of Object.keys(part)) if (key !== 'thought' && key !== 'thoughtSignature') unknownFields.push(`serverContent.modelTurn.parts[].${key}`);
-  });
+    if (!inline['mimeType'].startsWith('audio/pcm')) return void unknownFields.push(`${where()}.inlineData(${inline['mimeType'].slice(0, 40)})`);
+    const samples = bytesToPcm16(Buffer.from(inline['data'], 'base64'));
+    return void events.push({ type: 'audio', samples, sampleRateHz: sampleRateOf(inline['mimeType']) });
+  }
+  const text = part['text'];
+  if (text !== undefined) {
+    if (typeof text !== 'string') return void skipped.push(`${where()}.text: not a string`);
+    if (part['thought'] !== true && text !== '') events.push({ type: 'text', text });
+    return;
+  }
+  for (const key of Object.keys(part)) if (key !== 'thought' && key !== 'thoughtSignature') unknownFields.push(`serverContent.modelTurn.parts[].${key}`);
 }
 
 /** `audio/pcm;rate=24000` → 24000; no or implausible rate → the documented 24 kHz. */
 export function sampleRateOf(mimeType: string): number {
+  if (mimeType === USUAL_AUDIO_MIME) return OUTPUT_SAMPLE_RATE_HZ; // every chunk in practice: no match object
   const m = /;\s*rate=(\d{4,6})\b/i.exec(mimeType);
   const rate = m ? Number(m[1]) : NaN;
   return rate >= 8000 && rate <= 192000 ? rate : OUTPUT_SAMPLE_RATE_HZ;

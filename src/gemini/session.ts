@@ -103,6 +103,9 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
   #handshake: Handshake | undefined;
   /** Events (malformed included) until the caller has the session (setupComplete + one macrotask); then undefined. */
   #early: EarlyEvent[] | undefined = [];
+  /** The last caller audio sent and its bytes (callers pass the same reused view every frame). */
+  #audioIn: Int16Array | undefined;
+  #audioBytes: Buffer | undefined;
 
   private constructor(options: GeminiLiveSessionOptions, built: BuiltSetup) {
     super((type, err) => this.#log.listenerThrew(String(type), err));
@@ -176,7 +179,9 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
     if (result.unknownFields.length > 0 || result.skipped.length > 0) this.#log.oddities(result.unknownFields, result.skipped);
     for (const event of result.events) {
       this.#apply(event);
-      this.#emitOrHold({ type: event.type, event } as EarlyEvent);
+      // Hot path (every audio chunk): no wrapper object unless the event is held.
+      if (this.#early) this.#early.push({ type: event.type, event } as EarlyEvent);
+      else this.emit(event.type, event as never);
     }
   }
 
@@ -253,7 +258,11 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
   sendAudio(pcm16k: Int16Array): void {
     if (this.#state !== 'open') return;
     if (this.#tools.blockingPending) return this.#hold.push(pcm16k);
-    this.#ws!.send(AUDIO_PREFIX + pcm16ToBytes(pcm16k).toString('base64') + AUDIO_SUFFIX);
+    if (pcm16k !== this.#audioIn || this.#audioBytes === undefined) {
+      this.#audioIn = pcm16k;
+      this.#audioBytes = pcm16ToBytes(pcm16k);
+    }
+    this.#ws!.send(AUDIO_PREFIX + this.#audioBytes.toString('base64') + AUDIO_SUFFIX);
   }
 
   /** Typed text as realtime input. */

@@ -96,6 +96,9 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   #receivedMs = 0;
   #nextTimestampMs = 0;
   readonly #mediaEvent: MediaEvent = { payload: new Uint8Array(0), timestampMs: 0, chunk: 0 };
+  /** The last audio sent and a Buffer over its bytes (callers pass the same reused view every chunk). */
+  #sentAudio: Uint8Array | undefined;
+  #sentBytes: Buffer | undefined;
 
   constructor(socket: MediaSocket, options: TwilioMediaStreamOptions) {
     super();
@@ -135,8 +138,11 @@ export class TwilioMediaStream extends EventEmitter<TwilioMediaStreamEvents> {
   /** Sends μ-law 8 kHz audio (any length). Returns false when the stream cannot send any more. */
   sendMedia(mulaw: Uint8Array): boolean {
     if (this.#ended || this.#mediaPrefix === '' || this.#socket.readyState !== OPEN) return false;
-    const b64 = Buffer.from(mulaw.buffer, mulaw.byteOffset, mulaw.byteLength).toString('base64');
-    this.#socket.send(this.#mediaPrefix + b64 + '"}}');
+    if (mulaw !== this.#sentAudio || this.#sentBytes === undefined) {
+      this.#sentAudio = mulaw;
+      this.#sentBytes = Buffer.from(mulaw.buffer, mulaw.byteOffset, mulaw.byteLength);
+    }
+    this.#socket.send(this.#mediaPrefix + this.#sentBytes.toString('base64') + '"}}');
     return true;
   }
 

@@ -65,6 +65,14 @@ const SMOKES: Record<string, Smoke> = {
       new RegExp(String.raw`^GET /api/follow-ups, 200 of ${NUM} open +${NUM} +${NUM}$`, 'm'),
     ],
   },
+  'bench:alloc': {
+    args: ['--iterations', '200', '--runs', '3'],
+    prints: [
+      new RegExp(String.raw`^\| in \| Twilio media message: .* \| (\d+|-) \|$`, 'm'),
+      new RegExp(String.raw`^caller → Gemini, per caller frame: callbridge ${NUM} B, bare relay ${NUM} B`, 'm'),
+      new RegExp(String.raw`^Gemini → caller, per bot chunk: callbridge ${NUM} B, bare relay ${NUM} B`, 'm'),
+    ],
+  },
   'bench:load': {
     // The comparison with the floor and --diagnose (which used to crash on a fresh clone).
     args: ['--compare-floor', '--calls', '2', '--seconds', '3', '--no-rtt', '--warmup', '0', '--diagnose'],
