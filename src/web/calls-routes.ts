@@ -277,7 +277,8 @@ async function listCalls(store: TranscriptStore, req: Request, res: Response, ti
 
 /** `from`/`to` given as dates are days of the business (`zone`: the flow filter's, else TIME_ZONE, else UTC). */
 function businessDays(p: { from?: number | undefined; to?: number | undefined }, raw: Record<string, unknown>, zone: string): void {
-  const day = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : undefined);
+  // Years outside 1970-8999 keep their UTC reading (no zone data that far; nothing to find there).
+  const day = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && v >= '1970' && v < '9000' ? v : undefined);
   const from = day(raw.from);
   const to = day(raw.to);
   if (from !== undefined && p.from !== undefined) p.from = new ZoneCalendar(zone).startOf(from);

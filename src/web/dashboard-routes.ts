@@ -42,7 +42,10 @@ const DEFAULT_DAYS = 7;
 /** Rows of the follow-up list (JSON and CSV). */
 const MAX_FOLLOW_UPS = 5000;
 
-const date = z.string().refine(isLocalDate, 'must be a date written YYYY-MM-DD, e.g. 2026-03-08');
+const date = z
+  .string()
+  .refine(isLocalDate, 'must be a date written YYYY-MM-DD, e.g. 2026-03-08')
+  .refine((d) => d >= '1970-01-01' && d <= '9000-12-31', 'must be between 1970 and 9000');
 const flowName = z.string().min(1).max(100, 'must be at most 100 characters');
 
 const DashboardQuery = z.object({ from: date.optional(), to: date.optional(), flow: flowName.optional() }).strict();

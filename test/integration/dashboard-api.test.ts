@@ -93,7 +93,7 @@ describe('dashboard API', () => {
     assert.deepEqual(body.flows.map((f: any) => [f.flow, f.days.length, f.total.calls]), [['dental', 1, 1]]);
     const empty = (await (await get('/api/dashboard?from=2020-01-01&to=2020-01-02')).json()) as any;
     assert.deepEqual(empty.flows, []);
-    for (const q of ['from=2026-02-30', 'from=2026-03-09&to=2026-03-01', 'from=2026-01-01&to=2026-12-31', 'nope=1', 'from=2026-03-01&from=2026-03-02', `flow=${'x'.repeat(101)}`]) {
+    for (const q of ['from=2026-02-30', 'from=9999-12-30&to=9999-12-31', 'to=1969-12-31', 'from=2026-03-09&to=2026-03-01', 'from=2026-01-01&to=2026-12-31', 'nope=1', 'from=2026-03-01&from=2026-03-02', `flow=${'x'.repeat(101)}`]) {
       const res = await get(`/api/dashboard?${q}`);
       assert.equal(res.status, 400, q);
       assert.match(((await res.json()) as any).message, /\w+: /, q);
@@ -190,6 +190,7 @@ describe('dashboard API', () => {
     // Call 4 started 00:30Z on the 9th: the 9th in London (the default zone), not the 8th.
     assert.deepEqual(await sids('flow=bookings&from=2026-03-08&to=2026-03-08'), []);
     assert.deepEqual(await sids('from=2026-03-09&to=2026-03-09'), [1, 2, 3, 4].map(demoCallSid));
+    assert.deepEqual(await sids('from=9999-12-31&to=9999-12-31'), []);
     // Instants are instants.
     assert.deepEqual(await sids(`flow=dental&from=${Date.parse('2026-03-09T03:00:00Z')}&to=${Date.parse('2026-03-09T04:00:00Z')}`), [demoCallSid(1)]);
   });
