@@ -51,7 +51,7 @@ function mask(number: string): string {
 
 /** The start of day `value` (or of the day after, for --to) in `zone`. */
 function localDay(value: string, name: string, endOfDay: boolean, zone: string): number {
-  if (!isLocalDate(value)) throw new UsageError(`--${name} must be a date like 2025-06-13`);
+  if (!isLocalDate(value) || value < '1970' || value >= '9000') throw new UsageError(`--${name} must be a date like 2025-06-13 (1970 to 8999)`);
   return new ZoneCalendar(zone).startOf(endOfDay ? addDays(value, 1) : value);
 }
 
