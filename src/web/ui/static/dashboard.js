@@ -199,12 +199,19 @@ async function loadFollowUps() {
 
 async function setDone(item, done) {
   const name = doneBy.value.trim();
-  const res = await fetch(`/api/follow-ups/${encodeURIComponent(item.callSid)}/done`, {
-    method: done ? 'POST' : 'DELETE',
-    credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    body: done ? JSON.stringify(name ? { by: name } : {}) : undefined,
-  });
+  let res;
+  try {
+    res = await fetch(`/api/follow-ups/${encodeURIComponent(item.callSid)}/done`, {
+      method: done ? 'POST' : 'DELETE',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: done ? JSON.stringify(name ? { by: name } : {}) : undefined,
+    });
+  } catch (err) {
+    fuStatus.textContent = `Could not save: ${err.message}`;
+    return;
+  }
+  if (res.status === 401) return void location.assign(`/calls/login?next=${encodeURIComponent(location.pathname + location.search)}`);
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
     fuStatus.textContent = `Could not save: ${body.message ?? `the server answered ${res.status}`}`;
