@@ -144,6 +144,14 @@ describe('notifications on real calls', () => {
       assert.equal(again.headers['webhook-id'], post.headers['webhook-id']);
       assert.equal(again.body, post.body);
       assert.equal(receiver.posts.length, 2);
+
+      // Refused: a cross-site resend (CSRF), another call's delivery, a malformed id.
+      const base = `${rig.bridge.url}/api/calls/${call.callSid}/deliveries`;
+      assert.equal((await fetch(`${base}/${d!.id}/resend`, { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' } })).status, 403);
+      assert.equal((await fetch(`${rig.bridge.url}/api/calls/CA${'0'.repeat(32)}/deliveries/${d!.id}/resend`, { method: 'POST' })).status, 404);
+      assert.equal((await fetch(`${base}/x1/resend`, { method: 'POST' })).status, 400);
+      assert.equal((await fetch(`${rig.bridge.url}/api/calls/nope/deliveries`)).status, 400);
+      assert.equal(receiver.posts.length, 2);
     } finally {
       await rig.close();
     }
