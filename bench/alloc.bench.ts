@@ -22,6 +22,9 @@ import { parseServerFrame } from '../src/gemini/parse.js';
 import { CallerSpeech } from '../src/call/caller-speech.js';
 import { OutboundAudio, PHONE_FORMAT } from '../src/call/audio-path.js';
 import { PlayoutTracker } from '../src/call/playout.js';
+import { BotOutput } from '../src/call/bot-output.js';
+import { Utterances } from '../src/call/utterances.js';
+import { TwilioLeg } from '../src/call/adapters/twilio.js';
 import { realClock } from '../src/call/clock.js';
 import { pcm16ToBytes } from '../src/audio/pcm.js';
 import { decodeMulaw, encodeMulaw } from '../src/audio/mulaw.js';
@@ -96,7 +99,7 @@ const outbound = new OutboundAudio();
 let lastMark = '';
 const playout = new PlayoutTracker({ sendMark: (name: string) => void (lastMark = name), clear: () => {} }, { markEveryMs: 100, clock: realClock });
 
-const rows: Array<{ path: 'in' | 'out'; stage: string; fn: (i: number) => void; floor?: boolean }> = [
+const rows: Array<{ path: 'in' | 'out'; stage: string; fn: (i: number) => void; floor?: boolean; whole?: boolean }> = [
   { path: 'in', stage: 'Twilio media message: parse, check, base64 decode (TwilioMediaStream)', fn: (i) => onMessage(twilioMedia[i % 1000]!, false) },
   { path: 'in', stage: 'μ-law → 16 kHz, VAD, replay ring (CallerSpeech.frame)', fn: (i) => void speech.frame(callerFrame, i * 20) },
   { path: 'in', stage: 'realtimeInput message: base64 and JSON text (as GeminiLiveSession.sendAudio builds it)', fn: sendAudioText() },
@@ -110,10 +113,45 @@ const rows: Array<{ path: 'in' | 'out'; stage: string; fn: (i: number) => void; 
     },
   },
   { path: 'out', stage: 'Twilio media message out (TwilioMediaStream.sendMedia)', fn: () => void stream.sendMedia(outbound.convert(botChunk)) },
+  { path: 'out', whole: true, stage: 'all of the above but the parse: BotOutput.audio → TwilioLeg → TwilioMediaStream, marks echoed', fn: botOutput() },
   // The bare relay's steps for the same messages (bench/load/relay.ts).
   { path: 'in', floor: true, stage: 'bare relay, caller frame', fn: relayIn() },
   { path: 'out', floor: true, stage: 'bare relay, bot chunk', fn: relayOut() },
 ];
+
+/** The call's own outbound glue around the stages: a bot chunk through BotOutput to a Twilio leg on the stream above. */
+function botOutput(): () => void {
+  const leg = new TwilioLeg(`CA${'1'.repeat(32)}`, undefined, silentLogger(), () => {});
+  let echo = '';
+  leg.listen({ connected: () => {}, audio: () => {}, dtmf: () => {}, played: () => {}, ended: () => {} });
+  const markOf = /"name":("[^"]*")/;
+  let deliver: (data: Buffer, isBinary: boolean) => void = () => {};
+  const own = {
+    readyState: 1,
+    bufferedAmount: 0,
+    send: (data: string) => {
+      sent += data.length;
+      if (data.startsWith('{"event":"mark"')) echo = JSON.parse(markOf.exec(data)![1]!) as string;
+    },
+    close: () => {},
+    on(event: string, listener: unknown) {
+      if (event === 'message') deliver = listener as typeof deliver;
+      return this;
+    },
+  } as MediaSocket;
+  const twin = new TwilioMediaStream(own, { log: silentLogger() });
+  deliver(Buffer.from(JSON.stringify({ event: 'start', sequenceNumber: '1', streamSid: SID, start: { accountSid: `AC${'1'.repeat(32)}`, streamSid: SID, callSid: `CA${'1'.repeat(32)}`, tracks: ['inbound'], customParameters: {}, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } } })), false);
+  leg.attach(twin);
+  const utterances = new Utterances(() => {});
+  let t = 0;
+  const bot = new BotOutput({ transport: leg, clock: realClock, utterances, now: () => (t += 20), sent: () => {} });
+  bot.live();
+  return () => {
+    bot.audio(botChunk);
+    if (echo) bot.playout.onMark(echo);
+    echo = '';
+  };
+}
 
 /** The text GeminiLiveSession.sendAudio sends (the session keeps a Buffer over the caller's reused view). */
 function sendAudioText(): () => void {
@@ -158,7 +196,7 @@ const floors = { in: NaN, out: NaN };
 for (const row of rows) {
   const bytes = await bytesPerCall(row.fn);
   if (row.floor) floors[row.path] = bytes;
-  else totals[row.path] += bytes;
+  else if (!row.whole) totals[row.path] += bytes;
   console.log(`| ${row.path} | ${row.stage} | ${Number.isFinite(bytes) ? Math.round(bytes) : '-'} |`);
 }
 console.log('');

@@ -21,6 +21,7 @@ const PRE_MEDIA_AUDIO_MAX_MS = 60_000;
  * marks would triple the messages of every 20 ms chunk. What the caller heard is known to within this.
  */
 const MARK_EVERY_MS = 100;
+const EMPTY = new Uint8Array(0);
 
 export interface BotOutputDeps {
   transport: CallerTransport;
@@ -43,6 +44,13 @@ export class BotOutput {
   #preMediaBytes = 0;
   /** After `interrupted`, the rest of that turn's audio is dropped until it ends. */
   #dropping = false;
+  /** The chunk `#send` is sending, for `#sendBatched` (one bound function, not a closure per chunk). */
+  readonly #sending: { utteranceId: string; audio: Uint8Array; sent: boolean } = { utteranceId: '', audio: EMPTY, sent: false };
+  readonly #sendBatched = (): void => {
+    const s = this.#sending;
+    s.sent = this.#d.transport.sendAudio(s.audio);
+    if (s.sent) this.playout.sent(s.utteranceId, s.audio.length / this.#bytesPerMs);
+  };
   recording: CallRecording | undefined;
 
   constructor(deps: BotOutputDeps) {
@@ -140,12 +148,12 @@ export class BotOutput {
 
   /** Hot path: one media message and, when due, its mark, in one write. */
   #send(utteranceId: string, audio: Uint8Array): void {
-    const transport = this.#d.transport;
-    let sent = false;
-    transport.batch(() => {
-      sent = transport.sendAudio(audio);
-      if (sent) this.playout.sent(utteranceId, audio.length / this.#bytesPerMs);
-    });
-    if (sent) this.#d.sent();
+    const s = this.#sending;
+    s.utteranceId = utteranceId;
+    s.audio = audio;
+    s.sent = false;
+    this.#d.transport.batch(this.#sendBatched);
+    s.audio = EMPTY; // the chunk is a view valid for this call only: keep no reference to it
+    if (s.sent) this.#d.sent();
   }
 }
