@@ -64,6 +64,8 @@ export class SqliteJobQueue implements JobQueue {
     const lease = this.stmt(
       `UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`,
     );
+    // Most polls find nothing due: answer those from a read, without taking the write lock.
+    if (select.all(...kinds, nowMs, nowMs, 1).length === 0) return [];
     return this.db
       .transaction(() => {
         const rows = select.all(...kinds, nowMs, nowMs, limit) as JobRow[];

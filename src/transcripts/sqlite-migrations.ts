@@ -90,7 +90,16 @@ export const MIGRATIONS: readonly string[] = [
     analysed_at   INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL
   );
-  CREATE INDEX call_analysis_by_follow_up ON call_analysis (follow_up);
+  CREATE INDEX call_analysis_by_follow_up ON call_analysis (follow_up, call_sid);
+  -- The declared fields of ok analyses, one row each, for the list's field.<name>=<value> filter
+  -- (value as text: lowercased text, a number's shortest form, true/false/null).
+  CREATE TABLE call_analysis_fields (
+    name     TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    call_sid TEXT NOT NULL,
+    PRIMARY KEY (name, value, call_sid)
+  ) WITHOUT ROWID;
+  CREATE INDEX call_analysis_fields_by_call ON call_analysis_fields (call_sid);
 
   -- Notifications (src/transcripts/sqlite-deliveries.ts): one row per call x event x endpoint,
   -- its body stored once and re-sent identical; every attempt logged. Removed with the call.

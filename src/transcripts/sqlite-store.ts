@@ -189,11 +189,12 @@ export class SqliteTranscriptStore implements TranscriptStore {
   }
 
   async listCalls(query: CallListQuery): Promise<CallListPage> {
-    const { where, params, ftsQuery } = listFilter(query);
-    const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const { where, params, ftsQuery, analysis } = listFilter(query);
+    const countWhere = [...where, ...analysis.count];
+    const filter = countWhere.length > 0 ? `WHERE ${countWhere.join(' AND ')}` : '';
     const total = (this.stmt(`SELECT count(*) AS n FROM calls c ${filter}`).get(params) as { n: number }).n;
 
-    const pageWhere = [...where];
+    const pageWhere = [...where, ...analysis.page];
     const pageParams: Record<string, unknown> = { ...params, limit: query.limit + 1, offset: 0 };
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     if (cursor) {
@@ -256,10 +257,12 @@ export class SqliteTranscriptStore implements TranscriptStore {
       const deleteEvents = this.stmt('DELETE FROM call_events WHERE call_sid = ?');
       const deleteCall = this.stmt('DELETE FROM calls WHERE call_sid = ?');
       const deleteAnalysis = this.stmt('DELETE FROM call_analysis WHERE call_sid = ?');
+      const deleteFields = this.stmt('DELETE FROM call_analysis_fields WHERE call_sid = ?');
       const deleteJobs = this.stmt('DELETE FROM jobs WHERE call_sid = ?');
       for (const row of rows) {
         deleteEvents.run(row.call_sid);
         deleteAnalysis.run(row.call_sid);
+        deleteFields.run(row.call_sid);
         deleteJobs.run(row.call_sid);
         deleteCall.run(row.call_sid);
       }
@@ -313,6 +316,8 @@ interface ListFilter {
   params: Record<string, unknown>;
   /** The FTS query for match snippets, when the list is a search with words in it. */
   ftsQuery: string | undefined;
+  /** The analysis clauses, one form for the total and one for the page (sqlite-analysis.ts). */
+  analysis: { count: string[]; page: string[] };
 }
 
 /** The WHERE clauses and parameters of a call list query (all but its cursor). */
@@ -341,12 +346,12 @@ function listFilter(query: CallListQuery): ListFilter {
     params.channel = query.channel;
   }
   if (query.followUp === 'any') where.push('c.follow_up IS NOT NULL');
-  analysisFilter(query, where, params);
+  const analysis = analysisFilter(query, params);
   if (query.followUp === 'amber' || query.followUp === 'red') {
     where.push('c.follow_up = @followUp');
     params.followUp = query.followUp;
   }
-  return { where, params, ftsQuery };
+  return { where, params, ftsQuery, analysis };
 }
 
 /** Adds the clause for a search `q`; returns the FTS query for snippets (undefined when `q` has no words, which filters nothing). */
