@@ -16,6 +16,7 @@ import { parseAnswer } from '../../src/aftercall/answer.js';
 import { analysisRequest, PROMPT_VERSION } from '../../src/aftercall/prompt.js';
 import { analysisHandler, analysisKey } from '../../src/aftercall/analyse.js';
 import { classifyError, readAnswer } from '../../src/aftercall/gemini-rest.js';
+import { analysisEndpoint } from '../../src/aftercall/index.js';
 import { openSqliteStore, type SqliteTranscriptStore } from '../../src/transcripts/sqlite-store.js';
 import { SqliteAnalysisStore } from '../../src/transcripts/sqlite-analysis.js';
 import type { Job } from '../../src/transcripts/after-call-store.js';
@@ -122,6 +123,18 @@ describe('generateContent wire', () => {
     assert.deepEqual(readAnswer(JSON.stringify({ candidates: [{ finishReason: 'MAX_TOKENS', content: { parts: [{ text: '{' }] } }] })), { kind: 'unusable', message: 'the answer was cut short (MAX_TOKENS)', blocked: false });
     assert.equal((readAnswer(JSON.stringify({ promptFeedback: { blockReason: 'SAFETY' } })) as { blocked: boolean }).blocked, true);
     assert.deepEqual(readAnswer(JSON.stringify({ candidates: [{ finishReason: 'STOP', content: { parts: [{ text: '{"a":' }, { text: '1}' }] } }] })), { kind: 'ok', text: '{"a":1}' });
+  });
+});
+
+describe('analysis endpoint', () => {
+  it('prefers GEMINI_API_BASE_URL, then a local Live URL, then Google with a key, then the built-in emulator', () => {
+    const emu = 'ws://127.0.0.1:4100/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent';
+    assert.deepEqual(analysisEndpoint({ GEMINI_API_BASE_URL: 'http://127.0.0.1:9000', GEMINI_API_KEY: 'k' }, undefined), { baseUrl: 'http://127.0.0.1:9000', apiKey: 'k', model: 'gemini-3.8-flash' });
+    assert.equal(analysisEndpoint({ GEMINI_LIVE_URL: 'wss://proxy.example.com/live', GEMINI_API_KEY: 'k' }, undefined).baseUrl, 'https://proxy.example.com');
+    assert.equal(analysisEndpoint({ GEMINI_LIVE_URL: 'wss://generativelanguage.googleapis.com/ws/x', GEMINI_API_KEY: 'k' }, undefined).baseUrl, 'https://generativelanguage.googleapis.com');
+    assert.equal(analysisEndpoint({ GEMINI_API_KEY: 'k', ANALYSIS_MODEL: 'gemini-3.5-flash-lite' }, emu).baseUrl, 'https://generativelanguage.googleapis.com');
+    assert.equal(analysisEndpoint({ GEMINI_API_KEY: 'k', ANALYSIS_MODEL: 'gemini-3.5-flash-lite' }, emu).model, 'gemini-3.5-flash-lite');
+    assert.deepEqual(analysisEndpoint({}, emu), { baseUrl: 'http://127.0.0.1:4100', apiKey: 'emulator', model: 'gemini-3.8-flash' });
   });
 });
 
