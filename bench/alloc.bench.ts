@@ -5,14 +5,14 @@
  * young generation fills, and the more short-lived objects get promoted to the old generation,
  * whose Mark-Compact pauses stretch the p99.
  *
- * Method: each stage runs 20,000 times (warm-up, JIT), then, after a full GC, `runs` windows of
+ * Method: each stage runs 20,000 times (warm-up, JIT; --warmup), then, after a full GC, `runs` windows of
  * `--iterations` calls, each measured as the growth of V8's used heap (no collection may run in a
  * window: a window with one is discarded, see the `gc` observer); the median window is printed,
  * in bytes per call. Allocation counts do not depend on the machine's speed or load.
  * The bare relay's steps (bench/load/relay.ts: JSON.parse, base64, μ-law, unfiltered rate change,
  * base64, a string out) are measured the same way: what any bridge of these messages allocates.
  *
- * Run: npm run bench:alloc [-- --iterations 2000 --runs 7]
+ * Run: npm run bench:alloc [-- --iterations 2000 --runs 7 --warmup 20000]
  * (node --expose-gc with a 64 MB young generation, so a window fits in it.)
  */
 import v8 from 'node:v8';
@@ -35,6 +35,8 @@ const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
 const ITERATIONS = arg('--iterations', 2000);
 const RUNS = arg('--runs', 7);
+/** Calls of each stage before it is measured (the JIT settles). */
+const WARMUP = arg('--warmup', 20_000);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench:alloc does)');
 
@@ -47,7 +49,7 @@ const usedHeap = () => v8.getHeapStatistics().used_heap_size;
 
 /** Median heap bytes allocated per call of `fn`, over windows with no collection in them. */
 async function bytesPerCall(fn: (i: number) => void): Promise<number> {
-  for (let i = 0; i < 20_000; i++) fn(i);
+  for (let i = 0; i < WARMUP; i++) fn(i);
   const windows: number[] = [];
   for (let attempt = 0; windows.length < RUNS && attempt < RUNS * 3; attempt++) {
     gc!();

@@ -66,7 +66,7 @@ const SMOKES: Record<string, Smoke> = {
     ],
   },
   'bench:alloc': {
-    args: ['--iterations', '200', '--runs', '3'],
+    args: ['--iterations', '200', '--runs', '3', '--warmup', '1000'],
     prints: [
       new RegExp(String.raw`^\| in \| Twilio media message: .* \| (\d+|-) \|$`, 'm'),
       new RegExp(String.raw`^caller → Gemini, per caller frame: callbridge ${NUM} B, bare relay ${NUM} B`, 'm'),
