@@ -9,7 +9,8 @@
  * over the buffered tail of a finished turn) clears the buffer the same way.
  */
 import type { CallRecording } from '../transcripts/recording.js';
-import { bytesPerMs, outboundConverter, type OutboundConverter } from './audio-path.js';
+import { bytesPerMs, outboundConverter, PHONE_SAMPLE_RATE_HZ, type OutboundConverter } from './audio-path.js';
+import { outbound8kConverter } from './outbound-8k.js';
 import { PlayoutTracker, type PlayedOutcome } from './playout.js';
 import type { CallerTransport, Clock } from './ports.js';
 import type { Utterances } from './utterances.js';
@@ -36,6 +37,8 @@ export interface BotOutputDeps {
 export class BotOutput {
   readonly #d: BotOutputDeps;
   readonly #outbound: OutboundConverter;
+  /** For 8 kHz agent audio (the cascade's phone-rate speech): made on first use. */
+  #outbound8k: OutboundConverter | undefined;
   /** Bytes of caller-format audio per ms (8 kHz μ-law: 8; the browser's wideband PCM16: 32). */
   readonly #bytesPerMs: number;
   readonly playout: PlayoutTracker;
@@ -77,12 +80,13 @@ export class BotOutput {
     this.#preMediaBytes = 0;
   }
 
-  /** One chunk of agent audio (24 kHz). Hot path. */
-  audio(samples: Int16Array): void {
+  /** One chunk of agent audio (24 kHz; 8 kHz from the cascade's phone-rate speech). Hot path. */
+  audio(samples: Int16Array, sampleRateHz?: number): void {
     if (this.#dropping) return;
     const atMs = this.#d.now();
     const utterance = this.#d.utterances.current(atMs);
-    const out = this.#outbound.convert(samples);
+    const outbound = sampleRateHz === PHONE_SAMPLE_RATE_HZ ? (this.#outbound8k ??= outbound8kConverter(this.#d.transport.outputFormat)) : this.#outbound;
+    const out = outbound.convert(samples);
     if (out.length === 0) return;
     if (!this.#live) {
       if (this.#preMediaBytes + out.length <= PRE_MEDIA_AUDIO_MAX_MS * this.#bytesPerMs) {
@@ -91,7 +95,7 @@ export class BotOutput {
       }
       return;
     }
-    this.recording?.botSent(atMs, this.#outbound.lastPcm8k());
+    this.recording?.botSent(atMs, outbound.lastPcm8k());
     this.#send(utterance.id, out);
   }
 
@@ -110,6 +114,7 @@ export class BotOutput {
   interrupted(): void {
     this.#dropping = true;
     this.#outbound.reset();
+    this.#outbound8k?.reset();
     if (!this.#live) {
       this.#preMedia = [];
       this.#preMediaBytes = 0;
@@ -123,6 +128,7 @@ export class BotOutput {
   localBargeIn(): void {
     this.#clear();
     this.#outbound.reset();
+    this.#outbound8k?.reset();
   }
 
   /** The agent's turn ended (or its session was lost): its audio flows again; know promptly when played. */

@@ -276,7 +276,7 @@ export class Call {
   #onAgent(event: AgentEvent): void {
     switch (event.type) {
       case 'audio':
-        return this.#bot.audio(event.samples);
+        return this.#bot.audio(event.samples, event.sampleRateHz);
       case 'outputTranscription':
         if (!this.#bot.dropping) this.#utterances.botText(event.text, this.#now());
         return;

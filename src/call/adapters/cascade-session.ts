@@ -1,0 +1,54 @@
+/**
+ * The cascade pipeline behind the LiveSession port (../ports.ts): a flow with
+ * `pipeline: cascade` gets, instead of a Gemini Live session, callbridge's own ears (voice
+ * activity endpointing), a Gemini text model with the flow's functions, and a speech
+ * synthesiser (src/cascade/agent.ts; docs/cascade.md). The link treats it as any session: its
+ * failures are retried, fall back along the flow's models and end in the apology as on Live.
+ */
+import { CascadeSession, type CascadeTiming } from '../../cascade/agent.js';
+import type { EndpointingOptions } from '../../cascade/endpointer.js';
+import { SentenceSplitter } from '../../cascade/sentences.js';
+import type { FunctionDeclaration, SpeechSynth, TextModel } from '../../cascade/types.js';
+import type { LiveConnect } from '../ports.js';
+
+/** A flow with `pipeline: cascade` and no `model:` uses this Gemini text model (docs/cascade.md). */
+export const DEFAULT_CASCADE_MODEL = 'gemini-3.8-flash';
+/** A flow with `pipeline: cascade` and no `tts:` speaks with this voice (Cloud Text-to-Speech, docs/cascade.md). */
+export const DEFAULT_CASCADE_VOICE = 'en-US-Chirp3-HD-Aoede';
+
+export interface CascadeEndpoint {
+  textModel: TextModel;
+  speech: SpeechSynth;
+  /** The flow's `tts:` voice. */
+  voice: string;
+  endpointing?: EndpointingOptions;
+  /** Model for the caller's transcript (default: the answering model). */
+  transcribeModel?: string | false;
+  now?: () => number;
+  /** Each answer's timing (the bench). */
+  onTiming?: (timing: CascadeTiming) => void;
+  /** Test hook: every session opened. */
+  opened?: (session: CascadeSession) => void;
+}
+
+/** The connect function a call's link uses for a cascade flow. */
+export function cascadeConnect(endpoint: CascadeEndpoint): LiveConnect {
+  return async ({ config, log }) => {
+    const session = new CascadeSession({
+      model: config.model,
+      systemInstruction: config.systemInstruction,
+      tools: config.tools as FunctionDeclaration[],
+      voice: endpoint.voice,
+      textModel: endpoint.textModel,
+      speech: endpoint.speech,
+      splitter: () => new SentenceSplitter(),
+      log,
+      ...(endpoint.endpointing ? { endpointing: endpoint.endpointing } : {}),
+      ...(endpoint.transcribeModel !== undefined ? { transcribeModel: endpoint.transcribeModel } : {}),
+      ...(endpoint.now ? { now: endpoint.now } : {}),
+      ...(endpoint.onTiming ? { onTiming: endpoint.onTiming } : {}),
+    });
+    endpoint.opened?.(session);
+    return session;
+  };
+}
