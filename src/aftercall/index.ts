@@ -14,6 +14,7 @@ import {
   type CallAnalysis,
   type JobQueue,
   type SqliteTranscriptStore,
+  type TranscriptStore,
   type TranscriptWriter,
 } from '../transcripts/index.js';
 import { JobRunner } from './runner.js';
@@ -61,7 +62,10 @@ export interface AfterCallTestOptions {
 }
 
 export interface AfterCallOptions {
-  store: SqliteTranscriptStore;
+  /** The call store; with any backend but SQLite, `queue` and `analyses` too (src/transcripts/open-store.ts). */
+  store: SqliteTranscriptStore | TranscriptStore;
+  queue?: JobQueue;
+  analyses?: AnalysisStore;
   /** The flows serving now (a call's flow is looked up by name when its job runs). */
   flows: () => readonly Flow[];
   gemini: GeminiRestOptions;
@@ -90,8 +94,8 @@ export interface AfterCall {
 export function startAfterCall(options: AfterCallOptions): AfterCall {
   const { log } = options;
   const nowMs = options.nowMs ?? Date.now;
-  const queue = new SqliteJobQueue(options.store.database);
-  const analyses = new SqliteAnalysisStore(options.store.database);
+  const queue = options.queue ?? new SqliteJobQueue(sqliteDatabase(options.store));
+  const analyses = options.analyses ?? new SqliteAnalysisStore(sqliteDatabase(options.store));
   const runner = new JobRunner({ queue, log: log.child({ component: 'aftercall' }), nowMs, pollMs: options.pollMs ?? 1000 });
   const hooks: Array<(callSid: string) => Promise<void> | void> = [];
   runner.register(
@@ -144,4 +148,10 @@ export function startAfterCall(options: AfterCallOptions): AfterCall {
       await runner.stop();
     },
   };
+}
+
+/** The SQLite handle of a store given without its queue and analyses (only SQLite has one). */
+function sqliteDatabase(store: SqliteTranscriptStore | TranscriptStore): SqliteTranscriptStore['database'] {
+  if ('database' in store) return store.database;
+  throw new Error('startAfterCall: pass queue and analyses with a store that is not SQLite (openStore gives them)');
 }

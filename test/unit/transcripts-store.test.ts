@@ -1,4 +1,4 @@
-import { describe, it, beforeEach, afterEach } from 'node:test';
+import { describe, it, beforeEach, afterEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,9 @@ import { SCHEMA_VERSION } from '../../src/transcripts/sqlite-migrations.js';
 import { createTranscriptWriter, type TranscriptWriter } from '../../src/transcripts/writer.js';
 import { MATCH_END, MATCH_START } from '../../src/transcripts/store.js';
 import { DEMO_EVENTS, demoCallSid, seedDemoCall } from '../support/transcripts-fixtures.js';
+import { STORE_BACKENDS, stopStoreBackends } from '../support/store-backends.js';
+import type { Stores } from '../../src/transcripts/open-store.js';
+import type { TranscriptStore } from '../../src/transcripts/store.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -55,19 +58,20 @@ describe('SQLite transcript store: schema', () => {
   });
 });
 
-describe('SQLite transcript store: a whole call', () => {
-  let dir: string;
-  let store: SqliteTranscriptStore;
+after(stopStoreBackends);
+
+for (const backend of STORE_BACKENDS) describe(`${backend.name} transcript store: a whole call`, { skip: backend.skip }, () => {
+  let stores: Stores;
+  let store: TranscriptStore;
   let writer: TranscriptWriter;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cb-store-'));
-    store = openSqliteStore({ dataDir: dir });
+  beforeEach(async () => {
+    stores = await backend.open();
+    store = stores.transcripts;
     writer = createTranscriptWriter({ store });
   });
   afterEach(async () => {
     await writer.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await stores.close();
   });
 
   it('stores every event of a simulated call, in order, numbered from 1', async () => {

@@ -1,0 +1,105 @@
+/**
+ * DeliveryLog on PostgreSQL: `deliveries` and `delivery_attempts` (pg-migrations.ts), as SQLite's
+ * (sqlite-deliveries.ts). Removed with their call by the store's retention delete (pg-store.ts;
+ * the attempts follow by ON DELETE CASCADE).
+ */
+import type pg from 'pg';
+import type { Delivery, DeliveryAttempt, DeliveryLog, DeliveryState, NewDelivery } from './delivery-log.js';
+import { inTransaction } from './pg-pool.js';
+
+interface DeliveryRow {
+  id: number;
+  webhook_id: string;
+  call_sid: string;
+  event: string;
+  endpoint: string;
+  body: string;
+  state: DeliveryState;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface AttemptRow {
+  delivery_id: number;
+  attempt: number;
+  at_ms: number;
+  duration_ms: number;
+  status: number | null;
+  error: string | null;
+  reply: string | null;
+}
+
+function toDelivery(r: DeliveryRow): Delivery {
+  return {
+    id: r.id,
+    webhookId: r.webhook_id,
+    callSid: r.call_sid,
+    event: r.event,
+    endpoint: r.endpoint,
+    body: r.body,
+    state: r.state,
+    attempts: r.attempts,
+    lastStatus: r.last_status,
+    lastError: r.last_error,
+    deliveredAtMs: r.delivered_at,
+    createdAtMs: r.created_at,
+    updatedAtMs: r.updated_at,
+  };
+}
+
+function toAttempt(r: AttemptRow): DeliveryAttempt {
+  return { deliveryId: r.delivery_id, attempt: r.attempt, atMs: r.at_ms, durationMs: r.duration_ms, status: r.status, error: r.error, reply: r.reply };
+}
+
+export class PgDeliveryLog implements DeliveryLog {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async createDelivery(d: NewDelivery): Promise<{ delivery: Delivery; created: boolean }> {
+    const inserted = await this.pool.query<DeliveryRow>(
+      `INSERT INTO deliveries (webhook_id, call_sid, event, endpoint, body, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (call_sid, event, endpoint) DO NOTHING RETURNING *`,
+      [d.webhookId, d.callSid, d.event, d.endpoint, d.body, d.nowMs],
+    );
+    const row = inserted.rows[0];
+    if (row) return { delivery: toDelivery(row), created: true };
+    const existing = await this.pool.query<DeliveryRow>('SELECT * FROM deliveries WHERE call_sid = $1 AND event = $2 AND endpoint = $3', [d.callSid, d.event, d.endpoint]);
+    return { delivery: toDelivery(existing.rows[0]!), created: false };
+  }
+
+  async getDelivery(id: number): Promise<Delivery | undefined> {
+    const row = (await this.pool.query<DeliveryRow>('SELECT * FROM deliveries WHERE id = $1', [id])).rows[0];
+    return row ? toDelivery(row) : undefined;
+  }
+
+  async deliveriesOf(callSid: string): Promise<Delivery[]> {
+    return (await this.pool.query<DeliveryRow>('SELECT * FROM deliveries WHERE call_sid = $1 ORDER BY id', [callSid])).rows.map(toDelivery);
+  }
+
+  async attemptsOf(deliveryId: number): Promise<DeliveryAttempt[]> {
+    return (await this.pool.query<AttemptRow>('SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY id', [deliveryId])).rows.map(toAttempt);
+  }
+
+  async recordAttempt(a: DeliveryAttempt, state: DeliveryState): Promise<void> {
+    const end = a.atMs + a.durationMs;
+    await inTransaction(this.pool, async (db) => {
+      await db.query(
+        'INSERT INTO delivery_attempts (delivery_id, attempt, at_ms, duration_ms, status, error, reply) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [a.deliveryId, a.attempt, a.atMs, a.durationMs, a.status, a.error, a.reply],
+      );
+      await db.query(
+        `UPDATE deliveries SET state = $1, attempts = attempts + 1, last_status = $2, last_error = $3,
+           delivered_at = CASE WHEN $1 = 'delivered' THEN $4 ELSE delivered_at END, updated_at = $4
+         WHERE id = $5`,
+        [state, a.status, a.error, end, a.deliveryId],
+      );
+    });
+  }
+
+  async setState(id: number, state: DeliveryState, error: string | null, nowMs: number): Promise<void> {
+    await this.pool.query('UPDATE deliveries SET state = $1, last_error = coalesce($2, last_error), updated_at = $3 WHERE id = $4', [state, error, nowMs, id]);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The store backends a store test runs against: SQLite (a temp dir) and PostgreSQL (a throwaway
+ * cluster from test/support/postgres.ts, started once per test file on first use, a fresh
+ * database per `open()`). Without PostgreSQL binaries its suites are skipped with the reason.
+ *
+ *   for (const backend of STORE_BACKENDS) {
+ *     describe(`${backend.name}: …`, { skip: backend.skip }, () => {
+ *       beforeEach(async () => (stores = await backend.open()));
+ *       afterEach(() => stores.close());
+ *   after(stopStoreBackends);
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openPostgresStores, openStore, type Stores } from '../../src/transcripts/open-store.js';
+import { postgresBinDir, startPostgres, type TestPostgres } from './postgres.js';
+
+export interface StoreBackendUnderTest {
+  name: 'sqlite' | 'postgres';
+  /** Why this backend's tests are skipped (no PostgreSQL binaries), else false. */
+  skip: string | false;
+  /** Fresh, empty stores (a new directory / a new database); closing them also removes a SQLite directory. */
+  open(): Promise<Stores>;
+  /** A database URL (PostgreSQL) or data dir (SQLite) for a second `open` of the same stores. */
+  lastLocation?: string;
+}
+
+let cluster: Promise<TestPostgres> | undefined;
+
+async function sharedCluster(): Promise<TestPostgres> {
+  cluster ??= startPostgres().then((pg) => {
+    if ('skip' in pg) throw new Error(pg.skip);
+    return pg;
+  });
+  return cluster;
+}
+
+/** Stops the file's PostgreSQL cluster, if one was started (pass to `after`). */
+export async function stopStoreBackends(): Promise<void> {
+  if (cluster) await (await cluster.catch(() => undefined))?.stop();
+  cluster = undefined;
+}
+
+/** A fresh database URL on the file's cluster (for tests that open stores themselves, e.g. two instances). */
+export async function freshPostgresUrl(): Promise<string> {
+  return (await sharedCluster()).freshDatabase();
+}
+
+const sqlite: StoreBackendUnderTest = {
+  name: 'sqlite',
+  skip: false,
+  async open() {
+    const dir = mkdtempSync(join(tmpdir(), 'cb-stores-'));
+    sqlite.lastLocation = dir;
+    const stores = await openStore({}, { dataDir: dir });
+    const close = stores.close;
+    stores.close = async () => {
+      await close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+    return stores;
+  },
+};
+
+const postgres: StoreBackendUnderTest = {
+  name: 'postgres',
+  skip: postgresBinDir()
+    ? false
+    : "PostgreSQL tests skipped: no initdb/pg_ctl found (install Debian's postgresql package, as .ci/run does, or set PG_BIN)",
+  async open() {
+    const url = await freshPostgresUrl();
+    postgres.lastLocation = url;
+    return openPostgresStores(url);
+  },
+};
+
+export const STORE_BACKENDS: readonly StoreBackendUnderTest[] = [sqlite, postgres];
