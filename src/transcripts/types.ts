@@ -89,6 +89,8 @@ export interface CallRecord {
   flowVersion?: string;
   /** Where the caller was: a phone call through Twilio, or the browser test phone. */
   channel?: CallChannel;
+  /** The callbridge instance running the call (INSTANCE_ID; docs/scale-out.md): the one that took its media. */
+  instance?: string;
   /** Set when the business should look at this call: why, and how urgent. */
   followUp?: FollowUp;
   /** Models used, in order (fallbacks append). */

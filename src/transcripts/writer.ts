@@ -43,6 +43,8 @@ export interface TranscriptWriterOptions {
 export interface OpenCallOptions {
   /** Overrides the writer's `redact` for this call (e.g. from the flow's settings). */
   redact?: boolean;
+  /** Events stored already (by another instance, before this one took the call over): numbering continues after it. */
+  lastSeq?: number;
 }
 
 /** The per-call handle the bridge holds. Every method only enqueues. */
@@ -165,7 +167,7 @@ export class TranscriptWriter {
     }
     const state: CallState = {
       record: { ...initial },
-      seq: existing?.seq ?? this.recentlyClosed.get(initial.callSid) ?? 0,
+      seq: Math.max(existing?.seq ?? this.recentlyClosed.get(initial.callSid) ?? 0, options.lastSeq ?? 0),
       redact: options.redact ?? this.redact,
       closed: false,
       log: undefined as unknown as CallLog,

@@ -9,8 +9,9 @@
  * where `<params>` is the JSON of the stream parameters as [name, value] pairs sorted by name.
  * The secret is random per instance (per process in practice) unless one is configured, which a
  * deployment with several instances behind one URL needs (webhook and stream may land on
- * different instances). Used tokens are remembered per instance until they expire, so with a
- * shared secret a token could still be used once on each instance.
+ * different instances). Used tokens are remembered per instance until they expire; with a shared
+ * secret, `redeemShared` also records them in a ledger every instance shares (the database,
+ * docs/scale-out.md), so a token is good for one `start` across all of them.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -25,6 +26,11 @@ export interface StreamTokenOptions {
   ttlMs?: number;
   /** Clock (tests). */
   now?: () => number;
+}
+
+/** Redeemed tokens shared by every instance (by MAC); false: redeemed already, somewhere. */
+export interface UsedTokenLedger {
+  redeem(mac: string, expiresAtMs: number): Promise<boolean>;
 }
 
 /** The stream parameters a token covers (the token's own parameter excluded). */
@@ -77,6 +83,29 @@ export class StreamTokens {
     const [, expires, mac] = token.split('.') as [string, string, string];
     if (this.#used.has(mac)) return { ok: false, reason: 'replayed' };
     this.#used.set(mac, parseInt(expires, 36));
+    return check;
+  }
+
+  /**
+   * `redeem` here, then in the shared `ledger`: 'replayed' when any instance took the token
+   * already. A ledger that fails (database down) is reported through `onLedgerError` and the
+   * token counts as unused there: the call goes on (the upgrade itself is signature-checked).
+   */
+  async redeemShared(
+    token: string | undefined,
+    callSid: string,
+    parameters: StreamParameters,
+    ledger: UsedTokenLedger,
+    onLedgerError: (err: unknown) => void,
+  ): Promise<TokenCheck> {
+    const check = this.redeem(token, callSid, parameters);
+    if (!check.ok || token === undefined) return check;
+    const [, expires, mac] = token.split('.') as [string, string, string];
+    try {
+      if (!(await ledger.redeem(mac, parseInt(expires, 36)))) return { ok: false, reason: 'replayed' };
+    } catch (err) {
+      onLedgerError(err);
+    }
     return check;
   }
 

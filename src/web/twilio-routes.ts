@@ -34,7 +34,7 @@ import {
   type FormParams,
 } from '../twilio/signature.js';
 import { isAccountSid, isCallSid, isStreamSid } from '../twilio/sids.js';
-import { StreamTokens } from '../twilio/stream-token.js';
+import { StreamTokens, type TokenCheck, type UsedTokenLedger } from '../twilio/stream-token.js';
 import { isLoopbackAddress } from './loopback.js';
 import { sayHangupTwiml, streamTwiml } from '../twilio/twiml.js';
 
@@ -53,6 +53,13 @@ export interface TwilioRoutesOptions {
   streamTokenSecret?: string | Uint8Array;
   /** Stream token lifetime (default 5 min). */
   streamTokenTtlMs?: number;
+  /** Redeemed tokens shared by every instance (the database): a token is good once across all of them. */
+  usedTokens?: UsedTokenLedger;
+  /**
+   * INSTANCE_URL: this instance's own http(s) URL. The TwiML's stream then points here (the
+   * instance that pre-opened the call); streams to the public URL are accepted too.
+   */
+  instanceUrl?: string;
   /** TwiML answered when the handler throws (default: a short apology and hang-up). */
   errorTwiml?: string;
 }
@@ -89,6 +96,8 @@ interface EdgeState {
   readonly authToken: string | undefined;
   readonly startTimeoutMs: number;
   readonly streamUrl: string;
+  /** Media URLs an upgrade may be signed for: the stream URL, and the public one when INSTANCE_URL differs. */
+  readonly streamUrls: readonly string[];
   readonly statusCallbackUrl: string;
   readonly tokens: StreamTokens;
   readonly wss: WebSocketServer;
@@ -130,13 +139,16 @@ export function mountTwilioRoutes(app: Express, options: TwilioRoutesOptions): T
 
 function edgeState(options: TwilioRoutesOptions): EdgeState {
   const base = normalizePublicBaseUrl(options.publicBaseUrl);
+  const streamUrl = mediaStreamUrl(options.instanceUrl ? normalizePublicBaseUrl(options.instanceUrl) : base, TWILIO_PATHS.media);
+  const publicStreamUrl = mediaStreamUrl(base, TWILIO_PATHS.media);
   return {
     options,
     log: options.log,
     base,
     authToken: options.authToken === '' ? undefined : options.authToken,
     startTimeoutMs: options.startTimeoutMs ?? 5000,
-    streamUrl: mediaStreamUrl(base, TWILIO_PATHS.media),
+    streamUrl,
+    streamUrls: streamUrl === publicStreamUrl ? [streamUrl] : [streamUrl, publicStreamUrl],
     statusCallbackUrl: base + TWILIO_PATHS.status,
     tokens: new StreamTokens({
       ...(options.streamTokenSecret === undefined ? {} : { secret: options.streamTokenSecret }),
@@ -236,7 +248,7 @@ function handleUpgrade(state: EdgeState, req: http.IncomingMessage, socket: Dupl
   const q = target.indexOf('?');
   if ((q === -1 ? target : target.slice(0, q)) !== TWILIO_PATHS.media) return false;
   socket.on('error', () => socket.destroy());
-  if (state.authToken === undefined ? !isLoopbackAddress(req.socket.remoteAddress) : !verifyUpgradeSignature(state.authToken, req.headers[SIGNATURE_HEADER], state.streamUrl, target)) {
+  if (state.authToken === undefined ? !isLoopbackAddress(req.socket.remoteAddress) : !state.streamUrls.some((url) => verifyUpgradeSignature(state.authToken!, req.headers[SIGNATURE_HEADER], url, target))) {
     state.log.warn(
       { code: 'CB_TWILIO_SIGNATURE_INVALID', path: TWILIO_PATHS.media, reason: req.headers[SIGNATURE_HEADER] ? 'mismatch' : 'missing' },
       'media stream upgrade refused',
@@ -289,7 +301,22 @@ function onStreamStart(state: EdgeState, stream: TwilioMediaStream, connLog: Log
     return;
   }
   const { [STREAM_TOKEN_PARAMETER]: token, ...parameters } = stream.customParameters;
-  const check = state.tokens.redeem(token, callSid, parameters);
+  const ledger = state.options.usedTokens;
+  if (!ledger) return streamTokenChecked(state, stream, connLog, parameters, state.tokens.redeem(token, callSid, parameters));
+  const onLedgerError = (err: unknown): void => connLog.error({ err, code: 'CB_SCALE_DB_FAILED', callSid }, 'shared stream-token ledger unavailable; token checked on this instance only');
+  void state.tokens.redeemShared(token, callSid, parameters, ledger, onLedgerError).then(
+    (check) => streamTokenChecked(state, stream, connLog, parameters, check),
+    (err: unknown) => {
+      connLog.error({ err, callSid, streamSid }, 'stream token check failed; closing the stream');
+      stream.close(CLOSE_CODES.internal, 'internal error');
+    },
+  );
+}
+
+/** The token check's verdict: refuse the stream, or hand it to the handler with the call's own parameters. */
+function streamTokenChecked(state: EdgeState, stream: TwilioMediaStream, connLog: Logger, parameters: Record<string, string>, check: TokenCheck): void {
+  const { callSid, streamSid } = stream;
+  if (stream.ended) return;
   if (!check.ok) {
     connLog.warn({ code: 'CB_TWILIO_STREAM_TOKEN_INVALID', reason: check.reason, callSid, streamSid }, `media stream refused: ${check.reason} stream token`);
     stream.close(CLOSE_CODES.policy, 'invalid stream token');
