@@ -60,6 +60,8 @@ const RELAY_ENTRY = 'bench/load/relay.ts';
 const BRIDGE_NODE_ARGS = arg('bridge-node-args', '').split(' ').filter(Boolean);
 const PIN = !args.includes('--no-pin') && spawnSync('taskset', ['-V']).status === 0 && cpus().length >= 2;
 const AUTH_TOKEN = 'load-bench-auth-token-0123456789abcdef';
+/** How long a load generator may take to start (node, tsx, its modules): generous, for a busy machine. */
+const START_TIMEOUT_MS = 90_000;
 const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 
 if (PIN) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
@@ -112,7 +114,7 @@ function nextMessage<T>(proc: ChildProcess, type: string, timeoutMs: number): Pr
 
 async function startEmulatorProc(windows: boolean): Promise<{ proc: ChildProcess; url: string }> {
   const proc = child('bench/load/emulator-proc.ts', windows ? { ECHO_TALK_MS: String(ECHO_TALK_MS), ECHO_QUIET_MS: String(ECHO_QUIET_MS), ECHO_BARGE_IN_EVERY: String(BARGE_IN_EVERY) } : {});
-  const ready = await nextMessage<{ url: string }>(proc, 'ready', 30_000);
+  const ready = await nextMessage<{ url: string }>(proc, 'ready', START_TIMEOUT_MS);
   return { proc, url: ready.url };
 }
 
@@ -160,7 +162,7 @@ interface RunFigures {
 
 let nextCall = 1;
 const driver = child('bench/load/driver.ts', {});
-await nextMessage(driver, 'ready', 30_000);
+await nextMessage(driver, 'ready', START_TIMEOUT_MS);
 
 async function drive(url: string, calls: number, talkMs: number, extra: Partial<RunRequest> = {}): Promise<RunResult> {
   const req: RunRequest = { type: 'run', url, authToken: AUTH_TOKEN, accountSid: ACCOUNT_SID, calls, firstCall: nextCall, rampPerSec: RAMP_PER_S, talkMs, ...extra };
