@@ -21,6 +21,8 @@ export {
   type Turn,
 } from './scenario.js';
 export { FlowScenarios, noScenario, flowScenarioFile, emulatorUrlForFlow, type FlowScenarioOptions } from './flow-scenarios.js';
+export { StreamGenerateEmulator, emulatorRestBaseForFlow, type CascadeTiming, type StreamFault } from './stream-generate.js';
+export { TtsEmulator, mulawWav } from './tts-endpoint.js';
 export { SpeechSynth, renderTone, espeakVoiceFor, OUTPUT_RATE_HZ, type SpeechSynthOptions } from './tts.js';
 export { EnergyVad, vadConfigFromSetup, type VadConfig, type VadEvent } from './vad.js';
 export { parseClientFrame, checkSetup, checkRealtimeInput, parseAudioMime } from './validate.js';

@@ -22,6 +22,8 @@ import { ScenarioCursor } from './cursor.js';
 import { EmulatedSession, type ResumeSnapshot, type SessionContext } from './session.js';
 import { SpeechSynth, espeakModuleUrl } from './tts.js';
 import { GenerateContentEmulator, GENERATE_PATH, type GenerateFault } from './generate-content.js';
+import { StreamGenerateEmulator, STREAM_GENERATE_PATH, type StreamFault } from './stream-generate.js';
+import { TtsEmulator, SYNTHESIZE_PATH } from './tts-endpoint.js';
 
 /** `/ws/google.ai.generativelanguage.{v1beta|v1alpha}.GenerativeService.BidiGenerateContent` */
 const PATH_PATTERN = /^\/ws\/google\.ai\.generativelanguage\.(v1beta|v1alpha)\.GenerativeService\.BidiGenerateContent$/;
@@ -56,6 +58,10 @@ export interface Emulator {
   readonly tts: SpeechSynth;
   /** REST generateContent (post-call analysis): request count and fault injection. */
   readonly generate: GenerateContentEmulator;
+  /** REST streamGenerateContent (the cascade's text model): requests, `timing`, fault injection. */
+  readonly streamGenerate: StreamGenerateEmulator;
+  /** Cloud TTS text:synthesize (the cascade's voice); its delay is `streamGenerate.timing.ttsFirstByteMs`. */
+  readonly synthesize: TtsEmulator;
   session(id: number): SessionRecord | undefined;
   /** Messages received, of one session or all, in arrival order per session. */
   received(sessionId?: number): ReceivedMessage[];
@@ -95,6 +101,8 @@ class EmulatorServer extends EventEmitter implements Emulator {
   readonly port: number;
   readonly tts: SpeechSynth;
   readonly generate = new GenerateContentEmulator();
+  readonly streamGenerate: StreamGenerateEmulator;
+  readonly synthesize: TtsEmulator;
   readonly #server: Server;
   readonly #wss: WebSocketServer;
   readonly #ownsTts: boolean;
@@ -147,6 +155,11 @@ class EmulatorServer extends EventEmitter implements Emulator {
         this.emit('session-closed', r);
       },
     };
+    this.streamGenerate = new StreamGenerateEmulator(async (flow, model, system) => {
+      const byFlow = flow ? this.#ctx.options.scenarioForFlow : undefined;
+      return byFlow ? byFlow(flow!) : this.#ctx.scenarioFor(model, system);
+    });
+    this.synthesize = new TtsEmulator(this.tts, this.streamGenerate.timing);
     server.on('request', (req, res) => this.#onRequest(req, res));
     server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
   }
@@ -232,6 +245,7 @@ class EmulatorServer extends EventEmitter implements Emulator {
     };
     if (req.method === 'GET' && url.pathname === '/emulator/stats') return json(200, this.stats());
     if (req.method === 'POST' && (GENERATE_PATH.test(url.pathname) || url.pathname === '/emulator/generate-faults')) return this.#onGenerate(req, res, url);
+    if (req.method === 'POST' && (STREAM_GENERATE_PATH.test(url.pathname) || SYNTHESIZE_PATH.test(url.pathname) || url.pathname === '/emulator/cascade')) return this.#onCascade(req, res, url);
     const m = /^\/emulator\/sessions\/(\d+)$/.exec(url.pathname);
     const record = m ? this.session(Number(m[1])) : undefined;
     if (req.method === 'GET' && record) {
@@ -263,6 +277,37 @@ class EmulatorServer extends EventEmitter implements Emulator {
     const key = url.searchParams.get('key') ?? (Array.isArray(header) ? header[0] : header);
     const authorized = keyAccepted(this.#ctx.options.requireApiKey, key ?? undefined);
     this.generate.handle(req, res, decodeURIComponent(GENERATE_PATH.exec(url.pathname)![1]!), authorized).catch(fail);
+  }
+
+  /** The cascade's REST endpoints (stream-generate.ts, tts-endpoint.ts) and their knobs for out-of-process runs. */
+  #onCascade(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const fail = (err: unknown) => {
+      this.#ctx.log.error({ err }, 'emulator cascade endpoint failed');
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.end();
+    };
+    if (url.pathname === '/emulator/cascade') {
+      // {"timing": {firstTokenMs, perTokenMs, ttsFirstByteMs}, "faults": [{status}], "ttsFaults": [503]}
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { timing?: Record<string, number>; faults?: StreamFault[]; ttsFaults?: Array<429 | 500 | 503> };
+          Object.assign(this.streamGenerate.timing, body.timing ?? {});
+          this.streamGenerate.inject(body.faults ?? []);
+          this.synthesize.inject(body.ttsFaults ?? []);
+          res.writeHead(204).end();
+        } catch (err) {
+          fail(err);
+        }
+      });
+      return;
+    }
+    const header = req.headers['x-goog-api-key'];
+    const key = url.searchParams.get('key') ?? (Array.isArray(header) ? header[0] : header);
+    const authorized = keyAccepted(this.#ctx.options.requireApiKey, key ?? undefined);
+    const m = STREAM_GENERATE_PATH.exec(url.pathname);
+    if (!m) return void this.synthesize.handle(req, res, authorized).catch(fail);
+    this.streamGenerate.handle(req, res, { flow: m[1], model: decodeURIComponent(m[2]!) }, authorized).catch(fail);
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
