@@ -4,7 +4,7 @@
  *   await seedCall(store, { n: 1, flow: 'dental', startedAt, outcome: 'completed', durationMs: 60_000 });
  *   await seedAnalysis(store, demoCallSid(1), { intent: 'Booking', followUp: true, followUpReason: 'Wants a call back' });
  */
-import { SqliteAnalysisStore, type CallAnalysis } from '../../src/transcripts/index.js';
+import { SqliteAnalysisStore, type AnalysisStore, type CallAnalysis, type TranscriptStore } from '../../src/transcripts/index.js';
 import type { SqliteTranscriptStore } from '../../src/transcripts/sqlite-store.js';
 import type { CallEventBody, CallOutcome, CallRecord, FollowUp } from '../../src/transcripts/types.js';
 import { demoCallSid, demoRecord } from './transcripts-fixtures.js';
@@ -22,7 +22,7 @@ export interface SeedCall {
 }
 
 /** Writes a finished call (and its events); returns its sid. */
-export async function seedCall(store: SqliteTranscriptStore, c: SeedCall): Promise<string> {
+export async function seedCall(store: Pick<TranscriptStore, 'writeBatch'>, c: SeedCall): Promise<string> {
   const callSid = demoCallSid(c.n);
   const record: CallRecord = demoRecord({
     callSid,
@@ -49,8 +49,8 @@ export function failedFunction(name: string, status: 'error' | 'timeout' | 'reje
   return { kind: 'function_call', id: `fc-${name}`, name, args: {}, status, error: `${name} failed. Tell the caller.`, latencyMs: 100 };
 }
 
-/** Stores an analysis that settled ok (or with the given status). */
-export async function seedAnalysis(store: SqliteTranscriptStore, callSid: string, a: Partial<CallAnalysis>): Promise<void> {
+/** Stores an analysis that settled ok (or with the given status), in a SQLite store or any AnalysisStore. */
+export async function seedAnalysis(store: SqliteTranscriptStore | AnalysisStore, callSid: string, a: Partial<CallAnalysis>): Promise<void> {
   const analysis: CallAnalysis = {
     status: 'ok',
     summary: 'The caller asked about something.',
@@ -65,5 +65,6 @@ export async function seedAnalysis(store: SqliteTranscriptStore, callSid: string
     analysedAtMs: 1,
     ...a,
   };
-  await new SqliteAnalysisStore(store.database).putAnalysis(callSid, analysis, 1);
+  const analyses = 'putAnalysis' in store ? store : new SqliteAnalysisStore(store.database);
+  await analyses.putAnalysis(callSid, analysis, 1);
 }

@@ -19,10 +19,10 @@ export interface StoreBackendUnderTest {
   name: 'sqlite' | 'postgres';
   /** Why this backend's tests are skipped (no PostgreSQL binaries), else false. */
   skip: string | false;
-  /** Fresh, empty stores (a new directory / a new database); closing them also removes a SQLite directory. */
+  /** Fresh, empty stores (a new temp directory, removed at exit / a new database). */
   open(): Promise<Stores>;
-  /** A database URL (PostgreSQL) or data dir (SQLite) for a second `open` of the same stores. */
-  lastLocation?: string;
+  /** Opens the stores of the last `open()` again (a restart: same directory / database). */
+  reopen(): Promise<Stores>;
 }
 
 let cluster: Promise<TestPostgres> | undefined;
@@ -46,19 +46,20 @@ export async function freshPostgresUrl(): Promise<string> {
   return (await sharedCluster()).freshDatabase();
 }
 
+let lastDir = '';
+let lastUrl = '';
+
 const sqlite: StoreBackendUnderTest = {
   name: 'sqlite',
   skip: false,
   async open() {
     const dir = mkdtempSync(join(tmpdir(), 'cb-stores-'));
-    sqlite.lastLocation = dir;
-    const stores = await openStore({}, { dataDir: dir });
-    const close = stores.close;
-    stores.close = async () => {
-      await close();
-      rmSync(dir, { recursive: true, force: true });
-    };
-    return stores;
+    lastDir = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return openStore({}, { dataDir: dir });
+  },
+  async reopen() {
+    return openStore({}, { dataDir: lastDir });
   },
 };
 
@@ -68,9 +69,11 @@ const postgres: StoreBackendUnderTest = {
     ? false
     : "PostgreSQL tests skipped: no initdb/pg_ctl found (install Debian's postgresql package, as .ci/run does, or set PG_BIN)",
   async open() {
-    const url = await freshPostgresUrl();
-    postgres.lastLocation = url;
-    return openPostgresStores(url);
+    lastUrl = await freshPostgresUrl();
+    return openPostgresStores(lastUrl);
+  },
+  async reopen() {
+    return openPostgresStores(lastUrl);
   },
 };
 

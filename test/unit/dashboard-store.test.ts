@@ -1,31 +1,31 @@
 /**
- * The dashboard's SQL (src/transcripts/sqlite-dashboard.ts) on a real SQLite file: figures per
+ * The dashboard's SQL (sqlite-dashboard.ts, pg-dashboard.ts) on both backends: figures per
  * local day across a DST change, the median, top intents, failed functions, transfers, the
  * follow-up list (record flag or analysis) and done marks.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqliteStore, type SqliteTranscriptStore } from '../../src/transcripts/sqlite-store.js';
-import { SqliteDashboardStore } from '../../src/transcripts/sqlite-dashboard.js';
+import type { DashboardStore, TranscriptStore } from '../../src/transcripts/index.js';
+import type { Stores } from '../../src/transcripts/open-store.js';
+import { STORE_BACKENDS, stopStoreBackends } from '../support/store-backends.js';
 import { ZoneCalendar } from '../../src/dashboard/days.js';
 import { failedFunction, seedAnalysis, seedCall } from '../support/dashboard-fixtures.js';
 import { demoCallSid } from '../support/transcripts-fixtures.js';
 
 const AMBER = { level: 'amber' as const, reasons: ['The function book failed.'] };
 
-describe('SqliteDashboardStore', () => {
-  let dir: string;
-  let store: SqliteTranscriptStore;
-  let dash: SqliteDashboardStore;
+after(stopStoreBackends);
+
+for (const backend of STORE_BACKENDS) describe(`${backend.name} dashboard store`, { skip: backend.skip }, () => {
+  let stores: Stores;
+  let store: TranscriptStore;
+  let dash: DashboardStore;
   const ny = new ZoneCalendar('America/New_York');
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cb-dash-'));
-    store = openSqliteStore({ dataDir: dir });
-    dash = new SqliteDashboardStore(store.database);
+    stores = await backend.open();
+    store = stores.transcripts;
+    dash = stores.dashboard;
     // Around the spring change (2026-03-08, a 23-hour day in New York).
     await seedCall(store, { n: 1, flow: 'dental', startedAt: Date.parse('2026-03-08T04:59:59Z'), durationMs: 10_000 }); // Mar 7 23:59:59 EST
     await seedCall(store, { n: 2, flow: 'dental', startedAt: Date.parse('2026-03-08T05:00:00Z'), durationMs: 30_000, outcome: 'transferred' }); // Mar 8 00:00 EST
@@ -35,16 +35,13 @@ describe('SqliteDashboardStore', () => {
     await seedCall(store, { n: 6, flow: 'dental', startedAt: Date.parse('2026-03-08T16:00:00Z'), outcome: 'failed' }); // no duration
     await seedCall(store, { n: 7, flow: 'other', startedAt: Date.parse('2026-03-08T16:00:00Z'), durationMs: 5_000 });
     await seedCall(store, { n: 8, flow: undefined, startedAt: Date.parse('2026-03-08T16:00:00Z') });
-    await seedAnalysis(store, demoCallSid(2), { intent: 'Booking ', followUp: false });
-    await seedAnalysis(store, demoCallSid(4), { intent: 'booking', followUp: true, followUpReason: 'Wants a call back on Monday', summary: 'Asked to move a booking.' });
-    await seedAnalysis(store, demoCallSid(3), { intent: 'billing', followUp: true, followUpReason: 'Charged twice' });
-    await seedAnalysis(store, demoCallSid(6), { status: 'failed', intent: 'ignored', followUp: true });
+    await seedAnalysis(stores.analyses, demoCallSid(2), { intent: 'Booking ', followUp: false });
+    await seedAnalysis(stores.analyses, demoCallSid(4), { intent: 'booking', followUp: true, followUpReason: 'Wants a call back on Monday', summary: 'Asked to move a booking.' });
+    await seedAnalysis(stores.analyses, demoCallSid(3), { intent: 'billing', followUp: true, followUpReason: 'Charged twice' });
+    await seedAnalysis(stores.analyses, demoCallSid(6), { status: 'failed', intent: 'ignored', followUp: true });
   });
 
-  after(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stores.close());
 
   it('counts each call in its local day across the DST change', async () => {
     const days = ny.days('2026-03-07', '2026-03-09');
@@ -119,8 +116,7 @@ describe('SqliteDashboardStore', () => {
 
     await dash.markDone(demoCallSid(3), { by: 'admin', via: 'admin', client: 'c', atMs: 1 });
     await store.deleteCallsStartedBefore(Date.parse('2026-03-08T15:30:00Z'), { flow: 'dental' }, 100);
-    const left = store.database.prepare('SELECT count(*) AS n FROM follow_up_done').get() as { n: number };
-    assert.equal(left.n, 0);
+    assert.equal(await dash.doneMarkOf(demoCallSid(3)), undefined, 'the mark went with the call');
     assert.deepEqual(await dash.flowsWithCalls(), ['dental', 'other', null]);
   });
 });

@@ -1,16 +1,14 @@
 /**
- * The durable job queue and analysis store on SQLite (migration 3): idempotent enqueue by key,
- * leases, due times, expired leases, requeue, and survival across close/reopen of the file.
+ * The durable job queue and analysis store on both backends (SQLite migration 3, PostgreSQL
+ * migration 1): idempotent enqueue by key, leases, due times, expired leases, requeue, survival
+ * across a close and reopen, and (PostgreSQL) concurrent claims from two instances.
  */
-import { describe, it, beforeEach, afterEach } from 'node:test';
+import { describe, it, beforeEach, afterEach, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqliteStore, type SqliteTranscriptStore } from '../../src/transcripts/sqlite-store.js';
-import { SqliteJobQueue } from '../../src/transcripts/sqlite-jobs.js';
-import { SqliteAnalysisStore } from '../../src/transcripts/sqlite-analysis.js';
-import type { CallAnalysis } from '../../src/transcripts/after-call-store.js';
+import type { AnalysisStore, CallAnalysis, JobQueue } from '../../src/transcripts/after-call-store.js';
+import type { TranscriptStore } from '../../src/transcripts/store.js';
+import type { Stores } from '../../src/transcripts/open-store.js';
+import { STORE_BACKENDS, stopStoreBackends } from '../support/store-backends.js';
 import { demoRecord } from '../support/transcripts-fixtures.js';
 
 const T0 = Date.UTC(2026, 11, 4, 9);
@@ -23,19 +21,16 @@ function analysis(over: Partial<CallAnalysis> = {}): CallAnalysis {
   };
 }
 
-describe('SQLite job queue', () => {
-  let dir: string;
-  let store: SqliteTranscriptStore;
-  let queue: SqliteJobQueue;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cb-jobs-'));
-    store = openSqliteStore({ dataDir: dir });
-    queue = new SqliteJobQueue(store.database);
+after(stopStoreBackends);
+
+for (const backend of STORE_BACKENDS) describe(`${backend.name} job queue`, { skip: backend.skip }, () => {
+  let stores: Stores;
+  let queue: JobQueue;
+  beforeEach(async () => {
+    stores = await backend.open();
+    queue = stores.jobs;
   });
-  afterEach(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => stores.close());
 
   it('enqueues once per key', async () => {
     assert.equal(await queue.enqueue({ kind: 'analysis', key: 'analysis:CA1', callSid: 'CA1', payload: { a: 1 }, runAtMs: T0 }), true);
@@ -108,42 +103,40 @@ describe('SQLite job queue', () => {
   });
 
   it('reports the next wake-up time', async () => {
-    assert.equal(await queue.nextRunAt(['analysis']), undefined);
+    assert.equal(await queue.nextRunAt!(['analysis']), undefined);
     await queue.enqueue({ kind: 'analysis', key: 'a:1', callSid: 'CA1', payload: null, runAtMs: T0 + 700 });
     await queue.enqueue({ kind: 'notify', key: 'n:1', callSid: 'CA1', payload: null, runAtMs: T0 + 100 });
-    assert.equal(await queue.nextRunAt(['analysis']), T0 + 700);
-    assert.equal(await queue.nextRunAt(['analysis', 'notify']), T0 + 100);
+    assert.equal(await queue.nextRunAt!(['analysis']), T0 + 700);
+    assert.equal(await queue.nextRunAt!(['analysis', 'notify']), T0 + 100);
   });
 
   it('keeps queued and leased jobs across a close and reopen of the database file', async () => {
     await queue.enqueue({ kind: 'analysis', key: 'a:1', callSid: 'CA1', payload: { flow: 'dental' }, runAtMs: T0 });
     await queue.enqueue({ kind: 'analysis', key: 'a:2', callSid: 'CA2', payload: null, runAtMs: T0 });
     await queue.claim(['analysis'], T0, 1, 1000); // a:1 leased, then the process "dies"
-    await store.close();
+    await stores.close();
 
-    store = openSqliteStore({ dataDir: dir });
-    queue = new SqliteJobQueue(store.database);
-    assert.deepEqual(store.appliedMigrations, []);
+    stores = await backend.reopen();
+    queue = stores.jobs;
+    assert.deepEqual(stores.appliedMigrations, []);
     const after = await queue.claim(['analysis'], T0 + 1000, 10, 1000);
     assert.deepEqual(after.map((j) => [j.key, j.attempts]), [['a:1', 2], ['a:2', 1]]);
     assert.deepEqual(after[0]!.payload, { flow: 'dental' });
   });
 });
 
-describe('SQLite analysis store', () => {
-  let dir: string;
-  let store: SqliteTranscriptStore;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cb-analysis-'));
-    store = openSqliteStore({ dataDir: dir });
+for (const backend of STORE_BACKENDS) describe(`${backend.name} analysis store`, { skip: backend.skip }, () => {
+  let stores: Stores;
+  let store: TranscriptStore;
+  let analyses: AnalysisStore;
+  beforeEach(async () => {
+    stores = await backend.open();
+    store = stores.transcripts;
+    analyses = stores.analyses;
   });
-  afterEach(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => stores.close());
 
   it('stores, replaces and reads analyses, one or many', async () => {
-    const analyses = new SqliteAnalysisStore(store.database);
     assert.equal(await analyses.getAnalysis('CA1'), undefined);
     await analyses.putAnalysis('CA1', analysis({ status: 'pending' }), T0);
     await analyses.putAnalysis('CA1', analysis({ followUp: true, followUpReason: 'wants a call back' }), T0 + 1);
@@ -158,7 +151,6 @@ describe('SQLite analysis store', () => {
   });
 
   it('lists calls with their analysis, filters followUp=true (rules or analysis) and by field values', async () => {
-    const analyses = new SqliteAnalysisStore(store.database);
     await store.writeBatch({
       records: [
         demoRecord({ callSid: 'CAa', startedAt: T0, outcome: 'completed' }),
@@ -188,8 +180,7 @@ describe('SQLite analysis store', () => {
   });
 
   it('retention deletes the analysis and jobs of a deleted call', async () => {
-    const analyses = new SqliteAnalysisStore(store.database);
-    const queue = new SqliteJobQueue(store.database);
+    const queue = stores.jobs;
     await store.writeBatch({ records: [demoRecord({ callSid: 'CAold', startedAt: T0, outcome: 'completed' }), demoRecord({ callSid: 'CAnew', startedAt: T0 + 10, outcome: 'completed' })], events: [] });
     await analyses.putAnalysis('CAold', analysis(), T0);
     await analyses.putAnalysis('CAnew', analysis(), T0);
