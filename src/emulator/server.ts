@@ -23,7 +23,7 @@ import { EmulatedSession, type ResumeSnapshot, type SessionContext } from './ses
 import { SpeechSynth, espeakModuleUrl } from './tts.js';
 import { GenerateContentEmulator, GENERATE_PATH, type GenerateFault } from './generate-content.js';
 import { StreamGenerateEmulator, STREAM_GENERATE_PATH, type StreamFault } from './stream-generate.js';
-import { TtsEmulator, SYNTHESIZE_PATH } from './tts-endpoint.js';
+import { TtsEmulator, GEMINI_TTS_PATH, SYNTHESIZE_PATH } from './tts-endpoint.js';
 
 /** `/ws/google.ai.generativelanguage.{v1beta|v1alpha}.GenerativeService.BidiGenerateContent` */
 const PATH_PATTERN = /^\/ws\/google\.ai\.generativelanguage\.(v1beta|v1alpha)\.GenerativeService\.BidiGenerateContent$/;
@@ -244,8 +244,9 @@ class EmulatorServer extends EventEmitter implements Emulator {
       res.end(JSON.stringify(body, null, 2));
     };
     if (req.method === 'GET' && url.pathname === '/emulator/stats') return json(200, this.stats());
+    const cascade = [STREAM_GENERATE_PATH, SYNTHESIZE_PATH, GEMINI_TTS_PATH].some((p) => p.test(url.pathname)) || url.pathname === '/emulator/cascade';
+    if (req.method === 'POST' && cascade) return this.#onCascade(req, res, url);
     if (req.method === 'POST' && (GENERATE_PATH.test(url.pathname) || url.pathname === '/emulator/generate-faults')) return this.#onGenerate(req, res, url);
-    if (req.method === 'POST' && (STREAM_GENERATE_PATH.test(url.pathname) || SYNTHESIZE_PATH.test(url.pathname) || url.pathname === '/emulator/cascade')) return this.#onCascade(req, res, url);
     const m = /^\/emulator\/sessions\/(\d+)$/.exec(url.pathname);
     const record = m ? this.session(Number(m[1])) : undefined;
     if (req.method === 'GET' && record) {
@@ -306,6 +307,7 @@ class EmulatorServer extends EventEmitter implements Emulator {
     const key = url.searchParams.get('key') ?? (Array.isArray(header) ? header[0] : header);
     const authorized = keyAccepted(this.#ctx.options.requireApiKey, key ?? undefined);
     const m = STREAM_GENERATE_PATH.exec(url.pathname);
+    if (GEMINI_TTS_PATH.test(url.pathname)) return void this.synthesize.handleGemini(req, res, authorized).catch(fail);
     if (!m) return void this.synthesize.handle(req, res, authorized).catch(fail);
     this.streamGenerate.handle(req, res, { flow: m[1], model: decodeURIComponent(m[2]!) }, authorized).catch(fail);
   }

@@ -5,14 +5,19 @@
  * a WAV file of μ-law samples for `MULAW`, of PCM16 for `LINEAR16` (the encodings callbridge
  * asks for; others are refused with 400 like an unsupported field). A fixed first-byte delay
  * (`timing.ttsFirstByteMs`, shared with stream-generate.ts) and queued faults serve the tests and
- * the bench.
+ * the bench. Gemini TTS (`generateContent` on a `…-tts` model, answered with PCM16 at 24 kHz in
+ * `inlineData`) is served the same way, for one-word Gemini voices.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeMulaw } from '../audio/mulaw.js';
 import { resampleWhole } from '../audio/resampler.js';
+import { pcm16ToBytes } from '../audio/pcm.js';
 import { encodeWav } from '../audio/wav.js';
 import { readBody, sendError, sendFault, type CascadeTiming } from './stream-generate.js';
 import { espeakVoiceFor, OUTPUT_RATE_HZ, type SpeechSynth } from './tts.js';
+
+/** Gemini TTS: `generateContent` on a `…-tts` model with responseModalities AUDIO. */
+export const GEMINI_TTS_PATH = /^(?:\/emulator\/flows\/[a-z0-9][a-z0-9-]{0,63})?\/+v1beta\/models\/([^/:]*-tts[^/:]*):generateContent$/;
 
 export const SYNTHESIZE_PATH = /^(?:\/emulator\/flows\/[a-z0-9][a-z0-9-]{0,63})?\/+v1(?:beta1)?\/text:synthesize$/;
 
@@ -42,6 +47,11 @@ interface SynthesizeRequest {
   input?: { text?: unknown; ssml?: unknown };
   voice?: { languageCode?: unknown; name?: unknown };
   audioConfig?: { audioEncoding?: unknown; sampleRateHertz?: unknown };
+}
+
+interface GeminiTtsRequest {
+  contents?: Array<{ parts?: Array<{ text?: string }> }>;
+  generationConfig?: { responseModalities?: string[]; speechConfig?: { voiceConfig?: { prebuiltVoiceConfig?: { voiceName?: string } } } };
 }
 
 export class TtsEmulator {
@@ -83,9 +93,40 @@ export class TtsEmulator {
     const speech = await this.#tts.render(text.trim(), espeakVoiceFor(typeof r.voice.name === 'string' ? r.voice.name.split('-').pop() : undefined));
     const pcm = rate === OUTPUT_RATE_HZ ? speech : resampleWhole(speech, OUTPUT_RATE_HZ, rate);
     const file = encoding === 'MULAW' ? mulawWav(encodeMulaw(pcm)) : encodeWav({ sampleRateHz: rate, channels: 1, samples: pcm });
-    const wait = this.#timing.ttsFirstByteMs - (Date.now() - started);
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    await this.#delay(started);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ audioContent: Buffer.from(file).toString('base64') }));
+  }
+
+  /** Gemini TTS: the text of the request's contents in the prebuilt voice, PCM16 at 24 kHz. */
+  async handleGemini(req: IncomingMessage, res: ServerResponse, authorized: boolean): Promise<void> {
+    this.requests++;
+    const body = await readBody(req);
+    if (!authorized) return sendError(res, 403, 'Method doesn\'t allow unregistered callers. Please use an API key.');
+    const fault = this.#faults.shift();
+    if (fault) return sendFault(res, fault);
+    let r: GeminiTtsRequest;
+    try {
+      r = JSON.parse(body) as GeminiTtsRequest;
+    } catch {
+      return sendError(res, 400, 'Invalid JSON payload received.');
+    }
+    const text = (r.contents ?? []).flatMap((c) => c.parts ?? []).map((p) => p.text ?? '').join(' ').trim();
+    if (text === '') return sendError(res, 400, '* GenerateContentRequest.contents: contents is not specified');
+    if (!r.generationConfig?.responseModalities?.includes('AUDIO')) return sendError(res, 400, 'The requested combination of response modalities (TEXT) is not supported by the model.');
+    const started = Date.now();
+    const voice = r.generationConfig.speechConfig?.voiceConfig?.prebuiltVoiceConfig?.voiceName;
+    const speech = await this.#tts.render(text, espeakVoiceFor(voice));
+    await this.#delay(started);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({
+      candidates: [{ content: { role: 'model', parts: [{ inlineData: { mimeType: `audio/L16;codec=pcm;rate=${OUTPUT_RATE_HZ}`, data: pcm16ToBytes(speech).toString('base64') } }] }, finishReason: 'STOP', index: 0 }],
+    }));
+  }
+
+  /** Holds the answer until `ttsFirstByteMs` after `started` (rendering counts towards it). */
+  async #delay(started: number): Promise<void> {
+    const wait = this.#timing.ttsFirstByteMs - (Date.now() - started);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }

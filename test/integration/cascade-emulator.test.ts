@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMulaw } from '../../src/audio/mulaw.js';
 import { GeminiTextModel } from '../../src/cascade/text-model.js';
-import { CloudSpeech } from '../../src/cascade/tts.js';
+import { CloudSpeech, GeminiSpeech } from '../../src/cascade/tts.js';
 import type { Content, TextChunk } from '../../src/cascade/types.js';
 import { emulatorRestBaseForFlow, scenarioFromObject, startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { CallbridgeError } from '../../src/shared/errors.js';
@@ -154,6 +154,14 @@ describe('emulator text:synthesize', () => {
     let peak = 0;
     for (const s of pcm) peak = Math.max(peak, Math.abs(s));
     assert.ok(peak > 1000, `speech, not silence (peak ${peak})`);
+  });
+
+  it('renders Gemini TTS (a one-word voice) as PCM16 at 24 kHz', async () => {
+    const out = await new GeminiSpeech({ baseUrl: emulatorRestBaseForFlow(emu.httpUrl, 'other'), apiKey: 'test-key' }).synthesize('One moment please.', { voice: 'Kore', signal: new AbortController().signal });
+    assert.deepEqual(out.format, { encoding: 'pcm16', sampleRateHz: 24000 });
+    const pcm = new Int16Array(out.audio.buffer.slice(out.audio.byteOffset, out.audio.byteOffset + out.audio.byteLength));
+    assert.ok(pcm.length > 24000 * 0.4, `speech, got ${pcm.length} samples`);
+    assert.ok(pcm.some((s) => Math.abs(s) > 1000), 'not silence');
   });
 
   it('reports faults and a wrong key with the TTS codes', async () => {
