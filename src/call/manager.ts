@@ -34,10 +34,12 @@ export interface CallManagerOptions {
   agent: {
     /** Opens an agent session (./adapters/gemini-session.ts). */
     connect: LiveConnect;
-    /** A connect per flow, used instead of `connect` (the built-in emulator learns the flow from its URL). */
-    connectFor?: (flow: Flow) => LiveConnect;
+    /** A connect per flow, used instead of `connect` when it gives one (the built-in emulator learns the flow from its URL; a cascade flow's agent). */
+    connectFor?: (flow: Flow) => LiveConnect | undefined;
     /** A flow without `model:` uses these. */
     defaultModel: string;
+    /** A `pipeline: cascade` flow without `model:` uses this text model (default `defaultModel`). */
+    defaultCascadeModel?: string;
     defaultFallbackModels: readonly string[];
     /** GEMINI_MODEL: overrides the flows' primary model (fallbacks stay). */
     model?: string;
@@ -299,6 +301,8 @@ export class CallManager {
 
   #modelsFor(flow: Flow): string[] {
     const a = this.#o.agent;
+    // A cascade flow's models are text models: GEMINI_MODEL and the Live fallbacks do not apply.
+    if (flow.pipeline === 'cascade') return [...new Set([flow.model ?? a.defaultCascadeModel ?? a.defaultModel, ...flow.fallbackModels])];
     const primary = a.model ?? flow.model ?? a.defaultModel;
     const fallbacks = flow.fallbackModels.length > 0 ? flow.fallbackModels : flow.model ? [] : a.defaultFallbackModels;
     return [...new Set([primary, ...fallbacks])];

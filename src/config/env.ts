@@ -34,6 +34,8 @@ export const EnvSchema = z.object({
   /** Override of the Live endpoint (the emulator, or a proxy). */
   GEMINI_LIVE_URL: z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }).optional(),
   GEMINI_MODEL: z.string().min(1).optional(),
+  /** Origin of Google Cloud Text-to-Speech (`/v1/text:synthesize`) for cascade flows (docs/cascade.md); default Google's, or the built-in emulator without a key. */
+  TTS_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, '')).optional(),
   /**
    * How long Gemini may stay silent after signalling it is generating a reply before the session
    * is replaced (until enough healthy replies have been seen to learn the limit).

@@ -246,6 +246,10 @@ export const FlowFileSchema = z
     fallbackModels: z.array(Text).default([]),
     voice: z.string().superRefine((v, ctx) => void (voiceProblem(v) && ctx.addIssue({ code: 'custom', message: voiceProblem(v)! }))).optional(),
     language: z.string().superRefine((v, ctx) => void (languageProblem(v) && ctx.addIssue({ code: 'custom', message: languageProblem(v)! }))).optional(),
+    /** live: a Gemini Live session (default); cascade: callbridge's ears, a Gemini text model, text-to-speech (docs/cascade.md). */
+    pipeline: z.enum(['live', 'cascade'], { error: 'must be live (Gemini Live, the default) or cascade (a text model with speech in and out, docs/cascade.md)' }).default('live'),
+    /** The cascade's text-to-speech voice: a Cloud voice (en-US-Neural2-F) or a Gemini TTS voice (Kore); docs/cascade.md. */
+    tts: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9-]{1,63}$/, 'name a text-to-speech voice, e.g. en-US-Neural2-F (Cloud) or Kore (Gemini TTS); see docs/cascade.md').optional(),
     persona: Text,
     greeting: Text,
     hours: Hours.optional(),

@@ -15,6 +15,8 @@ interface FlowFacts {
   name: string;
   model?: string | undefined;
   fallbackModels: readonly string[];
+  /** `cascade`: the flow runs on text models, not checked against the Live endpoint. */
+  pipeline?: string;
   transfers: Readonly<Record<string, string>>;
 }
 

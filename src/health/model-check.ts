@@ -49,13 +49,17 @@ export interface ModelVerdict {
 /** Which flows use which model (primary and fallbacks), in first-use order. */
 export type ModelUses = Map<string, string[]>;
 
-/** The models each flow runs on: GEMINI_MODEL overrides primaries; a flow without model: gets the defaults. */
+/**
+ * The Live models each flow runs on: GEMINI_MODEL overrides primaries; a flow without model: gets
+ * the defaults. A `pipeline: cascade` flow runs on text models, not Live ones (docs/cascade.md).
+ */
 export function modelUses(
-  flows: ReadonlyArray<{ name: string; model?: string | undefined; fallbackModels: readonly string[] }>,
+  flows: ReadonlyArray<{ name: string; model?: string | undefined; fallbackModels: readonly string[]; pipeline?: string }>,
   d: { override?: string | undefined; defaultModel: string; defaultFallbackModels: readonly string[] },
 ): ModelUses {
   const uses: ModelUses = new Map();
   for (const flow of flows) {
+    if (flow.pipeline === 'cascade') continue;
     const primary = d.override ?? flow.model ?? d.defaultModel;
     const fallbacks = flow.fallbackModels.length > 0 ? flow.fallbackModels : flow.model ? [] : d.defaultFallbackModels;
     for (const model of new Set([primary, ...fallbacks])) {
