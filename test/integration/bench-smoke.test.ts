@@ -65,6 +65,15 @@ const SMOKES: Record<string, Smoke> = {
       new RegExp(String.raw`^GET /api/follow-ups, 200 of ${NUM} open +${NUM} +${NUM}$`, 'm'),
     ],
   },
+  'bench:aftercall': {
+    args: ['--calls', '1000', '--runs', '1'],
+    prints: [
+      /^seeded 1,000 calls/m,
+      new RegExp(String.raw`^  followUp=true \(rules or analysis\) +${NUM} ms +\(${NUM} calls\)$`, 'm'),
+      new RegExp(String.raw`^  claim \+ complete +${NUM} ms per job$`, 'm'),
+      new RegExp(String.raw`^  final records \(\+ their analysis jobs\) +${NUM} ms$`, 'm'),
+    ],
+  },
   'bench:alloc': {
     args: ['--iterations', '200', '--runs', '3', '--warmup', '1000'],
     prints: [
