@@ -1,5 +1,6 @@
 /**
- * Call records from the command line (reads DATA_DIR's SQLite store; only `analyse` writes: it queues jobs).
+ * Call records from the command line (reads the server's store: PostgreSQL with $DATABASE_URL, else
+ * DATA_DIR's SQLite file; only `analyse` writes: it queues jobs).
  *
  *   npm run calls -- list [--q text] [--outcome failed,transferred] [--flow name]
  *                         [--from 2025-06-01] [--to 2025-06-30] [--limit 20] [--offset 0]
@@ -14,16 +15,16 @@
  * ./flows), else $TIME_ZONE, else UTC; --time-zone ZONE overrides them all.
  */
 import { parseArgs } from 'node:util';
-import { openSqliteStore, StoreOpenError, type SqliteTranscriptStore } from '../src/transcripts/sqlite-store.js';
+import { StoreOpenError } from '../src/transcripts/sqlite-store.js';
+import { openStore, type Stores } from '../src/transcripts/open-store.js';
+import type { TranscriptStore } from '../src/transcripts/store.js';
 import { formatDuration, OUTCOME_LABELS, toJsonExport, toTextExport } from '../src/transcripts/format.js';
 import { CALL_OUTCOMES, type CallOutcome } from '../src/transcripts/types.js';
 import { addDays, isLocalDate, ZoneCalendar } from '../src/dashboard/days.js';
 import { flowDirZones, isTimeZone } from '../src/dashboard/flow-zones.js';
 import type { TimeZoneOf } from '../src/dashboard/time-zones.js';
 import { analyseCommand } from '../src/aftercall/cli.js';
-import { SqliteAnalysisStore } from '../src/transcripts/sqlite-analysis.js';
 import { createLogger } from '../src/shared/log.js';
-import { SqliteDashboardStore } from '../src/transcripts/sqlite-dashboard.js';
 import { followUpsCsv } from '../src/dashboard/follow-ups-csv.js';
 
 const USAGE = `usage:
@@ -90,7 +91,7 @@ function table(rows: string[][], widths: number[]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(Math.max(1, (widths[i] ?? 0) - visible(cell) + 2)))).join('')).join('\n');
 }
 
-async function list(store: SqliteTranscriptStore, values: Record<string, string | boolean | undefined>, zoneOf: TimeZoneOf): Promise<void> {
+async function list(store: TranscriptStore, values: Record<string, string | boolean | undefined>, zoneOf: TimeZoneOf): Promise<void> {
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   const offset = values.offset === undefined ? 0 : Number(values.offset);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
@@ -153,9 +154,9 @@ async function main(): Promise<number> {
     return command === undefined && !values.help ? 2 : 0;
   }
   const dataDir = values['data-dir'] ?? process.env.DATA_DIR ?? './data';
-  let store: SqliteTranscriptStore;
+  let stores: Stores;
   try {
-    store = openSqliteStore({ dataDir, readOnly: true });
+    stores = await openStore(process.env, { dataDir, readOnly: true, poolSize: 2 });
   } catch (err) {
     if (err instanceof StoreOpenError) {
       console.error(`calls: ${err.message}`);
@@ -166,22 +167,22 @@ async function main(): Promise<number> {
   try {
     const zoneOf = zonesOf(values);
     if (command === 'list') {
-      await list(store, values, zoneOf);
+      await list(stores.transcripts, values, zoneOf);
       return 0;
     }
     if (command === 'follow-ups') {
-      await followUps(store, values, zoneOf);
+      await followUps(stores, values, zoneOf);
       return 0;
     }
     if (command !== 'show' && command !== 'export') throw new UsageError(`unknown command "${command}"`);
     if (!sid) throw new UsageError(`${command} needs a call sid (see "npm run calls -- list")`);
-    const record = await store.getCall(sid);
+    const record = await stores.transcripts.getCall(sid);
     if (!record) {
-      console.error(`calls: no call ${sid} in ${store.path}`);
+      console.error(`calls: no call ${sid} in ${stores.location}`);
       return 1;
     }
-    const events = await store.getEvents(sid);
-    const analysis = await new SqliteAnalysisStore(store.database).getAnalysis(sid);
+    const events = await stores.transcripts.getEvents(sid);
+    const analysis = await stores.analyses.getAnalysis(sid);
     const withAnalysis = analysis ? { analysis } : {};
     if (command === 'show') {
       const shown = values['show-numbers'] ? record : { ...record, from: mask(record.from) };
@@ -194,18 +195,18 @@ async function main(): Promise<number> {
     else throw new UsageError('--format must be json or txt');
     return 0;
   } finally {
-    await store.close();
+    await stores.close();
   }
 }
 
 /** `follow-ups`: the dashboard's list (record flag or analysis, not marked done), or its CSV. */
-async function followUps(store: SqliteTranscriptStore, values: Record<string, string | boolean | undefined>, zoneOf: TimeZoneOf): Promise<void> {
+async function followUps(stores: Stores, values: Record<string, string | boolean | undefined>, zoneOf: TimeZoneOf): Promise<void> {
   const state = values.state ?? 'open';
   if (state !== 'open' && state !== 'done' && state !== 'all') throw new UsageError('--state must be open, done or all');
   const limit = values.limit === undefined ? 200 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 5000) throw new UsageError('--limit must be a whole number from 1 to 5000');
   const query = { state, limit, ...(typeof values.flow === 'string' ? { flow: values.flow } : {}) } as const;
-  const { items, total } = await new SqliteDashboardStore(store.database).followUps(query);
+  const { items, total } = await stores.dashboard.followUps(query);
   if (values.csv) return void process.stdout.write(followUpsCsv(items, zoneOf, process.env.PUBLIC_BASE_URL ?? ''));
   if (total === 0) return void console.log(state === 'done' ? 'No follow-ups marked done.' : 'Nothing to follow up.');
   const when = whenIn(zoneOf);
@@ -229,7 +230,7 @@ async function analyse(values: Record<string, string | boolean | undefined>, sid
   return analyseCommand({
     dataDir: typeof values['data-dir'] === 'string' ? values['data-dir'] : env.DATA_DIR ?? './data',
     flowsDir: typeof values['flows-dir'] === 'string' ? values['flows-dir'] : env.FLOWS_DIR ?? './flows',
-    env: { GEMINI_API_KEY: env.GEMINI_API_KEY, GEMINI_LIVE_URL: env.GEMINI_LIVE_URL, GEMINI_API_BASE_URL: env.GEMINI_API_BASE_URL, ANALYSIS_MODEL: env.ANALYSIS_MODEL },
+    env: { DATABASE_URL: env.DATABASE_URL, GEMINI_API_KEY: env.GEMINI_API_KEY, GEMINI_LIVE_URL: env.GEMINI_LIVE_URL, GEMINI_API_BASE_URL: env.GEMINI_API_BASE_URL, ANALYSIS_MODEL: env.ANALYSIS_MODEL },
     ...(sids.length > 0 ? { callSids: sids } : {}),
     ...(sinceMs !== undefined ? { sinceMs } : {}),
     log: createLogger({ level: env.LOG_LEVEL ?? 'warn', destination: process.stderr }),

@@ -24,6 +24,7 @@ import { timeZoneResolver } from './dashboard/time-zones.js';
 import { SqliteDashboardStore } from './transcripts/sqlite-dashboard.js';
 import { BrowserPhone } from './call/index.js';
 import { CallManager, TwilioCalls, geminiConnect, type CallManagerOptions, loadPromptFile, builtInPromptPath, DEFAULT_MODEL, DEFAULT_FALLBACK_MODELS, type RetryPolicy, type LiveConnect } from './call/index.js';
+import { cascadeConnectFor, DEFAULT_CASCADE_MODEL } from './call/index.js';
 import { ModelBreakers, type BreakerOptions } from './health/breakers.js';
 import { geminiProbe, LastProbes } from './health/model-probe.js';
 import { refusedModels, runBootChecks } from './health/boot-checks.js';
@@ -115,6 +116,8 @@ interface GeminiUse {
   url: string | undefined;
   emulated: boolean;
   flowUrl?: (flow: string) => string;
+  /** The built-in emulator's REST base for a flow (a cascade flow's text model and speech). */
+  restFor?: (flow: string) => string;
 }
 
 /** The test clock of CALLBRIDGE_NOW (or the `now` option): starts at that instant and advances. */
@@ -136,7 +139,8 @@ async function geminiEndpoint(options: StartOptions, catalog: FlowCatalog): Prom
   const scenarios = new FlowScenarios({ scenariosDir: resolve(env.SCENARIOS_DIR), scenarioPathOf: (name) => flowScenarioFile(catalog.current.router.byName(name)), log });
   const emu = await startEmulator({ port: 0, host: '127.0.0.1', log: log.child({ component: 'emulator' }), scenarioForFlow: (flow) => scenarios.resolve(flow), ...options.emulator });
   log.warn({ url: emu.url }, 'GEMINI_API_KEY is not set: using the built-in Gemini Live emulator (offline development only)');
-  const gemini = { apiKey: 'emulator', url: emu.url, emulated: true, flowUrl: (flow: string) => emulatorUrlForFlow(emu.url, flow) };
+  const { emulatorRestBaseForFlow } = await import('./emulator/stream-generate.js');
+  const gemini = { apiKey: 'emulator', url: emu.url, emulated: true, flowUrl: (flow: string) => emulatorUrlForFlow(emu.url, flow), restFor: (flow: string) => emulatorRestBaseForFlow(emu.httpUrl, flow) };
   return { gemini, emulator: { url: emu.url, close: () => emu.close() } };
 }
 
@@ -161,6 +165,12 @@ function flowConnect(apiKey: string, flowUrl: (flow: string) => string, setupTim
   return (flow) => geminiConnect({ apiKey, url: flowUrl(flow.name), ...(setupTimeoutMs ? { setupTimeoutMs } : {}) });
 }
 
+/** Per flow: a cascade flow's agent (docs/cascade.md); on the built-in emulator a Live flow's own URL; else the one endpoint. */
+function agentFor(options: StartOptions, gemini: GeminiUse): (flow: Flow) => LiveConnect | undefined {
+  const live = gemini.flowUrl ? flowConnect(gemini.apiKey, gemini.flowUrl, options.setupTimeoutMs) : undefined;
+  return (flow) => (flow.pipeline === 'cascade' ? cascadeConnectFor(options.env, gemini.restFor?.(flow.name), flow) : live?.(flow));
+}
+
 /** The call manager for these flows, on this Gemini endpoint. */
 function callManager(
   options: StartOptions,
@@ -179,8 +189,9 @@ function callManager(
         ...(gemini.url ? { url: gemini.url } : {}),
         ...(options.setupTimeoutMs ? { setupTimeoutMs: options.setupTimeoutMs } : {}),
       }),
-      ...(gemini.flowUrl ? { connectFor: flowConnect(gemini.apiKey, gemini.flowUrl, options.setupTimeoutMs) } : {}),
+      connectFor: agentFor(options, gemini),
       defaultModel: DEFAULT_MODEL,
+      defaultCascadeModel: DEFAULT_CASCADE_MODEL,
       defaultFallbackModels: DEFAULT_FALLBACK_MODELS,
       ...(env.GEMINI_MODEL ? { model: env.GEMINI_MODEL } : {}),
       stallTimeoutMs: env.GEMINI_STALL_TIMEOUT_MS,

@@ -1,6 +1,7 @@
 /**
  * `npm run calls -- analyse <callSid>… | --since 1d`: runs the post-call analysis again. It queues
- * (or re-queues) each call's `analysis:<CallSid>` job in DATA_DIR's store; a running server picks
+ * (or re-queues) each call's `analysis:<CallSid>` job in the store (PostgreSQL with DATABASE_URL, else
+ * DATA_DIR's SQLite file); a running server picks
  * the jobs up within a second (and runs the notifications hook). When no server claims them within
  * a few seconds, the command runs them itself, reading the flows' `analysis` declarations straight
  * from the flow files (docs/after-call.md).
@@ -10,7 +11,8 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { AnalysisSetting } from '../flows/analysis-schema.js';
 import type { Logger } from '../shared/log.js';
-import { DEFAULT_DB_FILE, openSqliteStore, SqliteAnalysisStore, SqliteJobQueue, type CallAnalysis, type SqliteTranscriptStore } from '../transcripts/index.js';
+import { DEFAULT_DB_FILE, type AnalysisStore, type CallAnalysis, type JobQueue, type TranscriptStore } from '../transcripts/index.js';
+import { isPostgresUrl, openStore } from '../transcripts/open-store.js';
 import { analysisHandler, analysisKey, pendingAnalysis, type AnalysisFlow } from './analyse.js';
 import { analysisEndpoint, type AnalysisEndpointEnv } from './index.js';
 import { JobRunner } from './runner.js';
@@ -18,7 +20,8 @@ import { JobRunner } from './runner.js';
 export interface AnalyseCommand {
   dataDir: string;
   flowsDir: string;
-  env: AnalysisEndpointEnv;
+  /** DATABASE_URL: the PostgreSQL store instead of DATA_DIR's SQLite file. */
+  env: AnalysisEndpointEnv & { DATABASE_URL?: string | undefined };
   /** Calls named on the command line, or every ended call started since `sinceMs`. */
   callSids?: string[];
   sinceMs?: number;
@@ -55,7 +58,7 @@ export function readAnalysisFlows(dir: string): AnalysisFlow[] {
   return flows;
 }
 
-async function callsToAnalyse(store: SqliteTranscriptStore, c: AnalyseCommand): Promise<string[]> {
+async function callsToAnalyse(store: TranscriptStore, c: AnalyseCommand): Promise<string[]> {
   if (c.callSids && c.callSids.length > 0) return c.callSids;
   const page = await store.listCalls({ from: c.sinceMs ?? 0, limit: MAX_CALLS });
   if (page.total > MAX_CALLS) c.print(`${page.total} calls match; analysing the newest ${MAX_CALLS}`);
@@ -66,15 +69,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the command; the exit code (0 when every analysis settled ok or skipped). */
 export async function analyseCommand(c: AnalyseCommand): Promise<number> {
-  if (!existsSync(join(c.dataDir, DEFAULT_DB_FILE))) {
+  if (!isPostgresUrl(c.env.DATABASE_URL) && !existsSync(join(c.dataDir, DEFAULT_DB_FILE))) {
     c.print(`no call database in ${c.dataDir} (no calls recorded yet, or another DATA_DIR)`);
     return 1;
   }
   const now = c.nowMs ?? Date.now;
-  const store = openSqliteStore({ dataDir: c.dataDir });
+  const stores = await openStore(c.env, { dataDir: c.dataDir, poolSize: 2 });
+  const { transcripts: store, jobs: queue, analyses } = stores;
   try {
-    const queue = new SqliteJobQueue(store.database);
-    const analyses = new SqliteAnalysisStore(store.database);
     const sids: string[] = [];
     for (const sid of await callsToAnalyse(store, c)) {
       if (!(await store.getCall(sid))) {
@@ -102,12 +104,12 @@ export async function analyseCommand(c: AnalyseCommand): Promise<number> {
     }
     return report(c, sids, await analyses.analysesOf(sids));
   } finally {
-    await store.close();
+    await stores.close();
   }
 }
 
 /** No server took the jobs: run them in this process until they settle (or wait for a long retry). */
-async function runHere(c: AnalyseCommand, store: SqliteTranscriptStore, analyses: SqliteAnalysisStore, queue: SqliteJobQueue): Promise<void> {
+async function runHere(c: AnalyseCommand, store: TranscriptStore, analyses: AnalysisStore, queue: JobQueue): Promise<void> {
   const gemini = analysisEndpoint(c.env, undefined);
   if (!c.env.GEMINI_API_KEY && !c.env.GEMINI_API_BASE_URL && !c.env.GEMINI_LIVE_URL) {
     c.print('no server is running and GEMINI_API_KEY is not set: start callbridge (it analyses with its emulator) or set GEMINI_API_KEY');

@@ -9,12 +9,14 @@ import { CascadeSession, type CascadeTiming } from '../../cascade/agent.js';
 import type { EndpointingOptions } from '../../cascade/endpointer.js';
 import { SentenceSplitter } from '../../cascade/sentences.js';
 import type { FunctionDeclaration, SpeechSynth, TextModel } from '../../cascade/types.js';
+import { cascadeServices, type CascadeEnv } from '../../cascade/endpoints.js';
+import { DEFAULT_CLOUD_VOICE } from '../../cascade/tts.js';
 import type { LiveConnect } from '../ports.js';
 
 /** A flow with `pipeline: cascade` and no `model:` uses this Gemini text model (docs/cascade.md). */
 export const DEFAULT_CASCADE_MODEL = 'gemini-3.8-flash';
 /** A flow with `pipeline: cascade` and no `tts:` speaks with this voice (Cloud Text-to-Speech, docs/cascade.md). */
-export const DEFAULT_CASCADE_VOICE = 'en-US-Chirp3-HD-Aoede';
+export const DEFAULT_CASCADE_VOICE = DEFAULT_CLOUD_VOICE;
 
 export interface CascadeEndpoint {
   textModel: TextModel;
@@ -51,4 +53,13 @@ export function cascadeConnect(endpoint: CascadeEndpoint): LiveConnect {
     endpoint.opened?.(session);
     return session;
   };
+}
+
+/**
+ * The cascade agent for a flow's calls on the configured endpoints (src/cascade/endpoints.ts),
+ * speaking with the flow's `tts:` voice (default DEFAULT_CASCADE_VOICE).
+ */
+export function cascadeConnectFor(env: CascadeEnv, emulatorBase: string | undefined, flow: { tts?: string | undefined }): LiveConnect {
+  const { textModel, speech } = cascadeServices(env, emulatorBase);
+  return cascadeConnect({ textModel, speech, voice: flow.tts ?? DEFAULT_CASCADE_VOICE });
 }
