@@ -156,12 +156,12 @@ describe('the test clock', () => {
       const refuse = () => {
         throw new Error('a closed call needs no transport');
       };
-      const closed = rig.bridge.manager.admit({ ...base, callSid: 'BRtest-closed', pretendNow: new Date('2026-12-25T12:00:00-05:00') }, refuse);
+      const closed = rig.bridge.manager.admit({ ...base, callSid: `BR${'c'.repeat(32)}`, pretendNow: new Date('2026-12-25T12:00:00-05:00') }, refuse);
       assert.equal(closed.kind, 'closed');
       assert.equal(closed.kind === 'closed' ? closed.say : '', 'We are closed for the holiday.');
-      const open = rig.bridge.manager.admit({ ...base, callSid: 'BRtest-open', pretendNow: new Date('2026-12-24T12:00:00-05:00') }, () => new MemoryTransport());
+      const open = rig.bridge.manager.admit({ ...base, callSid: `BR${'d'.repeat(32)}`, pretendNow: new Date('2026-12-24T12:00:00-05:00') }, () => new MemoryTransport());
       assert.equal(open.kind, 'accepted');
-      rig.bridge.manager.abort('BRtest-open', 'CB_CALL_NO_STREAM', 'test over');
+      rig.bridge.manager.abort(`BR${'d'.repeat(32)}`, 'CB_CALL_NO_STREAM', 'test over');
     } finally {
       await rig.close();
     }
