@@ -12,7 +12,7 @@
  *      --quiet-ms 2000 --barge-in-every 3 --warmup 5 --no-rtt --no-pin --profile --diagnose
  *      --floor --compare-floor]
  * --floor puts bench/load/relay.ts (a bare relay) where callbridge runs: the apparatus's own row.
- * --compare-floor runs callbridge and then the relay at each N, both with --trace-gc, and prints
+ * --compare-floor runs callbridge and then the relay at each N, both with --trace-gc-nvp, and prints
  * per N both rows, the ratios, GC pauses, and one summary line (load/compare.ts).
  * Prints a table; writes JSON to bench/results/load-<time>.json (not in git; created if missing).
  */
@@ -348,7 +348,7 @@ try {
     );
   }
   if (COMPARE) {
-    console.log('# COMPARE: at each N, callbridge and then the bare relay (bench/load/relay.ts), each a fresh process with --trace-gc; ratio = callbridge ÷ relay');
+    console.log('# COMPARE: at each N, callbridge and then the bare relay (bench/load/relay.ts), each a fresh process with --trace-gc-nvp; ratio = callbridge ÷ relay');
     results.relayRuns = [];
     results.comparisons = [];
     for (const n of SWEEP) {
