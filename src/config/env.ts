@@ -3,6 +3,7 @@
  * at once, naming the variable; the result is frozen.
  */
 import { z } from 'zod';
+import { notifySecretProblem } from '../notify/sign.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -18,6 +19,8 @@ export const EnvSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LOG_PII: booleanish.default(false),
   DATA_DIR: z.string().min(1).default('./data'),
+  /** postgres://user:password@host:5432/db: the call store on PostgreSQL, shared by every instance (docs/scale-out.md); unset: SQLite under DATA_DIR. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/\S+$/i, 'must be a postgres:// (or postgresql://) URL').optional(),
   /** Flow files (flows/*.yaml) and code functions (tools/*.ts). */
   FLOWS_DIR: z.string().min(1).default('./flows'),
   TOOLS_DIR: z.string().min(1).default('./tools'),
@@ -36,6 +39,10 @@ export const EnvSchema = z.object({
   GEMINI_MODEL: z.string().min(1).optional(),
   /** Origin of Google Cloud Text-to-Speech (`/v1/text:synthesize`) for cascade flows (docs/cascade.md); default Google's, or the built-in emulator without a key. */
   TTS_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, '')).optional(),
+  /** Text model of the post-call analysis (docs/after-call.md); default src/aftercall/gemini-rest.ts. */
+  ANALYSIS_MODEL: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,63}$/, 'must be a model id such as gemini-3.8-flash').optional(),
+  /** Origin of Gemini's REST API (generateContent); default Google's. Tests and the emulator stand in. */
+  GEMINI_API_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, '')).optional(),
   /**
    * How long Gemini may stay silent after signalling it is generating a reply before the session
    * is replaced (until enough healthy replies have been seen to learn the limit).
@@ -77,10 +84,32 @@ export const EnvSchema = z.object({
       }
     }, 'is not a known time zone: use an IANA name such as America/New_York or Europe/Paris')
     .optional(),
+  /** This instance's name in the shared registry and on call records (docs/scale-out.md); default <host>-<pid>-<random>. */
+  INSTANCE_ID: z.string().regex(/^[\w.-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores').optional(),
+  /** This instance's own http(s) URL as Twilio reaches it: the TwiML's stream then lands on the instance that pre-opened the call. */
+  INSTANCE_URL: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).transform((u) => u.replace(/\/+$/, '')).optional(),
+  /** Stream-token secret shared by every instance behind one URL (webhook and stream may land on different ones); random per process when unset. */
+  STREAM_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)').optional(),
+  /** On SIGTERM, move live calls to another ready instance instead of waiting for them (docs/scale-out.md, "Live migration"); needs the shared database, STREAM_TOKEN_SECRET and Twilio REST credentials. */
+  MIGRATE_ON_DRAIN: booleanish.default(false),
   /** Emulator scenarios per flow (<dir>/<flow>.yaml), used without a Gemini key. */
   SCENARIOS_DIR: z.string().min(1).default('./scenarios'),
   /** Token protecting the call review UI and JSON API (/calls, /api/calls). Required in production. */
   ADMIN_TOKEN: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** Bearer token for GET /metrics alone (Prometheus); ADMIN_TOKEN works too (docs/metrics.md). */
+  METRICS_TOKEN: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** Processes sharing PORT, one event loop each (src/workers/primary.ts); 1: no cluster. */
+  WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * Key that signs the notifications (Standard Webhooks, docs/after-call.md): whsec_ + base64 of
+   * 24 to 64 random bytes. Production refuses to start when a flow has `notify` and this is unset.
+   */
+  NOTIFY_SECRET: z
+    .string()
+    .superRefine((v, ctx) => void (notifySecretProblem(v) && ctx.addIssue({ code: 'custom', message: notifySecretProblem(v)! })))
+    .optional(),
+  /** Allow notifications to loopback, private and link-local addresses in production (always allowed in development). */
+  NOTIFY_ALLOW_PRIVATE: booleanish.default(false),
   /**
    * Express's "trust proxy" setting: which hops may set X-Forwarded-For/-Proto/-Host, so the
    * client address (the admin throttle counts per address) is the real caller's, not the proxy's.

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import type { HttpFunctionSpec } from '../tools/http-function.js';
 import type { ToolMode } from '../tools/types.js';
 import { languageProblem, voiceProblem } from './speech.js';
+import { NotifyList, NOTIFY_FIELDS } from './notify-schema.js';
+import { AnalysisSetting, ANALYSIS_FIELDS } from './analysis-schema.js';
 
 export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -263,6 +265,10 @@ export const FlowFileSchema = z
     functions: z.array(FunctionEntry).default([]),
     dtmf: Dtmf.default({}),
     stages: z.array(Stage).min(1, 'a flow needs at least one stage'),
+    /** Signed notifications about this flow's calls (notify-schema.ts). */
+    notify: NotifyList,
+    /** Post-call analysis: false, or the fields to extract (analysis-schema.ts). */
+    analysis: AnalysisSetting,
   })
   .strict();
 
@@ -320,4 +326,6 @@ export const KNOWN_FIELDS: readonly string[] = Object.freeze([
   'say', 'then', 'goTo', 'transfer', 'endCall', 'onFunction', 'when', 'onSilence', 'afterMs', 'field', 'equals', 'in', 'exists',
   ...Object.keys(HttpFunction.shape),
   ...Object.keys(HttpParam.shape),
+  ...NOTIFY_FIELDS,
+  ...ANALYSIS_FIELDS,
 ]);

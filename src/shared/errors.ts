@@ -305,11 +305,82 @@ export const ERRORS = catalogue({
     retryable: false,
   },
 
+  // --- cascade pipeline: text model and speech (docs/cascade.md) ----------------------------------
+  CB_CASCADE_MODEL_UNAVAILABLE: {
+    explanation: 'The cascade’s text model could not answer for now (429 quota, 5xx, timeout or network).',
+    fix: 'Usually passes; for a lasting 429 check the quota of the flow’s `model:`.',
+    retryable: true,
+  },
+  CB_CASCADE_MODEL_REJECTED: {
+    explanation: 'Gemini refused the cascade’s text-model request (400 bad request, 403 key, 404 unknown model); retrying cannot help.',
+    fix: 'Check GEMINI_API_KEY, the flow’s `model:` and its function declarations named in the message.',
+    retryable: false,
+  },
+  CB_CASCADE_MODEL_BAD_STREAM: {
+    explanation: 'The text model’s answer stream was broken (a malformed event, an error inside the stream, cut off, or blocked).',
+    fix: 'Usually transient; if it repeats, the message names the event or the block reason.',
+    retryable: true,
+  },
+  CB_CASCADE_TTS_UNAVAILABLE: {
+    explanation: 'Text-to-speech could not render a sentence for now (429, 5xx, timeout or network).',
+    fix: 'Usually passes; check the TTS quota and TTS_BASE_URL.',
+    retryable: true,
+  },
+  CB_CASCADE_TTS_REJECTED: {
+    explanation: 'Text-to-speech refused a sentence (400 bad voice or text, 403 key or API not enabled) or answered something that is not audio.',
+    fix: 'Check the flow’s `tts:` voice, the API key and that the Text-to-Speech API is enabled.',
+    retryable: false,
+  },
+
   // --- transcripts ------------------------------------------------------------------------------
   CB_STORE_WRITE_FAILED: {
     explanation: 'Writing call records to the store failed; the batch is kept and retried.',
     fix: 'Check disk space and permissions of DATA_DIR.',
     retryable: true,
+  },
+  CB_SCALE_DB_FAILED: {
+    explanation: 'The state several instances share in the database (instance registry, used stream tokens, which instance runs a call) could not be read or written; this instance carries on alone until it works again (docs/scale-out.md).',
+    fix: 'Check that DATABASE_URL (or the shared DATA_DIR) is reachable from every instance.',
+    retryable: true,
+  },
+  CB_MIGRATION_FAILED: {
+    explanation: 'With MIGRATE_ON_DRAIN=true a live call could not be moved to another instance on shutdown (no ready instance, the database or the Twilio call update failed); it stays here and drains as before, or ends if its agent was already handed over (docs/scale-out.md, "Live migration").',
+    fix: 'Check that another instance is ready (GET /readyz), STREAM_TOKEN_SECRET is the same on every instance, and the Twilio REST credentials work.',
+    retryable: true,
+  },
+
+  // --- post-call analysis (docs/after-call.md) --------------------------------------------------
+  CB_ANALYSIS_UNAVAILABLE: {
+    explanation: 'The post-call analysis request failed for now (429 quota, 5xx, timeout or network); it is retried with backoff from the job queue.',
+    fix: 'None if it passes; for a lasting 429 check the quota of ANALYSIS_MODEL. After the last retry the analysis is stored as failed and `npm run calls -- analyse <id>` runs it again.',
+    retryable: true,
+  },
+  CB_ANALYSIS_REJECTED: {
+    explanation: 'Gemini refused the post-call analysis request (400 bad request or schema, 403 key or billing, 404 unknown ANALYSIS_MODEL); it is not retried.',
+    fix: 'Check GEMINI_API_KEY, ANALYSIS_MODEL and the flow’s analysis fields named in the message, then `npm run calls -- analyse <id>`.',
+    retryable: false,
+  },
+  CB_ANALYSIS_INVALID_ANSWER: {
+    explanation: 'The analysis answer was not the JSON the schema asks for (twice), or was cut short or blocked; stored as failed.',
+    fix: 'Usually transient: `npm run calls -- analyse <id>`. If it repeats, simplify the flow’s analysis fields.',
+    retryable: true,
+  },
+
+  // --- notifications (docs/after-call.md) -------------------------------------------------------
+  CB_NOTIFY_ATTEMPT_FAILED: {
+    explanation: 'A notification attempt failed (no 2xx reply, a redirect, a timeout or a connection error); it is tried again on the retry schedule with the same webhook-id.',
+    fix: 'Check the receiver named in the log; the call page lists every attempt with its status and reply.',
+    retryable: true,
+  },
+  CB_NOTIFY_REFUSED: {
+    explanation: 'A notification was not sent: its webhook resolves to a loopback, private or link-local address, or is http:// in production.',
+    fix: 'Use a public https:// webhook, or set NOTIFY_ALLOW_PRIVATE=true when the receiver is on your own network; then press Resend.',
+    retryable: false,
+  },
+  CB_NOTIFY_FAILED: {
+    explanation: 'A notification was given up: the receiver answered 410 Gone, every retry failed (about three days), or it could not be signed (NOTIFY_SECRET unset).',
+    fix: 'Fix the receiver or NOTIFY_SECRET, then press Resend on the call page (same webhook-id, same body).',
+    retryable: false,
   },
 });
 
