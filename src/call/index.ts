@@ -3,6 +3,7 @@
  * else in src/call/ is internal.
  */
 export { CallManager, type CallManagerOptions, type CallsStatus, type Admission, type IncomingCall } from './manager.js';
+export type { CallOwnershipPort, TakenOver } from './ownership.js';
 export type { Call } from './call.js';
 export { TwilioCalls, type TwilioAdapterOptions } from './adapters/twilio.js';
 export { BrowserPhone, BrowserLeg, LINE_QUALITIES, PHONE_CLOSE, MAX_AUDIO_FRAME_MS, MAX_TEXT_FRAME_BYTES, type LineQuality, type PhoneSocket, type BrowserPhoneOptions, type BrowserCall } from './adapters/browser.js';

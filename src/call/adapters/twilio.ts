@@ -46,6 +46,8 @@ export class TwilioCalls implements CallHandler {
       { callSid: incoming.callSid, accountSid: incoming.accountSid, from: incoming.from, to: incoming.to, channel: 'phone' },
       () => this.#leg(incoming.callSid),
     );
+    // Several instances: the stream may land on another one, which must find the call claimed and its record stored.
+    if (admission.kind === 'accepted') await this.#o.manager.admitted(incoming.callSid);
     return this.#decision(admission);
   }
 
@@ -63,7 +65,8 @@ export class TwilioCalls implements CallHandler {
    * Media for a call whose webhook went elsewhere (another instance, a restart): the call is
    * rebuilt from the stream, unless its record is already final (e.g. this process ended it
    * when no stream came in time, and the unused token arrives late): a closed record is never
-   * reopened.
+   * reopened. With several instances the call is taken over (src/call/ownership.ts): it keeps
+   * its stored record (caller, start) and only this instance writes it from now on.
    */
   async #adopt(stream: TwilioMediaStream): Promise<void> {
     const { callSid, streamSid } = stream;
@@ -76,11 +79,13 @@ export class TwilioCalls implements CallHandler {
     };
     try {
       if (await this.#o.manager.ended(callSid)) return refuse('CB_TWILIO_CALL_ENDED', 'call already ended', 1008);
+      const taken = await this.#o.manager.takeOver(callSid);
+      if (!taken) return refuse('CB_TWILIO_CALL_ENDED', 'call already ended', 1008);
       if (stream.ended) {
         if (this.#legs.get(callSid) === leg) this.#legs.delete(callSid);
         return;
       }
-      if (!this.#o.manager.adopt({ callSid, accountSid: stream.accountSid, channel: 'phone' }, stream.customParameters['flow'] ?? '', leg)) {
+      if (!this.#o.manager.adopt({ callSid, accountSid: stream.accountSid, channel: 'phone' }, stream.customParameters['flow'] ?? '', leg, taken)) {
         const reason = this.#o.manager.draining ? 'draining' : this.#o.manager.status().atCapacity ? 'at capacity' : 'no flow';
         return refuse('CB_TWILIO_STREAM_REFUSED', reason, 1001);
       }
