@@ -15,7 +15,9 @@
  *   stream, every sentence not yet synthesised, the wait for function results: pending calls are
  *   cancelled as Live cancels them) and reports `interrupted` then `turnComplete`; the call
  *   clears the caller's buffer and records what was heard from the marks, as on Live. Speech over
- *   the buffered tail of a finished answer is the call's own local barge-in.
+ *   a finished answer whose audio is estimated to be still playing (it is sent faster than real
+ *   time) reports `interrupted` too, so the tail is cut as quickly; past the estimate the call's
+ *   own local barge-in (300 ms of talking over) still catches a late tail.
  * - A failing text model or synthesiser closes the session with the error and its retry class,
  *   so the call's link retries, falls back and apologises exactly as for a Live session.
  */
@@ -78,6 +80,11 @@ export class CascadeSession implements LiveSession {
   #turnTiming: { speechEndAt: number; endpointedAt: number } | undefined;
   #transcript: Promise<void> | undefined;
   #closed = false;
+  /**
+   * When the audio emitted so far will have played at the caller, if playback kept pace from the
+   * first chunk (an estimate: only the call sees the marks). Speech before then is a barge-in.
+   */
+  #playingUntil = 0;
 
   constructor(options: CascadeOptions) {
     this.#o = options;
@@ -144,6 +151,7 @@ export class CascadeSession implements LiveSession {
   // --- turns -----------------------------------------------------------------------------------
 
   #emit(event: AgentEvent): void {
+    if (event.type === 'audio') this.#playingUntil = Math.max(this.#playingUntil, this.#now()) + (event.samples.length * 1000) / event.sampleRateHz;
     for (const l of [...this.#listeners]) l(event);
   }
 
@@ -244,9 +252,15 @@ export class CascadeSession implements LiveSession {
   /** Caller speech while an answer runs: stop it, as Live does (interrupted, then turnComplete). */
   #bargeIn(): void {
     const reply = this.#reply;
-    if (!reply) return;
+    if (!reply) {
+      // The answer is complete but its audio (sent faster than real time) may still be playing:
+      // stop it now rather than after the call's own 300 ms talk-over rule.
+      if (this.#now() < this.#playingUntil) this.#tailInterrupted();
+      return;
+    }
     const cancelled = this.#pending.map((p) => p.id);
     reply.abort('the caller interrupted');
+    this.#playingUntil = 0;
     this.#reply = undefined;
     this.#owed = false;
     if (cancelled.length > 0) {
@@ -254,6 +268,13 @@ export class CascadeSession implements LiveSession {
       this.#pending = [];
       this.#emit({ type: 'toolCallCancellation', ids: cancelled });
     }
+    this.#emit({ type: 'interrupted' });
+    this.#emit({ type: 'turnComplete' });
+  }
+
+  /** Barge-in over the tail of a finished answer: the call clears what is still buffered. */
+  #tailInterrupted(): void {
+    this.#playingUntil = 0;
     this.#emit({ type: 'interrupted' });
     this.#emit({ type: 'turnComplete' });
   }

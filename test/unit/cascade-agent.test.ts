@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/shared/log.js';
 import type { AgentEvent, SessionClose } from '../../src/call/ports.js';
 import { FakeSpeech, FakeTextModel, frames16k, gate } from '../support/cascade-fakes.js';
 
-function session(o: { model?: FakeTextModel; speech?: FakeSpeech; silenceMs?: number } = {}) {
+function session(o: { model?: FakeTextModel; speech?: FakeSpeech; silenceMs?: number; now?: () => number } = {}) {
   const model = o.model ?? new FakeTextModel();
   const speech = o.speech ?? new FakeSpeech();
   const s = new CascadeSession({
@@ -26,6 +26,7 @@ function session(o: { model?: FakeTextModel; speech?: FakeSpeech; silenceMs?: nu
     splitter: () => new SentenceSplitter(),
     log: silentLogger(),
     endpointing: { silenceMs: o.silenceMs ?? 500 },
+    ...(o.now ? { now: o.now } : {}),
   });
   const events: AgentEvent[] = [];
   const closes: SessionClose[] = [];
@@ -151,6 +152,29 @@ describe('the cascade agent', () => {
     await settle();
     assert.equal(t.model.requests.length, 2);
     assert.match(JSON.stringify(t.model.requests[1]!.contents), /We are open from nine to five on weekdays\. \[interrupted by the caller\]/);
+  });
+
+  it('barge-in over the tail of a finished answer while its audio is still playing (estimated), not after', async () => {
+    let clock = 1000;
+    const t = session({ now: () => clock });
+    t.model.answers.push([{ kind: 'text', text: 'x'.repeat(400) + '.' }, { kind: 'done' }]); // 401 ms of speech
+    t.caller(200, false);
+    t.s.sendClientContent([{ role: 'user', parts: [{ text: 'Hi' }] }], true);
+    await settle();
+    assert.equal(t.events.at(-1)!.type, 'turnComplete', 'the answer is complete');
+    clock += 300; // 100 ms of it still to play
+    t.caller(100, true);
+    assert.deepEqual(t.events.slice(-2).map((e) => e.type), ['interrupted', 'turnComplete']);
+    t.caller(600, false);
+    await settle();
+    const after = session({ now: () => clock });
+    after.caller(200, false);
+    after.s.sendClientContent([{ role: 'user', parts: [{ text: 'Hi' }] }], true);
+    await settle();
+    clock += 500; // played out
+    after.caller(100, true);
+    assert.equal(after.events.at(-1)!.type, 'turnComplete', 'no interruption once it has played');
+    assert.ok(!after.events.some((e) => e.type === 'interrupted'));
   });
 
   it('barge-in while a function runs cancels it as Live does, and tells the model', async () => {
