@@ -328,6 +328,13 @@ async function compareRun(n: number): Promise<{ bridge: RunFigures; relay: RunFi
     if (r.analysis.callsWithErrors.length > 0) console.log(`#   ${name}: ${r.analysis.callsWithErrors.length} calls with errors, e.g. ${r.analysis.callsWithErrors.slice(0, 3).join('; ')}`);
   }
   console.log(targetsLine(comparison));
+  for (const [name, r] of [['callbridge', bridge], ['bare relay', relay]] as const) {
+    const frames = r.analysis.inbound.frames;
+    // The driver sends late when its core is taken; calls lose their tag when sessions start over 2 s late.
+    if (r.driver.lateSends > 0.01 * frames || r.analysis.callsWithErrors.length > 0) {
+      console.log(`#   WARNING: during the ${name} run the apparatus did not keep up (driver late sends ${r.driver.lateSends} of ${frames} frames, ${r.analysis.callsWithErrors.length} calls unmatched): this N measures the machine, not the bridge; run it again on a quiet machine`);
+    }
+  }
   console.log('');
   console.log(summaryLine(comparison));
   return { bridge, relay, comparison };
