@@ -136,6 +136,8 @@ export function describeEvent(e: StoredCallEvent): string {
       return `Voice agent connection closed: ${e.code} ${e.reason} [${e.errorCode}] (${e.model})`;
     case 'reconnect':
       return `Reconnected to ${e.model} (${e.resumed ? 'session resumed' : 'new session'}, ${formatDuration(e.silenceMs)} of silence)`;
+    case 'migrated':
+      return `Moved from instance ${e.from} to ${e.to} (${formatDuration(e.gapMs)} without media, ${e.withHandle ? 'session resumed' : 'conversation re-seeded'})`;
     case 'error':
       return `Error ${e.code}: ${e.message}`;
     case 'note':

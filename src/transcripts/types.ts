@@ -140,6 +140,8 @@ export type CallEventBody =
   | { kind: 'transfer'; target: string }
   | { kind: 'gemini_close'; code: number; reason: string; errorCode: string; model: string }
   | { kind: 'reconnect'; model: string; resumed: boolean; silenceMs: number }
+  /** The call moved here from a draining instance (docs/scale-out.md, "Live migration"); gapMs: from its agent closing there to its media arriving here. */
+  | { kind: 'migrated'; from: string; to: string; gapMs: number; withHandle: boolean }
   | { kind: 'error'; code: string; message: string }
   | { kind: 'note'; text: string };
 

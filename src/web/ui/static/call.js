@@ -118,6 +118,8 @@ function renderEvent(e, data) {
       return systemRow('transfer', e, start, 'Transferred to ', h('strong', null, e.target));
     case 'reconnect':
       return systemRow('reconnect', e, start, `Reconnected to the voice agent (${e.resumed ? 'conversation resumed' : 'new session'}) after ${formatDuration(e.silenceMs)} of silence`);
+    case 'migrated':
+      return systemRow('reconnect', e, start, `Moved from instance ${e.from} to ${e.to} after ${formatDuration(e.gapMs)} without media (${e.withHandle ? 'conversation resumed' : 'conversation re-seeded'})`);
     case 'note':
       return systemRow('note', e, start, e.text);
     case 'gemini_close':
