@@ -39,7 +39,8 @@ export class SimulatedCallRegistry {
 export class SimulatedCall {
   readonly callSid: string;
   readonly accountSid: string;
-  readonly streamSid: string;
+  /** The current (or last) stream's StreamSid: a stream opened by replaced TwiML gets a new one, as on Twilio. */
+  streamSid: string;
   readonly from: string;
   readonly to: string;
   /** Settles when the call is over; never rejects for call failures (see outcome.error). */
@@ -164,6 +165,14 @@ export class SimulatedCall {
         continue;
       }
       streamEnd = await this.#runStream(verb.stream, steps);
+      const moved = this.#replacement?.endedBy === 'twiml-replaced' && this.#replacement.verbs.some((v) => v.verb === 'Connect' && v.stream);
+      if (moved && this.#replacement) {
+        // Twilio runs the new TwiML: its <Connect><Stream> opens a new stream (e.g. on another server); the caller's script goes on.
+        const next = this.#replacement.verbs;
+        this.#replacement = undefined;
+        this.streamSid = randomSid('MZ');
+        return this.#follow(next, steps.slice(this.#lastSession?.stepsDone ?? 0));
+      }
       if (this.#replacement) {
         const replaced = this.#replacement.verbs;
         const end = replaced.findIndex(isTerminal);

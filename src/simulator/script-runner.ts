@@ -56,6 +56,9 @@ export class ScriptRunner {
     this.#waiters = [];
   }
 
+  /** Steps run to their end (a call moved to a new stream goes on from the next one). */
+  stepsDone = 0;
+
   async run(steps: readonly PreparedStep[], afterScript: 'hangup' | 'wait'): Promise<void> {
     const h = this.#host;
     const now = () => h.clock.nowMs();
@@ -99,6 +102,7 @@ export class ScriptRunner {
           h.hangUp('caller hung up');
           return;
       }
+      if (!h.done) this.stepsDone++;
     }
     if (afterScript === 'hangup' && !h.done) h.hangUp('script finished');
   }

@@ -111,6 +111,11 @@ export class StreamSession {
     });
   }
 
+  /** Script steps this stream ran to their end. */
+  get stepsDone(): number {
+    return this.#script.stepsDone;
+  }
+
   /** Call-clock sample where the stream started (the first media frame's position). */
   get startSample(): number {
     return this.#startSample;
