@@ -202,21 +202,22 @@ function modelTurn(turn: unknown, events: GeminiEvent[], unknownFields: string[]
   for (let i = 0; i < parts.length; i++) modelPart(parts[i], i, events, unknownFields, skipped);
 }
 
+const partPath = (i: number): string => `serverContent.modelTurn.parts[${i}]`;
+
 function modelPart(part: unknown, i: number, events: GeminiEvent[], unknownFields: string[], skipped: string[]): void {
-  const where = () => `serverContent.modelTurn.parts[${i}]`;
-  if (!isObject(part)) return void skipped.push(`${where()}: not an object`);
+  if (!isObject(part)) return void skipped.push(`${partPath(i)}: not an object`);
   const inline = part['inlineData'];
   if (inline !== undefined) {
     if (!isObject(inline) || typeof inline['mimeType'] !== 'string' || typeof inline['data'] !== 'string') {
-      return void skipped.push(`${where()}.inlineData: mimeType and data must be strings`);
+      return void skipped.push(`${partPath(i)}.inlineData: mimeType and data must be strings`);
     }
-    if (!inline['mimeType'].startsWith('audio/pcm')) return void unknownFields.push(`${where()}.inlineData(${inline['mimeType'].slice(0, 40)})`);
+    if (!inline['mimeType'].startsWith('audio/pcm')) return void unknownFields.push(`${partPath(i)}.inlineData(${inline['mimeType'].slice(0, 40)})`);
     const samples = bytesToPcm16(Buffer.from(inline['data'], 'base64'));
     return void events.push({ type: 'audio', samples, sampleRateHz: sampleRateOf(inline['mimeType']) });
   }
   const text = part['text'];
   if (text !== undefined) {
-    if (typeof text !== 'string') return void skipped.push(`${where()}.text: not a string`);
+    if (typeof text !== 'string') return void skipped.push(`${partPath(i)}.text: not a string`);
     if (part['thought'] !== true && text !== '') events.push({ type: 'text', text });
     return;
   }
