@@ -74,6 +74,14 @@ const SMOKES: Record<string, Smoke> = {
       new RegExp(String.raw`^  final records \(\+ their analysis jobs\) +${NUM} ms$`, 'm'),
     ],
   },
+  'bench:cascade-wire': {
+    args: ['--runs', '2', '--first-token', '5', '--per-token', '1', '--tts', '5'],
+    prints: [
+      new RegExp(String.raw`^  request → first text chunk, over the fixed delay \(ms\): +median ${NUM}  p95 ${NUM}$`, 'm'),
+      new RegExp(String.raw`^  TTS request → μ-law samples, over the fixed delay \(ms\): +median ${NUM}  p95 ${NUM}$`, 'm'),
+      new RegExp(String.raw`^  CPU: SSE parse \+ split of a 200-event answer \(µs\): +median ${NUM}  p95 ${NUM}$`, 'm'),
+    ],
+  },
   'bench:alloc': {
     args: ['--iterations', '200', '--runs', '3', '--warmup', '1000'],
     prints: [
