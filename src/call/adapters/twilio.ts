@@ -78,17 +78,18 @@ export class TwilioCalls implements CallHandler {
       stream.close(closeCode, reason === 'call already ended' ? reason : 'not accepting calls');
     };
     try {
+      const flowName = stream.customParameters['flow'] ?? '';
+      const busy = (): void => refuse('CB_TWILIO_STREAM_REFUSED', this.#o.manager.draining ? 'draining' : this.#o.manager.status().atCapacity ? 'at capacity' : 'no flow', 1001);
       if (await this.#o.manager.ended(callSid)) return refuse('CB_TWILIO_CALL_ENDED', 'call already ended', 1008);
+      const now = this.#o.manager.status(); // checked before taking the call over: a refused call stays its first instance's to end
+      if (now.draining || (now.maxCalls !== null && now.active >= now.maxCalls)) return busy();
       const taken = await this.#o.manager.takeOver(callSid);
       if (!taken) return refuse('CB_TWILIO_CALL_ENDED', 'call already ended', 1008);
       if (stream.ended) {
         if (this.#legs.get(callSid) === leg) this.#legs.delete(callSid);
         return;
       }
-      if (!this.#o.manager.adopt({ callSid, accountSid: stream.accountSid, channel: 'phone' }, stream.customParameters['flow'] ?? '', leg, taken)) {
-        const reason = this.#o.manager.draining ? 'draining' : this.#o.manager.status().atCapacity ? 'at capacity' : 'no flow';
-        return refuse('CB_TWILIO_STREAM_REFUSED', reason, 1001);
-      }
+      if (!this.#o.manager.adopt({ callSid, accountSid: stream.accountSid, channel: 'phone' }, flowName, leg, taken)) return busy();
       leg.attach(stream);
     } catch (err) {
       this.#o.log.error({ err, callSid, streamSid }, 'could not adopt the media stream; closing it');
