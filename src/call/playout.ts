@@ -76,6 +76,8 @@ export class PlayoutTracker {
   #unmarked: { utteranceId: string; ms: number } | undefined;
   #markTimer: TimerHandle | undefined;
   readonly #clock: Clock;
+  /** The mark timer's callback, made once (not a closure per mark). */
+  readonly #flushByTimer = (): void => this.flushMark();
 
   constructor(channel: PlayoutChannel, options: { markEveryMs?: number; clock?: Clock } = {}) {
     this.#channel = channel;
@@ -110,7 +112,7 @@ export class PlayoutTracker {
     this.#unmarked ??= { utteranceId, ms: 0 };
     this.#unmarked.ms += Math.max(0, durationMs);
     if (this.#unmarked.ms >= this.#markEveryMs) this.flushMark();
-    else this.#markTimer ??= this.#clock.setTimeout(() => this.flushMark(), this.#markEveryMs);
+    else this.#markTimer ??= this.#clock.setTimeout(this.#flushByTimer, this.#markEveryMs);
   }
 
   /** Sends the mark behind audio sent without one yet (nothing if there is none). */
