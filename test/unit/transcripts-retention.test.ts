@@ -1,9 +1,11 @@
-import { describe, it, beforeEach, afterEach } from 'node:test';
+import { describe, it, beforeEach, afterEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqliteStore, type SqliteTranscriptStore } from '../../src/transcripts/sqlite-store.js';
+import type { TranscriptStore } from '../../src/transcripts/store.js';
+import type { Stores } from '../../src/transcripts/open-store.js';
+import { STORE_BACKENDS, stopStoreBackends } from '../support/store-backends.js';
 import { createTranscriptWriter } from '../../src/transcripts/writer.js';
 import { applyRetention, startRetentionJob } from '../../src/transcripts/retention.js';
 import { recordingRelativePath } from '../../src/transcripts/recording.js';
@@ -12,12 +14,16 @@ import { demoCallSid, seedDemoCall } from '../support/transcripts-fixtures.js';
 const DAY = 24 * 3600 * 1000;
 const NOW = Date.UTC(2025, 6, 1, 12);
 
-describe('retention', () => {
+after(stopStoreBackends);
+
+for (const backend of STORE_BACKENDS) describe(`retention on ${backend.name}`, { skip: backend.skip }, () => {
   let dir: string;
-  let store: SqliteTranscriptStore;
+  let stores: Stores;
+  let store: TranscriptStore;
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cb-retention-'));
-    store = openSqliteStore({ dataDir: dir });
+    stores = await backend.open();
+    store = stores.transcripts;
     const writer = createTranscriptWriter({ store });
     mkdirSync(join(dir, 'recordings'));
     // [n, flow, age in days]
@@ -34,7 +40,7 @@ describe('retention', () => {
     await writer.close();
   });
   afterEach(async () => {
-    await store.close();
+    await stores.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
