@@ -159,13 +159,11 @@ export class CascadeSession implements LiveSession {
     const now = this.#now();
     const part = this.#conversation.userAudio(audio);
     this.#turnTiming = { speechEndAt: now - silenceMs, endpointedAt: now };
+    // A turn that ends while an answer runs uninterrupted (a function call was pending) is answered next.
+    if (this.#reply) this.#owed = true;
+    else this.#startReply(this.#turnTiming);
+    // After the answer's request: the transcript must not delay it.
     this.#transcript = this.#transcribe(part);
-    if (this.#reply) {
-      // A turn ended while an answer ran that was not interrupted (a function call was pending): answer it next.
-      this.#owed = true;
-      return;
-    }
-    this.#startReply(this.#turnTiming);
   }
 
   async #transcribe(part: Part): Promise<void> {

@@ -56,6 +56,8 @@ let callSeq = 0;
 export class Reply {
   readonly #d: ReplyDeps;
   readonly #abort = new AbortController();
+  /** Stopped: set at once by abort(), before the signal fires. */
+  #stopped = false;
   readonly timing: ReplyTiming;
   /** What has been emitted as speech in the current round (for an interruption's record). */
   #speaker: Speaker | undefined;
@@ -70,7 +72,7 @@ export class Reply {
   }
 
   get aborted(): boolean {
-    return this.#abort.signal.aborted;
+    return this.#stopped || this.#abort.signal.aborted;
   }
 
   /** Text whose audio the current round has emitted. */
@@ -78,8 +80,15 @@ export class Reply {
     return this.#speaker?.spoken ?? '';
   }
 
+  /**
+   * Stops the answer: nothing more is emitted from now on; the request, the syntheses and the
+   * wait for results are aborted just after (tearing down a fetch can take milliseconds, too long
+   * for the audio frame that decided a barge-in).
+   */
   abort(reason: string): void {
-    this.#abort.abort(new Error(reason));
+    if (this.#stopped) return;
+    this.#stopped = true;
+    setImmediate(() => this.#abort.abort(new Error(reason)));
   }
 
   /** Runs the answer to its end. Resolves false when aborted; rejects with the model's or the synthesiser's error. */
