@@ -22,6 +22,8 @@ export interface GeminiTextModelOptions {
   apiKey: string;
   /** Limit for the whole answer, headers to last event (default 60 s). */
   timeoutMs?: number;
+  /** Limit for a silence inside the answer: before the headers, or between two reads (default 15 s). */
+  idleTimeoutMs?: number;
   /** Sent as `generationConfig` (temperature, maxOutputTokens, thinkingConfig …). */
   generationConfig?: Record<string, unknown>;
   fetch?: typeof fetch;
@@ -64,27 +66,32 @@ export class GeminiTextModel implements TextModel {
   async *#run(req: TextModelRequest): AsyncGenerator<TextChunk> {
     if (req.signal.aborted) return;
     const timeout = AbortSignal.timeout(this.#o.timeoutMs ?? 60_000);
-    const signal = AbortSignal.any([req.signal, timeout]);
-    const res = await this.#post(req, signal);
-    if (!res) return;
-    const reader = res.body?.getReader();
-    if (!reader) throw new CallbridgeError('CB_CASCADE_MODEL_BAD_STREAM', 'the answer has no body');
+    const idle = new IdleWatch(this.#o.idleTimeoutMs ?? 15_000);
+    const signal = AbortSignal.any([req.signal, timeout, idle.signal]);
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     const state = new AnswerState();
     try {
+      const res = await this.#post(req, signal);
+      if (!res) return;
+      reader = res.body?.getReader();
+      if (!reader) throw new CallbridgeError('CB_CASCADE_MODEL_BAD_STREAM', 'the answer has no body');
       for (;;) {
         let read: Awaited<ReturnType<typeof reader.read>>;
+        idle.arm();
         try {
           read = await reader.read();
         } catch (err) {
           if (req.signal.aborted) return;
-          throw unavailable(timeout.aborted ? 'the answer did not finish in time' : `the answer stream broke: ${messageOf(err)}`, err);
+          const why = idle.fired ? `the answer stalled (nothing for ${idle.ms} ms)` : timeout.aborted ? 'the answer did not finish in time' : `the answer stream broke: ${messageOf(err)}`;
+          throw unavailable(why, err);
         }
         const events = read.done ? state.sse.end() : state.sse.push(read.value);
         for (const e of events) yield* state.take(e);
         if (read.done) break;
       }
     } finally {
-      reader.cancel().catch(() => undefined);
+      idle.stop();
+      reader?.cancel().catch(() => undefined);
     }
     if (req.signal.aborted) return;
     yield state.finish();
@@ -103,7 +110,7 @@ export class GeminiTextModel implements TextModel {
       });
     } catch (err) {
       if (req.signal.aborted) return undefined;
-      throw unavailable(signal.aborted ? 'no answer in time' : `network error: ${messageOf(err)}`, err);
+      throw unavailable(signal.aborted ? 'no answer in time (headers)' : `network error: ${messageOf(err)}`, err);
     }
     if (res.ok) return res;
     let body = '';
@@ -169,6 +176,35 @@ class AnswerState {
     const done: TextChunk = { kind: 'done', finishReason: this.#finishReason };
     if (this.#usage) done.usage = this.#usage;
     return done;
+  }
+}
+
+/** Aborts its signal when armed and not re-armed within `ms`. */
+class IdleWatch {
+  readonly #ac = new AbortController();
+  readonly ms: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ms: number) {
+    this.ms = ms;
+    this.arm();
+  }
+
+  get signal(): AbortSignal {
+    return this.#ac.signal;
+  }
+
+  get fired(): boolean {
+    return this.#ac.signal.aborted;
+  }
+
+  arm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#ac.abort(new Error('idle')), this.ms);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
   }
 }
 

@@ -154,6 +154,25 @@ describe('GeminiTextModel', () => {
     }
   });
 
+  it('reports an answer that stalls between events as unavailable (short idle limit)', async () => {
+    const f = (async (_url: string, init: RequestInit) => {
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(enc.encode(sse({ candidates: [{ content: { parts: [{ text: 'One.' }] } }] })));
+          init.signal?.addEventListener('abort', () => c.error(new DOMException('aborted', 'AbortError')));
+        },
+      });
+      return new Response(stream, { status: 200 });
+    }) as unknown as typeof fetch;
+    const seen: TextChunk[] = [];
+    const run = async () => {
+      for await (const c of new GeminiTextModel({ apiKey: 'k', fetch: f, idleTimeoutMs: 30 }).stream(request())) seen.push(c);
+    };
+    const err = await rejectsWith(run(), 'CB_CASCADE_MODEL_UNAVAILABLE');
+    assert.match(err.message, /stalled/);
+    assert.deepEqual(seen, [{ kind: 'text', text: 'One.' }]);
+  });
+
   it('ends quietly (no error, no done) when the caller aborts mid-answer', async () => {
     const ac = new AbortController();
     const f = (async (_url: string, init: RequestInit) => {
