@@ -65,13 +65,17 @@ export class SqliteHandoffStore implements HandoffStore {
 
 export class PgHandoffStore implements HandoffStore {
   readonly #pool: pg.Pool;
+  /** The table, created at first use (under an advisory lock: instances starting together do not race). */
+  readonly #ready: Promise<void>;
 
-  private constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool) {
     this.#pool = pool;
+    this.#ready = this.#create();
+    this.#ready.catch(() => undefined); // reported by the first operation
   }
 
-  static async open(pool: pg.Pool): Promise<PgHandoffStore> {
-    const c = await pool.connect();
+  async #create(): Promise<void> {
+    const c = await this.#pool.connect();
     try {
       await c.query('BEGIN');
       await c.query("SELECT pg_advisory_xact_lock(hashtext('callbridge.handoffs.schema'))");
@@ -83,10 +87,10 @@ export class PgHandoffStore implements HandoffStore {
     } finally {
       c.release();
     }
-    return new PgHandoffStore(pool);
   }
 
   async put(h: Handoff): Promise<void> {
+    await this.#ready;
     await this.#pool.query('DELETE FROM call_handoffs WHERE created_at < $1', [h.createdAt - KEEP_MS]);
     await this.#pool.query(
       'INSERT INTO call_handoffs (call_sid, body, created_at) VALUES ($1, $2, $3) ON CONFLICT (call_sid) DO UPDATE SET body = excluded.body, created_at = excluded.created_at',
@@ -95,12 +99,14 @@ export class PgHandoffStore implements HandoffStore {
   }
 
   async take(callSid: string): Promise<Handoff | undefined> {
+    await this.#ready;
     const r = await this.#pool.query<{ body: string }>('DELETE FROM call_handoffs WHERE call_sid = $1 RETURNING body', [callSid]);
     const row = r.rows[0];
     return row ? parseHandoff(row.body) : undefined;
   }
 
   async drop(callSid: string): Promise<void> {
+    await this.#ready;
     await this.#pool.query('DELETE FROM call_handoffs WHERE call_sid = $1', [callSid]);
   }
 }

@@ -30,17 +30,17 @@ export function migrationProblem(env: MigrationEnv, scale: ScaleOut | undefined,
 }
 
 /** The call manager's migration port, or undefined when scale-out is off. Throws on a MIGRATE_ON_DRAIN misconfiguration. */
-export async function openMigration(
+export function openMigration(
   env: MigrationEnv,
   d: { scale: ScaleOut | undefined; stores: ScaleStores; rest: TwilioCallControl | undefined; flush: () => Promise<void>; abort: (callSid: string, reason: string) => void; log: Logger },
-): Promise<MigrationPort | undefined> {
+): MigrationPort | undefined {
   const problem = migrationProblem(env, d.scale, d.rest);
   if (problem) throw new Error(problem);
   const scale = d.scale;
   if (!scale) return undefined;
   let handoffs: HandoffStore;
   if (d.stores.sqlite) handoffs = new SqliteHandoffStore(d.stores.sqlite.database);
-  else if (d.stores.pool) handoffs = await PgHandoffStore.open(d.stores.pool);
+  else if (d.stores.pool) handoffs = new PgHandoffStore(d.stores.pool);
   else return undefined;
   const log = d.log.child({ component: 'migration' });
   // Without MIGRATE_ON_DRAIN `move` is never called: REST and the token secret may be absent.
