@@ -51,10 +51,10 @@ export class SharedLiveFeed {
     return record.instance === undefined || record.instance === this.#o.self;
   }
 
+  /** This instance's open calls, then the other instances' (a call in both, admitted here but taken over there, as it is there). */
   openRecords(): Array<Readonly<CallRecord>> {
-    const own = this.#o.local.openRecords().filter((r) => this.#mine(r));
-    const seen = new Set(own.map((r) => r.callSid));
-    return [...own, ...[...this.#remote.values()].map((r) => r.record).filter((r) => !seen.has(r.callSid))];
+    const own = this.#o.local.openRecords().filter((r) => this.#mine(r) && !this.#remote.has(r.callSid));
+    return [...own, ...[...this.#remote.values()].map((r) => r.record)];
   }
 
   flush(): Promise<void> {
@@ -63,8 +63,8 @@ export class SharedLiveFeed {
 
   subscribe(listener: LiveListener): () => void {
     const unsubscribeLocal = this.#o.local.subscribe((change) => {
+      if (this.#remote.has(change.type === 'call' ? change.record.callSid : change.callSid)) return; // taken over: shown as it is there
       if (change.type === 'call' && !this.#mine(change.record)) return;
-      if (change.type === 'event' && this.#remote.has(change.callSid)) return;
       listener(change);
     });
     this.#listeners.add(listener);

@@ -18,6 +18,7 @@ import { placeCall, type ScriptStep } from '../../src/simulator/index.js';
 import type { CallRecord } from '../../src/transcripts/types.js';
 import { testFlow } from '../support/e2e.js';
 import { startBalancer } from '../support/tcp-balancer.js';
+import { SseClient } from '../support/sse.js';
 import { freshPostgresUrl, STORE_BACKENDS, stopStoreBackends } from '../support/store-backends.js';
 
 after(stopStoreBackends);
@@ -31,6 +32,7 @@ const SCRIPT: ScriptStep[] = [
   { tone: { hz: 300, durationMs: 500, amplitude: 8000 } },
   { waitForBotSpeech: { timeoutMs: 15000 } },
   { waitForBotSilence: { silenceMs: 800, timeoutMs: 20000 } },
+  { silence: 2500 }, // longer than the live views' 2 s read of other instances' calls
 ];
 
 async function until(check: () => boolean | Promise<boolean>, what: string, limitMs = 20_000): Promise<void> {
@@ -38,6 +40,17 @@ async function until(check: () => boolean | Promise<boolean>, what: string, limi
   while (!(await check())) {
     if (Date.now() > stopAt) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `p`, or a failure naming `what` after `ms` (so a missing live event fails instead of hanging). */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -89,6 +102,7 @@ for (const backend of STORE_BACKENDS) {
       try {
         ports = [a.port, b.port];
         assert.deepEqual(await a.scale?.readyPeers(), [{ id: 'inst-b', url: balancer.url }]);
+        const liveOnA = await SseClient.open(`${a.url}/api/calls/live`);
         armed = true;
         const result = await placeCall({ serverUrl: balancer.url, publicBaseUrl: balancer.url, authToken: AUTH_TOKEN, from: '+15557654321', to: '+15550100100', script: SCRIPT, maxDurationMs: 30_000 });
         assert.equal(result.outcome.endedBy, 'caller', JSON.stringify(result.outcome));
@@ -111,6 +125,14 @@ for (const backend of STORE_BACKENDS) {
         assert.ok(!events.some((e) => e.kind === 'error'), 'no error event from A');
         assert.equal(new Set(events.map((e) => e.seq)).size, events.length, 'event numbers are unique');
         assert.ok(a.scale!.writes.dropped.records >= 1, "A's final record was dropped");
+
+        // A's live view showed B's call while it ran, what was said on it, and then its end.
+        const isCall = (inProgress: boolean) => (e: { event: string; data: unknown }) =>
+          e.event === 'call' && (e.data as { call: { callSid: string; inProgress: boolean } }).call.callSid === result.callSid && (e.data as { call: { inProgress: boolean } }).call.inProgress === inProgress;
+        await within(liveOnA.next(isCall(true)), 5000, "B's call in A's live list");
+        await within(liveOnA.next((e) => e.event === 'said' && /which day suits you/.test(String((e.data as { text: string }).text))), 5000, "B's bot words in A's live list");
+        await within(liveOnA.next(isCall(false)), 5000, "the end of B's call in A's live list");
+        liveOnA.close();
 
         assert.equal((await listed(a, result.callSid))?.outcome, 'completed');
         assert.equal((await listed(b, result.callSid))?.outcome, 'completed');
