@@ -74,6 +74,13 @@ const SMOKES: Record<string, Smoke> = {
       new RegExp(String.raw`^  final records \(\+ their analysis jobs\) +${NUM} ms$`, 'm'),
     ],
   },
+  'bench:store': {
+    args: ['--calls', '200', '--runs', '2'],
+    prints: [
+      /^call store, 200 calls × 24 events stored; ms p50 \/ p95 over 2 runs$/m,
+      new RegExp(String.raw`^\| sqlite \| ${NUM} / ${NUM} \| ${NUM} / ${NUM} \| ${NUM} / ${NUM} \| ${NUM} / ${NUM} \|$`, 'm'),
+    ],
+  },
   'bench:cascade-wire': {
     args: ['--runs', '2', '--first-token', '5', '--per-token', '1', '--tts', '5'],
     prints: [
