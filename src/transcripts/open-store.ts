@@ -8,7 +8,8 @@
 import type pg from 'pg';
 import type { TranscriptStore } from './store.js';
 import type { AnalysisStore, DashboardStore, DeliveryLog, JobQueue } from './after-call-store.js';
-import { openSqliteStore, type SqliteTranscriptStore } from './sqlite-store.js';
+import { openSqliteStore, StoreOpenError, type SqliteTranscriptStore } from './sqlite-store.js';
+import { CallbridgeError } from '../shared/errors.js';
 import { SqliteJobQueue } from './sqlite-jobs.js';
 import { SqliteAnalysisStore } from './sqlite-analysis.js';
 import { SqliteDeliveryLog } from './sqlite-deliveries.js';
@@ -78,8 +79,18 @@ export function sqliteStores(store: SqliteTranscriptStore): Stores {
   };
 }
 
+/**
+ * The PostgreSQL parts over one pool. A database that cannot be reached or migrated is a
+ * CB_CONFIG_INVALID error naming the URL without its password (main.ts prints it and exits).
+ */
 export async function openPostgresStores(url: string, options: Omit<OpenStoreOptions, 'dataDir'> = {}): Promise<Stores> {
-  const store = await PgTranscriptStore.open({ url, ...options });
+  let store: PgTranscriptStore;
+  try {
+    store = await PgTranscriptStore.open({ url, ...options });
+  } catch (err) {
+    if (err instanceof StoreOpenError) throw err;
+    throw new CallbridgeError('CB_CONFIG_INVALID', `the call store at ${redactDatabaseUrl(url)} (DATABASE_URL) cannot be opened: ${(err as Error).message}`, { cause: err });
+  }
   const pool = store.pool;
   return {
     backend: 'postgres',

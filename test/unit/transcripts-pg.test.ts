@@ -14,6 +14,7 @@ import { openPostgresStores, openStore, isPostgresUrl } from '../../src/transcri
 import { PG_SCHEMA_VERSION } from '../../src/transcripts/pg-migrations.js';
 import { StoreOpenError } from '../../src/transcripts/sqlite-store.js';
 import { redactDatabaseUrl } from '../../src/transcripts/pg-pool.js';
+import { CallbridgeError } from '../../src/shared/errors.js';
 import { STORE_BACKENDS, freshPostgresUrl, stopStoreBackends } from '../support/store-backends.js';
 import { demoRecord } from '../support/transcripts-fixtures.js';
 
@@ -56,8 +57,13 @@ describe('PostgreSQL store: schema', { skip }, () => {
     await assert.rejects(openPostgresStores(url), /newer than this callbridge/);
   });
 
-  it('reports a database it cannot reach as an error, not a crash', async () => {
-    await assert.rejects(openPostgresStores('postgres://nobody@127.0.0.1:1/none'), /ECONNREFUSED|connect/);
+  it('reports a database it cannot reach as a configuration error naming it without its password', async () => {
+    await assert.rejects(openPostgresStores('postgres://nobody:hunter22@127.0.0.1:1/none'), (e: unknown) => {
+      assert.ok(e instanceof CallbridgeError && e.code === 'CB_CONFIG_INVALID', String(e));
+      assert.match(e.message, /postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none \(DATABASE_URL\) cannot be opened: .*ECONNREFUSED/);
+      assert.doesNotMatch(e.message, /hunter22/);
+      return true;
+    });
   });
 });
 
