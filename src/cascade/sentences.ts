@@ -13,6 +13,12 @@
  * - a piece shorter than `minChars` ("Sure.") is joined to the next one, so TTS gets no tiny
  *   fragments; a run longer than `maxChars` without an end is cut at its last comma, semicolon,
  *   colon or dash, else at its last space, so a long sentence does not hold back the audio.
+ *
+ * At the end of a streamed chunk the next character is not known yet. Gemini streams in chunks of
+ * many tokens, so waiting for the next chunk would hold a finished sentence back by a whole chunk
+ * gap; with `eager` (the default) a `!`, `?`, `…`, or a `.` after a plain word (not a title,
+ * initial, abbreviation, or anything with a digit or a dot) ends the sentence at once. The price:
+ * a domain or an unknown abbreviation cut exactly after its dot by the chunking is split there.
  */
 
 export interface SentenceOptions {
@@ -20,6 +26,8 @@ export interface SentenceOptions {
   minChars?: number;
   /** A run without a sentence end is cut after about this many characters (default 180). */
   maxChars?: number;
+  /** Decide at the end of a chunk without the next character (default true; see above). */
+  eager?: boolean;
 }
 
 const TITLES = new Set(['dr', 'mr', 'mrs', 'ms', 'mx', 'prof', 'st', 'sr', 'jr', 'rev', 'hon', 'gen', 'capt', 'lt', 'col', 'sgt', 'no', 'nos', 'vol', 'fig', 'ft', 'mt', 'ave', 'apt', 'dept', 'tel', 'ext']);
@@ -30,6 +38,7 @@ const CLOSERS = '"\'”’)]»';
 export class SentenceSplitter {
   readonly #min: number;
   readonly #max: number;
+  readonly #eager: boolean;
   #buf = '';
   /** Where scanning for an end resumes in #buf. */
   #scan = 0;
@@ -39,6 +48,7 @@ export class SentenceSplitter {
   constructor(options: SentenceOptions = {}) {
     this.#min = options.minChars ?? 12;
     this.#max = options.maxChars ?? 180;
+    this.#eager = options.eager ?? true;
   }
 
   /** The sentences `text` completes, in order. */
@@ -101,6 +111,7 @@ export class SentenceSplitter {
       let j = i + 1;
       while (j < b.length && (TERMINATORS.includes(b[j]!) || CLOSERS.includes(b[j]!))) j++;
       if (j === b.length) {
+        if (this.#eager && endsWithoutNext(b, i, c)) return j;
         this.#scan = i;
         return undefined;
       }
@@ -111,6 +122,7 @@ export class SentenceSplitter {
       let k = j;
       while (k < b.length && /\s/.test(b[k]!)) k++;
       if (k === b.length) {
+        if (this.#eager && endsWithoutNext(b, i, c)) return j;
         this.#scan = i;
         return undefined;
       }
@@ -135,6 +147,16 @@ function endsSentence(b: string, i: number, c: string, next: string): boolean {
   if (/^\d+$/.test(word) && b.slice(0, w).replace(/[ \t]+$/, '').match(/(^|\n)$/)) return false;
   if (/[a-z]/.test(next) && next === next.toLowerCase() && next !== next.toUpperCase()) return false;
   return true;
+}
+
+/** Whether the terminator `c` at `i` surely ends a sentence whatever comes next. */
+function endsWithoutNext(b: string, i: number, c: string): boolean {
+  if (c !== '.') return true;
+  let w = i;
+  while (w > 0 && !/\s/.test(b[w - 1]!)) w--;
+  const word = b.slice(w, i).replace(/^["'“‘(\[]+/, '').toLowerCase();
+  if (word.length < 2 || TITLES.has(word) || ABBREVIATIONS.has(word)) return false;
+  return !/[0-9.]/.test(word);
 }
 
 /** Where to cut a long run: after its last clause mark, else its last space, else at `max`. */

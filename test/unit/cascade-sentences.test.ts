@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SentenceSplitter, type SentenceOptions } from '../../src/cascade/sentences.js';
 
-/** Sentences of `text` pushed in pieces of `size` characters, then flushed. */
-function split(text: string, size = text.length, options: SentenceOptions = {}): string[] {
+/** Sentences of `text` pushed in pieces of `size` characters, then flushed (not eager unless asked). */
+function split(text: string, size = text.length, options: SentenceOptions = { eager: false }): string[] {
   const s = new SentenceSplitter(options);
   const out: string[] = [];
   for (let i = 0; i < text.length; i += size) out.push(...s.push(text.slice(i, i + size)));
@@ -12,7 +12,7 @@ function split(text: string, size = text.length, options: SentenceOptions = {}):
 }
 
 /** The same result whatever the streaming piece size. */
-function splitAnyway(text: string, options: SentenceOptions = {}): string[] {
+function splitAnyway(text: string, options: SentenceOptions = { eager: false }): string[] {
   const whole = split(text, text.length, options);
   for (const size of [1, 2, 3, 5, 7, 13]) assert.deepEqual(split(text, size, options), whole, `pieces of ${size}`);
   return whole;
@@ -63,8 +63,31 @@ describe('SentenceSplitter', () => {
     assert.deepEqual(splitAnyway('Let me check the calendar. Yes.'), ['Let me check the calendar.', 'Yes.']);
   });
 
-  it('emits a sentence as soon as the next word has begun, before the answer ends', () => {
+  it('eager (default): ends a sentence at the end of a chunk when nothing that follows could change it', () => {
     const s = new SentenceSplitter();
+    assert.deepEqual(s.push('Thank you for calling the office.'), ['Thank you for calling the office.']);
+    assert.deepEqual(s.push(' How can I help you today? '), ['How can I help you today?']);
+    // A title, an abbreviation, a number or an initial at the chunk's end waits for the next chunk.
+    for (const [held, next, expected] of [
+      ['Please ask for Dr.', ' Smith at the desk. Then', 'Please ask for Dr. Smith at the desk.'],
+      ['We open at 9 a.m.', ' on weekdays. Then', 'We open at 9 a.m. on weekdays.'],
+      ['The cleaning costs $89.', '50 in total. Then', 'The cleaning costs $89.50 in total.'],
+      ['Our dentist is Anna B.', ' Jones, DDS. Then', 'Our dentist is Anna B. Jones, DDS.'],
+    ] as const) {
+      const t = new SentenceSplitter();
+      assert.deepEqual(t.push(held), [], held);
+      assert.deepEqual(t.push(next), [expected]);
+    }
+    // Whole words split like the lazy splitter when chunks end at spaces.
+    const text = 'Thank you for calling! Dr. Smith can see you at 3 p.m. tomorrow. The fee is $89.50 in total. Shall I book it?';
+    const words = text.match(/\S+\s*/g)!;
+    const eager = new SentenceSplitter();
+    const out = [...words.flatMap((w) => eager.push(w)), ...eager.flush()];
+    assert.deepEqual(out, split(text));
+  });
+
+  it('lazy: emits a sentence as soon as the next word has begun, before the answer ends', () => {
+    const s = new SentenceSplitter({ eager: false });
     assert.deepEqual(s.push('Let me check that for you.'), []);
     assert.deepEqual(s.push(' '), []);
     assert.deepEqual(s.push('O'), ['Let me check that for you.']);
