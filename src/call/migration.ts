@@ -17,6 +17,7 @@
  */
 import type { Logger } from '../shared/log.js';
 import type { CallLog } from '../transcripts/writer.js';
+import type { FlowSession } from '../flows/index.js';
 import type { GeminiLink } from './link/link.js';
 import type { LiveConnect, LiveSession, Turn } from './ports.js';
 
@@ -28,6 +29,8 @@ export interface Handoff {
   from: string;
   to: string;
   flow: string;
+  /** The flow stage the call was in (the receiver continues there when its flow has it). */
+  stage?: string;
   /** The latest resumption handle of the call's Gemini session, if the service gave one. */
   handle?: string;
   /** The conversation so far (re-seeds a fresh session when the handle is refused). */
@@ -40,6 +43,7 @@ export interface Handoff {
 export interface MovableCall {
   callSid: string;
   flow: string;
+  stage: string | undefined;
   handle: string | undefined;
   history: Turn[];
   /** Closes this instance's agent session (call before the target resumes it). */
@@ -58,6 +62,7 @@ export interface MigrationPort {
 
 interface Slot {
   link?: GeminiLink;
+  session?: FlowSession;
   handle?: string;
   history?: () => Turn[];
   /** The hand-off this call arrived with, until its first session is up. */
@@ -113,6 +118,16 @@ export class CallMoves {
     return { history: all };
   }
 
+  /** The call's flow session: remembered (its stage moves with the call); an arrival continues in its stage. */
+  session(callSid: string, session: FlowSession): FlowSession {
+    if (!this.#port) return session;
+    const slot = this.#slot(callSid);
+    slot.session = session;
+    const stage = slot.arrival?.stage;
+    if (stage !== undefined && !session.resumeAt(stage)) this.#log.warn({ callSid, stage }, 'migrated call: its stage is not in this flow; it starts at the first stage');
+    return session;
+  }
+
   /** Remembers the call's link (to close it when the call moves). */
   track(callSid: string, link: GeminiLink): GeminiLink {
     if (this.#port) this.#slot(callSid).link = link;
@@ -155,7 +170,7 @@ export class CallMoves {
         if (!slot?.link || flow === undefined) return false;
         const link = slot.link;
         return port
-          .move({ callSid, flow, handle: slot.handle, history: slot.history?.() ?? [], detach: () => link.close() })
+          .move({ callSid, flow, stage: slot.session?.stage, handle: slot.handle, history: slot.history?.() ?? [], detach: () => link.close() })
           .catch((err: unknown) => {
             this.#log.error({ err, code: 'CB_MIGRATION_FAILED', callSid }, 'could not move the call');
             return false;

@@ -191,6 +191,18 @@ export class FlowSession implements DispatchSession {
    * its onEnter. Going to the current stage does nothing; an unknown stage throws (the loader and
    * go_to_stage's argument check make that a programming error).
    */
+  /**
+   * A call moved here from another instance (src/call/migration.ts): it is already in `stage` and
+   * started, so `start()` runs no onEnter again. False (and no change) when the flow has no such stage.
+   */
+  resumeAt(stage: string): boolean {
+    const target = this.flow.stages.find((s) => s.name === stage);
+    if (!target) return false;
+    this.#stage = target;
+    this.#started = true;
+    return true;
+  }
+
   goTo(stage: string, reason: string): FlowStep {
     const target = this.#find(stage);
     if (target === this.#stage) return empty();

@@ -32,7 +32,7 @@ export function parseHandoff(body: string): Handoff | undefined {
     const h = JSON.parse(body) as Partial<Handoff>;
     if (typeof h.id !== 'string' || typeof h.callSid !== 'string' || typeof h.from !== 'string' || typeof h.to !== 'string') return undefined;
     if (typeof h.flow !== 'string' || typeof h.createdAt !== 'number' || !Array.isArray(h.history)) return undefined;
-    return { id: h.id, callSid: h.callSid, from: h.from, to: h.to, flow: h.flow, history: h.history, createdAt: h.createdAt, ...(typeof h.handle === 'string' ? { handle: h.handle } : {}) };
+    return { id: h.id, callSid: h.callSid, from: h.from, to: h.to, flow: h.flow, history: h.history, createdAt: h.createdAt, ...(typeof h.handle === 'string' ? { handle: h.handle } : {}), ...(typeof h.stage === 'string' ? { stage: h.stage } : {}) };
   } catch {
     return undefined;
   }

@@ -10,6 +10,23 @@ import { CallMoves, type Handoff, type MigrationPort, type MovableCall } from '.
 import type { AgentEvent, ConnectOptions, LiveConnect, LiveSession, Turn } from '../../src/call/ports.js';
 import type { GeminiLink } from '../../src/call/link/link.js';
 import { silentLogger } from '../../src/shared/log.js';
+import { readFileSync } from 'node:fs';
+import { FlowSession, loadFlowSources } from '../../src/flows/index.js';
+import { z } from 'zod';
+import { defineTool, ToolRegistry } from '../../src/tools/index.js';
+
+function engineFlowSession(): FlowSession {
+  const file = 'test/fixtures/flows/engine.yaml';
+  const result = loadFlowSources([{ file, text: readFileSync(file, 'utf8') }], {
+    registry: ToolRegistry.create([
+      defineTool({ name: 'lookup', description: 'Look something up.', schema: z.object({ q: z.string() }), handler: ({ q }) => ({ q }) }),
+      defineTool({ name: 'book', description: 'Book it.', schema: z.object({ when: z.string() }), handler: () => ({ status: 'booked' }) }),
+    ]),
+    env: {},
+  });
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+  return new FlowSession(result.flows[0]!, result.registry);
+}
 
 interface Fake {
   session: LiveSession;
@@ -119,6 +136,35 @@ describe('CallMoves, receiving side', () => {
     assert.equal(seen?.config.sessionResumption.handle, undefined);
     session.sendClientContent(GREETING, true);
     assert.equal(fake.sent.length, 1, 'the greeting goes out');
+  });
+});
+
+describe('CallMoves, the flow stage', () => {
+  it('an arrival continues in its stage: start() runs no onEnter again', async () => {
+    const moves = new CallMoves(port(handoff({ stage: 'booking' })), silentLogger());
+    await moves.arrive('CA1');
+    const session = moves.session('CA1', engineFlowSession());
+    assert.equal(session.stage, 'booking');
+    assert.deepEqual(session.start(), { actions: [], events: [] });
+  });
+
+  it('a stage the flow does not have: the call starts at the first stage', async () => {
+    const moves = new CallMoves(port(handoff({ stage: 'no-such-stage' })), silentLogger());
+    await moves.arrive('CA1');
+    const session = moves.session('CA1', engineFlowSession());
+    assert.equal(session.stage, 'menu');
+    assert.equal(session.start().events[0]?.kind, 'stage_change');
+  });
+
+  it('the draining side hands over the stage the call is in', async () => {
+    const moved: MovableCall[] = [];
+    const moves = new CallMoves(port(undefined, moved), silentLogger());
+    const session = moves.session('CA1', engineFlowSession());
+    session.start();
+    session.goTo('support', 'test');
+    moves.track('CA1', { close: async () => undefined } as unknown as GeminiLink);
+    await moves.moveAll(['CA1'], () => 'engine-test');
+    assert.equal(moved[0]?.stage, 'support');
   });
 });
 

@@ -52,6 +52,7 @@ function rig(options: { peers?: Array<{ id: string; url: string }>; restFails?: 
   const call: MovableCall = {
     callSid: 'CA1',
     flow: 'clinic',
+    stage: 'booking',
     handle: 'H-9',
     history: [{ role: 'user', parts: [{ text: 'hello' }] }],
     detach: async () => void journal.push('agent closed'),
@@ -65,7 +66,7 @@ describe('TwilioMigration', () => {
     assert.equal(await r.migration.move(r.call), true);
     assert.deepEqual(r.journal, ['flush', 'put inst-b', 'agent closed', 'flush', 'owner inst-b', 'call update']);
     const h = r.stored.get('CA1');
-    assert.deepEqual({ ...h, id: undefined }, { id: undefined, callSid: 'CA1', from: 'inst-a', to: 'inst-b', flow: 'clinic', handle: 'H-9', history: r.call.history, createdAt: 5000 });
+    assert.deepEqual({ ...h, id: undefined }, { id: undefined, callSid: 'CA1', from: 'inst-a', to: 'inst-b', flow: 'clinic', stage: 'booking', handle: 'H-9', history: r.call.history, createdAt: 5000 });
     const body = r.twiml[0] ?? '';
     assert.match(body, /<Stream url="wss:\/\/b\.example\.test\/twilio\/media">/);
     const params = Object.fromEntries([...body.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1]!, m[2]!]));

@@ -83,7 +83,7 @@ export class TwilioMigration implements MigrationPort {
     await o.flush();
     const id = randomBytes(8).toString('hex');
     // createdAt: the caller's gap starts when this instance's agent goes, right after.
-    const handoff: Handoff = { id, callSid: call.callSid, from: o.self, to: peer.id, flow: call.flow, history: call.history, createdAt: (o.now ?? Date.now)(), ...(call.handle ? { handle: call.handle } : {}) };
+    const handoff: Handoff = { id, callSid: call.callSid, from: o.self, to: peer.id, flow: call.flow, history: call.history, createdAt: (o.now ?? Date.now)(), ...(call.handle ? { handle: call.handle } : {}), ...(call.stage ? { stage: call.stage } : {}) };
     await o.store.put(handoff);
     await call.detach();
     await o.flush();
