@@ -4,9 +4,9 @@
  *
  *   - request → first text chunk, minus the emulator's fixed first-token delay: the client's
  *     request, HTTP and SSE parsing overhead (loopback);
- *   - first sentence: from the chunk that completes it to the splitter emitting it (the splitter
- *     waits for the next word's first character, so one per-token gap is expected here: printed
- *     apart from the overhead);
+ *   - first sentence: from the chunk that completes it to the splitter emitting it (the eager
+ *     splitter decides at the chunk's end; one that waited for the next character would add a
+ *     whole chunk gap here);
  *   - TTS: CloudSpeech.synthesize → audio, minus the fixed first-byte delay (client, base64, WAV
  *     header removal; the emulator's espeak render is cached after the first run);
  *   - CPU only: SSE parsing + sentence splitting of a 200-word answer in 200 events, in µs.
@@ -100,7 +100,7 @@ try {
   }
   console.log(`cascade wire clients, ${RUNS} runs; emulator delays: first token ${FIRST_TOKEN_MS} ms, per token ${PER_TOKEN_MS} ms, TTS first byte ${TTS_MS} ms`);
   console.log(`  request → first text chunk, over the fixed delay (ms):        ${stats(first)}`);
-  console.log(`  first sentence complete → emitted (ms; one token gap ≈ ${PER_TOKEN_MS}): ${stats(sentence)}`);
+  console.log(`  first sentence complete → emitted (ms; waiting for the next chunk would add ≈ ${PER_TOKEN_MS}): ${stats(sentence)}`);
   console.log(`  TTS request → μ-law samples, over the fixed delay (ms):      ${stats(tts)}`);
   console.log(`  CPU: SSE parse + split of a 200-event answer (µs):            ${stats(cpu)}`);
 } finally {
