@@ -22,6 +22,7 @@ import { SharedLiveFeed, type LocalFeed } from './shared-live.js';
 export type { LocalFeed } from './shared-live.js';
 
 export interface ScaleEnv {
+  NODE_ENV?: string | undefined;
   INSTANCE_ID?: string | undefined;
   INSTANCE_URL?: string | undefined;
   STREAM_TOKEN_SECRET?: string | undefined;
@@ -62,6 +63,7 @@ export function scaleOutWanted(env: ScaleEnv, stores: Pick<ScaleStores, 'backend
 export async function openScaleOut(env: ScaleEnv, stores: ScaleStores, log: Logger): Promise<ScaleOut | undefined> {
   if (!scaleOutWanted(env, stores)) return undefined;
   const instance = instanceId(env.INSTANCE_ID);
+  for (const problem of scaleProblems(env)) log.warn({ code: 'CB_CONFIG_INVALID', instance }, problem);
   let shared: ScaleStore;
   let writes: OwnedWrites;
   if (stores.sqlite) {
@@ -76,6 +78,14 @@ export async function openScaleOut(env: ScaleEnv, stores: ScaleStores, log: Logg
     throw new Error(`scale-out needs the SQLite handle or the PostgreSQL pool of the ${stores.backend} store`);
   }
   return scaleOut(instance, shared, writes, stores.transcripts, log);
+}
+
+/** Settings that let some calls fail once a second instance shares the database (warned at boot). */
+export function scaleProblems(env: ScaleEnv): string[] {
+  const problems: string[] = [];
+  if (!env.STREAM_TOKEN_SECRET) problems.push('STREAM_TOKEN_SECRET is not set: a media stream that lands on another instance than its webhook is refused (set the same secret on every instance)');
+  if (env.INSTANCE_URL?.startsWith('http://') && env.NODE_ENV === 'production') problems.push('INSTANCE_URL is http://: Twilio opens media streams over wss:// only');
+  return problems;
 }
 
 function scaleOut(instance: string, shared: ScaleStore, writes: OwnedWrites, transcripts: TranscriptStore, log: Logger): ScaleOut {

@@ -8,7 +8,7 @@ import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_BACKENDS, stopStoreBackends } from '../support/store-backends.js';
 import { demoCallSid, demoRecord } from '../support/transcripts-fixtures.js';
-import { openScaleOut, type ScaleOut } from '../../src/scale/wire.js';
+import { openScaleOut, scaleProblems, type ScaleOut } from '../../src/scale/wire.js';
 import { readyPeers } from '../../src/scale/instances.js';
 import { StreamTokens } from '../../src/twilio/stream-token.js';
 import { createTranscriptWriter } from '../../src/transcripts/writer.js';
@@ -158,3 +158,13 @@ for (const backend of STORE_BACKENDS) {
     });
   });
 }
+
+describe('settings several instances need', () => {
+  it('warns without a shared stream-token secret, and about an http INSTANCE_URL in production', () => {
+    const secret = { STREAM_TOKEN_SECRET: 's'.repeat(32) };
+    assert.deepEqual(scaleProblems({ ...secret, INSTANCE_URL: 'https://a.example.test' }), []);
+    assert.match(scaleProblems({ INSTANCE_ID: 'a' }).join(), /STREAM_TOKEN_SECRET is not set/);
+    assert.deepEqual(scaleProblems({ ...secret, INSTANCE_URL: 'http://a.internal', NODE_ENV: 'development' }), []);
+    assert.match(scaleProblems({ ...secret, INSTANCE_URL: 'http://a.internal', NODE_ENV: 'production' }).join(), /wss:\/\/ only/);
+  });
+});
