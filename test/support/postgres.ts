@@ -1,7 +1,8 @@
 /**
  * A throwaway PostgreSQL cluster for tests: initdb + pg_ctl in a temp dir (as an unprivileged
  * user when the tests run as root: initdb refuses root), listening on a random free port of
- * 127.0.0.1 only, its unix socket in the temp dir, trust auth, fsync off. `stop()` stops it and
+ * 127.0.0.1 only, its unix socket in the temp dir, trust auth, fsync off (a killed server keeps
+ * its commits: the OS still has them; only a machine crash could lose them). `stop()` stops it and
  * removes the directory; a process that exits without stopping it stops it on exit.
  *
  * The binaries come from PG_BIN, else `initdb` on PATH, else Debian's /usr/lib/postgresql/<ver>/bin
@@ -26,6 +27,10 @@ export interface TestPostgres {
   url: string;
   /** Creates an empty database and returns its URL (one per test, or per test file). */
   freshDatabase(): Promise<string>;
+  /** Kills the server as a crash would (pg_ctl stop -m immediate), keeping its data. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port and data after `kill()`. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -82,10 +87,11 @@ export async function startPostgres(): Promise<TestPostgres | { skip: string }> 
   const as = (cmd: string, args: string[]): [string, string[]] => (user ? ['runuser', ['-u', user.name, '--', cmd, ...args]] : [cmd, args]);
   const port = await freePort();
   const pgCtl = join(bin, 'pg_ctl');
+  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off -c max_connections=200`;
+  const start = () => run(...as(pgCtl, ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'log'), '-o', opts]));
   try {
     await run(...as(join(bin, 'initdb'), ['-D', data, '-U', 'callbridge', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']));
-    const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
-    await run(...as(pgCtl, ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'log'), '-o', opts]));
+    await start();
   } catch (err) {
     const log = existsSync(join(dir, 'log')) ? readFileSync(join(dir, 'log'), 'utf8') : '';
     rmSync(dir, { recursive: true, force: true });
@@ -113,6 +119,12 @@ export async function startPostgres(): Promise<TestPostgres | { skip: string }> 
         await client.end();
       }
       return `${base}/${name}`;
+    },
+    async kill() {
+      await run(...as(pgCtl, ['stop', '-m', 'immediate', '-D', data]));
+    },
+    async restart() {
+      await start();
     },
     async stop() {
       if (stopped) return;

@@ -16,7 +16,9 @@ import { StoreOpenError } from '../../src/transcripts/sqlite-store.js';
 import { redactDatabaseUrl } from '../../src/transcripts/pg-pool.js';
 import { CallbridgeError } from '../../src/shared/errors.js';
 import { STORE_BACKENDS, freshPostgresUrl, stopStoreBackends } from '../support/store-backends.js';
-import { demoRecord } from '../support/transcripts-fixtures.js';
+import { demoCallSid, demoRecord, seedDemoCall, DEMO_EVENTS } from '../support/transcripts-fixtures.js';
+import { startPostgres } from '../support/postgres.js';
+import { createTranscriptWriter } from '../../src/transcripts/writer.js';
 
 const skip = STORE_BACKENDS.find((b) => b.name === 'postgres')!.skip;
 
@@ -101,6 +103,37 @@ describe('PostgreSQL store: two instances on one database', { skip }, () => {
     assert.deepEqual((await b.jobs.jobsOf('CAshared')).map((j) => j.key), ['analysis:CAshared']);
     await a.close();
     await b.close();
+  });
+});
+
+describe('PostgreSQL store: the database goes down mid-call', { skip }, () => {
+  it('keeps the writer\'s batches while it is down, the process up, and stores them all once it is back', async () => {
+    const SID = demoCallSid(77);
+    const server = await startPostgres();
+    if ('skip' in server) return;
+    const stores = await openPostgresStores(await server.freshDatabase());
+    const writer = createTranscriptWriter({ store: stores.transcripts, flushIntervalMs: 10, retryDelayMs: 20, maxRetryDelayMs: 100 });
+    try {
+      const { log } = seedDemoCall(writer, { callSid: SID, open: true });
+      await writer.flush();
+      const before = (await stores.transcripts.getEvents(SID)).length;
+      await server.kill();
+      log.event({ kind: 'caller_utterance', text: 'said while the database was down' }, 40_000);
+      log.close({ outcome: 'completed', endedAt: Date.UTC(2025, 5, 10, 18, 5) });
+      await assert.rejects(writer.flush(), (e: unknown) => e instanceof CallbridgeError && e.code === 'CB_STORE_WRITE_FAILED');
+      await server.restart();
+      await writer.close(); // retries until the batch is written
+      const events = await stores.transcripts.getEvents(SID);
+      assert.equal(events.length, before + 1);
+      const last = events.at(-1);
+      assert.equal(last?.kind === 'caller_utterance' ? last.text : undefined, 'said while the database was down');
+      assert.equal((await stores.transcripts.getCall(SID))?.outcome, 'completed');
+      assert.deepEqual((await stores.jobs.jobsOf(SID)).map((j) => j.key), [`analysis:${SID}`]);
+      assert.ok(before >= DEMO_EVENTS.length);
+    } finally {
+      await stores.close();
+      await server.stop();
+    }
   });
 });
 
