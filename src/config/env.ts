@@ -21,6 +21,8 @@ export const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   /** postgres://user:password@host:5432/db: the call store on PostgreSQL, shared by every instance (docs/scale-out.md); unset: SQLite under DATA_DIR. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/\S+$/i, 'must be a postgres:// (or postgresql://) URL').optional(),
+  /** Directory holding recordings/<CallSid>.wav (default DATA_DIR): one every instance can read, e.g. a shared volume (docs/scale-out.md). */
+  RECORDINGS_DIR: z.string().min(1).optional(),
   /** Flow files (flows/*.yaml) and code functions (tools/*.ts). */
   FLOWS_DIR: z.string().min(1).default('./flows'),
   TOOLS_DIR: z.string().min(1).default('./tools'),
