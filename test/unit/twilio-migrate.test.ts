@@ -15,6 +15,8 @@ import { silentLogger } from '../../src/shared/log.js';
 import { StreamTokens } from '../../src/twilio/stream-token.js';
 import type { TwilioCallControl } from '../../src/twilio/rest.js';
 import { parseHandoff, SqliteHandoffStore } from '../../src/scale/handoffs.js';
+import { migrationProblem } from '../../src/scale/migrate-wire.js';
+import type { ScaleOut } from '../../src/scale/wire.js';
 
 const SECRET = 'unit-test-stream-token-secret-0123456789';
 
@@ -105,5 +107,17 @@ describe('call_handoffs (SQLite)', () => {
     assert.equal(await store.take('CA2'), undefined);
     assert.equal(parseHandoff(JSON.stringify({ ...h, history: 'nope' })), undefined);
     db.close();
+  });
+});
+
+describe('MIGRATE_ON_DRAIN settings', () => {
+  it('says what is missing, and nothing when it is off or complete', () => {
+    const scale = {} as ScaleOut;
+    const rest = {} as TwilioCallControl;
+    assert.equal(migrationProblem({}, undefined, undefined), undefined, 'off');
+    assert.match(migrationProblem({ MIGRATE_ON_DRAIN: true, STREAM_TOKEN_SECRET: SECRET }, undefined, rest) ?? '', /several instances on one database/);
+    assert.match(migrationProblem({ MIGRATE_ON_DRAIN: true }, scale, rest) ?? '', /STREAM_TOKEN_SECRET/);
+    assert.match(migrationProblem({ MIGRATE_ON_DRAIN: true, STREAM_TOKEN_SECRET: SECRET }, scale, undefined) ?? '', /TWILIO_ACCOUNT_SID/);
+    assert.equal(migrationProblem({ MIGRATE_ON_DRAIN: true, STREAM_TOKEN_SECRET: SECRET }, scale, rest), undefined);
   });
 });
