@@ -9,7 +9,9 @@ import type pg from 'pg';
 import type { TranscriptStore } from './store.js';
 import type { AnalysisStore, DashboardStore, DeliveryLog, JobQueue } from './after-call-store.js';
 import { openSqliteStore, StoreOpenError, type SqliteTranscriptStore } from './sqlite-store.js';
+import { resolve } from 'node:path';
 import { CallbridgeError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
 import { SqliteJobQueue } from './sqlite-jobs.js';
 import { SqliteAnalysisStore } from './sqlite-analysis.js';
 import { SqliteDeliveryLog } from './sqlite-deliveries.js';
@@ -49,6 +51,13 @@ export interface OpenStoreOptions {
   readOnly?: boolean;
   /** Connections in the PostgreSQL pool (default 10). */
   poolSize?: number;
+  /** Logs which store opened, where, and the migrations applied. */
+  log?: Logger;
+}
+
+/** Where recordings/<CallSid>.wav go: RECORDINGS_DIR (a directory every instance mounts, docs/scale-out.md), else DATA_DIR. */
+export function recordingsDirOf(env: { RECORDINGS_DIR?: string | undefined }, dataDir: string): string {
+  return env.RECORDINGS_DIR ? resolve(env.RECORDINGS_DIR) : dataDir;
 }
 
 /** True when `url` selects the PostgreSQL backend. */
@@ -58,8 +67,11 @@ export function isPostgresUrl(url: string | undefined): url is string {
 
 /** The stores of this deployment: DATABASE_URL=postgres://… selects PostgreSQL, else SQLite under dataDir. */
 export async function openStore(env: { DATABASE_URL?: string | undefined }, options: OpenStoreOptions): Promise<Stores> {
-  if (isPostgresUrl(env.DATABASE_URL)) return openPostgresStores(env.DATABASE_URL, options);
-  return sqliteStores(openSqliteStore({ dataDir: options.dataDir, ...(options.readOnly ? { readOnly: true } : {}) }));
+  const stores = isPostgresUrl(env.DATABASE_URL)
+    ? await openPostgresStores(env.DATABASE_URL, options)
+    : sqliteStores(openSqliteStore({ dataDir: options.dataDir, ...(options.readOnly ? { readOnly: true } : {}) }));
+  options.log?.info({ backend: stores.backend, location: stores.location, migrated: stores.appliedMigrations }, 'call store open');
+  return stores;
 }
 
 /** The SQLite parts over one opened file. */
