@@ -48,6 +48,8 @@ export interface CallOwnership {
   takeOver(callSid: string, instance: string): Promise<TakeOver>;
   /** Owners of these calls (calls without an owner are absent). */
   owners(callSids: readonly string[]): Promise<Map<string, string>>;
+  /** Forgets owners claimed before `beforeMs` (long ended: ownership matters only while a call runs). */
+  forgetOwners(beforeMs: number): Promise<number>;
 }
 
 export interface TokenLedger {
@@ -63,6 +65,8 @@ export interface ScaleStore extends InstanceRegistry, CallOwnership, TokenLedger
 /** A heartbeat older than this means the instance is gone (crashed, or cut off from the database). */
 export const INSTANCE_STALE_MS = 15_000;
 export const HEARTBEAT_MS = 5_000;
+/** Owners are kept this long after their claim: longer than any call may last. */
+export const OWNER_KEEP_MS = 2 * 24 * 3600_000;
 
 /** INSTANCE_ID, or `<host>-<pid>-<random>` (unique per process, readable in logs). */
 export function instanceId(configured: string | undefined): string {

@@ -20,6 +20,7 @@ export const PG_SCALE_SCHEMA = `
     instance   TEXT NOT NULL,
     claimed_at BIGINT NOT NULL
   );
+  CREATE INDEX IF NOT EXISTS call_owners_by_claim ON call_owners (claimed_at);
   CREATE TABLE IF NOT EXISTS stream_tokens_used (
     mac        TEXT PRIMARY KEY,
     expires_at BIGINT NOT NULL
@@ -116,6 +117,10 @@ export class PgScaleStore implements ScaleStore {
     const { rows } = await this.#pool.query('SELECT call_sid, instance FROM call_owners WHERE call_sid = ANY($1::text[])', [callSids]);
     for (const r of rows as Array<{ call_sid: string; instance: string }>) out.set(r.call_sid, r.instance);
     return out;
+  }
+
+  async forgetOwners(beforeMs: number): Promise<number> {
+    return (await this.#pool.query('DELETE FROM call_owners WHERE claimed_at < $1', [beforeMs])).rowCount ?? 0;
   }
 
   async redeem(mac: string, expiresAtMs: number): Promise<boolean> {

@@ -20,6 +20,7 @@ export const SQLITE_SCALE_SCHEMA = `
     instance   TEXT NOT NULL,
     claimed_at INTEGER NOT NULL
   );
+  CREATE INDEX IF NOT EXISTS call_owners_by_claim ON call_owners (claimed_at);
   CREATE TABLE IF NOT EXISTS stream_tokens_used (
     mac        TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL
@@ -96,6 +97,10 @@ export class SqliteScaleStore implements ScaleStore {
     }>;
     for (const r of rows) out.set(r.call_sid, r.instance);
     return out;
+  }
+
+  async forgetOwners(beforeMs: number): Promise<number> {
+    return this.#db.prepare('DELETE FROM call_owners WHERE claimed_at < ?').run(beforeMs).changes;
   }
 
   async redeem(mac: string, expiresAtMs: number): Promise<boolean> {

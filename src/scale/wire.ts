@@ -13,7 +13,7 @@ import type pg from 'pg';
 import type { Logger } from '../shared/log.js';
 import type { TranscriptStore } from '../transcripts/store.js';
 import type { CallOwnershipPort } from '../call/index.js';
-import { HEARTBEAT_MS, instanceId, readyPeers, type InstanceState, type ScaleStore } from './instances.js';
+import { HEARTBEAT_MS, OWNER_KEEP_MS, instanceId, readyPeers, type InstanceState, type ScaleStore } from './instances.js';
 import { OwnedWrites, ownedStore } from './owned-store.js';
 import { SqliteScaleStore } from './sqlite-scale.js';
 import { PgScaleStore } from './pg-scale.js';
@@ -95,6 +95,7 @@ function scaleOut(instance: string, shared: ScaleStore, writes: OwnedWrites, tra
   const beat = async (url: string, state: InstanceState): Promise<void> => {
     try {
       await shared.heartbeat({ id: instance, url, state, startedAt });
+      await shared.forgetOwners(Date.now() - OWNER_KEEP_MS);
       if (failing) log.info('instance registry reachable again');
       failing = false;
     } catch (err) {

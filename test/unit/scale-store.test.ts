@@ -94,6 +94,9 @@ for (const backend of STORE_BACKENDS) {
       assert.deepEqual(events.map((e) => [e.seq, e.kind]), [[1, 'note'], [2, 'note']]);
 
       assert.deepEqual(await a.ownership.takeOver(sid), { ok: false }, 'an ended call is not taken over again');
+      assert.equal(await a.shared.forgetOwners(Date.now() - 60_000), 0, 'a recent owner is kept');
+      assert.equal(await a.shared.forgetOwners(Date.now() + 1), 1);
+      assert.equal(await a.ownership.owner(sid), undefined);
     });
 
     it("shows the other instances' running calls in the live feed: record, new events, then the final record", async () => {
