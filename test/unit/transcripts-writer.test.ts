@@ -1,11 +1,9 @@
-import { describe, it, beforeEach, afterEach } from 'node:test';
+import { describe, it, beforeEach, afterEach, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/shared/log.js';
-import { openSqliteStore, type SqliteTranscriptStore } from '../../src/transcripts/sqlite-store.js';
+import type { Stores } from '../../src/transcripts/open-store.js';
+import { STORE_BACKENDS, stopStoreBackends } from '../support/store-backends.js';
 import type { TranscriptStore, WriteBatch } from '../../src/transcripts/store.js';
 import { createTranscriptWriter } from '../../src/transcripts/writer.js';
 import { demoCallSid, demoRecord, seedDemoCall } from '../support/transcripts-fixtures.js';
@@ -58,19 +56,19 @@ function captureLog() {
   return { log: createLogger({ level: 'debug', destination }), lines };
 }
 
-describe('transcript writer', () => {
-  let dir: string;
-  let sqlite: SqliteTranscriptStore;
+after(stopStoreBackends);
+
+for (const backend of STORE_BACKENDS) describe(`transcript writer on ${backend.name}`, { skip: backend.skip }, () => {
+  let stores: Stores;
+  /** The store under the spy (both backends count their write transactions). */
+  let sqlite: TranscriptStore & { transactions: number };
   let spy: SpyStore;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cb-writer-'));
-    sqlite = openSqliteStore({ dataDir: dir });
+  beforeEach(async () => {
+    stores = await backend.open();
+    sqlite = stores.transcripts as TranscriptStore & { transactions: number };
     spy = new SpyStore(sqlite);
   });
-  afterEach(async () => {
-    await sqlite.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => stores.close());
 
   it('only enqueues in event()/update()/close(); many events go in one transaction', async () => {
     const writer = createTranscriptWriter({ store: spy.store, flushIntervalMs: 10_000 });
