@@ -1,30 +1,28 @@
 /**
- * The job runner over the SQLite queue, with an injected clock: dispatch by kind, outcomes recorded,
+ * The job runner over the job queue of both backends (SQLite, PostgreSQL), with an injected clock: dispatch by kind, outcomes recorded,
  * a throwing handler retried with backoff then failed, kick(), and stop() waiting for jobs in flight.
  */
-import { describe, it, beforeEach, afterEach } from 'node:test';
+import { describe, it, beforeEach, afterEach, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqliteStore, type SqliteTranscriptStore } from '../../src/transcripts/sqlite-store.js';
-import { SqliteJobQueue } from '../../src/transcripts/sqlite-jobs.js';
+import type { Stores } from '../../src/transcripts/open-store.js';
+import type { JobQueue } from '../../src/transcripts/after-call-store.js';
+import { STORE_BACKENDS, stopStoreBackends } from '../support/store-backends.js';
 import { JobRunner, type JobOutcome } from '../../src/aftercall/runner.js';
 import type { Job } from '../../src/transcripts/after-call-store.js';
 import { silentLogger } from '../../src/shared/log.js';
 
 const T0 = Date.UTC(2026, 11, 4, 9);
 
-describe('job runner', () => {
-  let dir: string;
-  let store: SqliteTranscriptStore;
-  let queue: SqliteJobQueue;
+after(stopStoreBackends);
+
+for (const backend of STORE_BACKENDS) describe(`job runner on ${backend.name}`, { skip: backend.skip }, () => {
+  let stores: Stores;
+  let queue: JobQueue;
   let now: number;
   let runner: JobRunner;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cb-runner-'));
-    store = openSqliteStore({ dataDir: dir });
-    queue = new SqliteJobQueue(store.database);
+  beforeEach(async () => {
+    stores = await backend.open();
+    queue = stores.jobs;
     now = T0;
     runner = new JobRunner({
       queue,
@@ -36,8 +34,7 @@ describe('job runner', () => {
   });
   afterEach(async () => {
     await runner.stop();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await stores.close();
   });
 
   const state = async (sid: string) => (await queue.jobsOf(sid)).map((j) => [j.key, j.state, j.attempts, j.lastError ?? null]);
