@@ -13,20 +13,22 @@ import { ModelBreakers } from '../../src/health/breakers.js';
 const MODEL = 'gemini-live-test';
 
 /** Calls one second apart, round-robin over `n` instances, while MODEL fails every session. */
-function outage(n: number, options: { probe?: () => Promise<boolean> } = {}): { failedCalls: number; allOpenAfterMs: number; instances: ModelBreakers[]; clock: { t: number } } {
+function outage(n: number, options: { probe?: () => Promise<boolean> } = {}): { failedCalls: number; failedAtFirstOpen: number; allOpenAfterMs: number; instances: ModelBreakers[]; clock: { t: number } } {
   const clock = { t: 0 };
   const instances = Array.from({ length: n }, () => new ModelBreakers({ now: () => clock.t, ...(options.probe ? { probe: options.probe } : {}) }));
   let failedCalls = 0;
+  let failedAtFirstOpen = 0;
   for (let call = 0; instances.some((b) => b.state(MODEL) === 'closed'); call++) {
     const b = instances[call % n]!;
     if (b.allows(MODEL)) {
       b.record(MODEL, false);
       failedCalls++;
+      if (failedAtFirstOpen === 0 && b.state(MODEL) === 'open') failedAtFirstOpen = failedCalls;
     }
     clock.t += 1000;
     assert.ok(call < 10_000, 'the breakers never opened');
   }
-  return { failedCalls, allOpenAfterMs: clock.t, instances, clock };
+  return { failedCalls, failedAtFirstOpen, allOpenAfterMs: clock.t, instances, clock };
 }
 
 describe('per-instance breakers: the measured consequence of not sharing them', () => {
@@ -38,6 +40,10 @@ describe('per-instance breakers: the measured consequence of not sharing them', 
     assert.equal(two.failedCalls, 2 * one.failedCalls);
     assert.equal(four.failedCalls, 4 * one.failedCalls);
     assert.equal(four.allOpenAfterMs, 4 * one.allOpenAfterMs, 'at one call a second, opening takes N times as long');
+  });
+
+  it('sharing only the openings would save little with a balanced load: the others are one failure short when the first opens', () => {
+    for (const n of [2, 4]) assert.equal(outage(n).failedAtFirstOpen, 6 + 5 * (n - 1), `${n} instances`);
   });
 
   it('each instance probes an open model itself: N probes per cool-down', async () => {
