@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import type { AnalysisFieldValue, AnalysisStore, CallAnalysis } from './after-call-store.js';
-import { inTransaction } from './pg-pool.js';
+import { inTransaction, pgText } from './pg-pool.js';
 
 export class PgAnalysisStore implements AnalysisStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -32,7 +32,7 @@ export class PgAnalysisStore implements AnalysisStore {
         await db.query(
           `INSERT INTO call_analysis_fields (name, value, call_sid) SELECT n, v, $3 FROM unnest($1::text[], $2::text[]) AS f(n, v)
            ON CONFLICT DO NOTHING`,
-          [fields.map(([name]) => name), fields.map(([, value]) => fieldText(value)), callSid],
+          [fields.map(([name]) => pgText(name)), fields.map(([, value]) => pgText(fieldText(value))), callSid],
         );
       }
     });

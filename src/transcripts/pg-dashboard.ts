@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import type { CountedName, DashboardStore, FigureQuery, FollowUpItem, FollowUpMark, FollowUpQuery, WindowFigures } from './dashboard-store.js';
 import type { CallOutcome, FollowUp } from './types.js';
-import { inTransaction, params } from './pg-pool.js';
+import { inTransaction, params, pgText } from './pg-pool.js';
 
 /** The calls of one flow in each window: columns k (window key) + the calls row. $1 keys, $2 starts, $3 ends, $4 flow. */
 const WINDOWED = `
@@ -162,7 +162,7 @@ export class PgDashboardStore implements DashboardStore {
        SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM calls WHERE call_sid = $1)
        ON CONFLICT (call_sid) DO UPDATE SET done_by = excluded.done_by, done_via = excluded.done_via,
          client = excluded.client, done_at = excluded.done_at`,
-      [callSid, mark.by, mark.via, mark.client, mark.atMs],
+      [callSid, pgText(mark.by), pgText(mark.via), pgText(mark.client), mark.atMs],
     );
     return (r.rowCount ?? 0) > 0;
   }

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import type { Delivery, DeliveryAttempt, DeliveryLog, DeliveryState, NewDelivery } from './delivery-log.js';
-import { inTransaction } from './pg-pool.js';
+import { inTransaction, pgText } from './pg-pool.js';
 
 interface DeliveryRow {
   id: number;
@@ -88,18 +88,18 @@ export class PgDeliveryLog implements DeliveryLog {
     await inTransaction(this.pool, async (db) => {
       await db.query(
         'INSERT INTO delivery_attempts (delivery_id, attempt, at_ms, duration_ms, status, error, reply) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [a.deliveryId, a.attempt, a.atMs, a.durationMs, a.status, a.error, a.reply],
+        [a.deliveryId, a.attempt, a.atMs, a.durationMs, a.status, pgText(a.error), pgText(a.reply)],
       );
       await db.query(
         `UPDATE deliveries SET state = $1, attempts = attempts + 1, last_status = $2, last_error = $3,
            delivered_at = CASE WHEN $1 = 'delivered' THEN $4 ELSE delivered_at END, updated_at = $4
          WHERE id = $5`,
-        [state, a.status, a.error, end, a.deliveryId],
+        [state, a.status, pgText(a.error), end, a.deliveryId],
       );
     });
   }
 
   async setState(id: number, state: DeliveryState, error: string | null, nowMs: number): Promise<void> {
-    await this.pool.query('UPDATE deliveries SET state = $1, last_error = coalesce($2, last_error), updated_at = $3 WHERE id = $4', [state, error, nowMs, id]);
+    await this.pool.query('UPDATE deliveries SET state = $1, last_error = coalesce($2, last_error), updated_at = $3 WHERE id = $4', [state, pgText(error), nowMs, id]);
   }
 }

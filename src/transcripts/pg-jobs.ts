@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import type { Job, JobKind, JobQueue, JobState } from './after-call-store.js';
+import { pgText } from './pg-pool.js';
 
 interface JobRow {
   id: number;
@@ -73,12 +74,12 @@ export class PgJobQueue implements JobQueue {
   async retryAt(id: number, runAtMs: number, error: string, nowMs: number): Promise<void> {
     await this.pool.query(
       `UPDATE jobs SET state = 'queued', run_at = $1, lease_until = NULL, last_error = $2, updated_at = $3 WHERE id = $4`,
-      [runAtMs, error, nowMs, id],
+      [runAtMs, pgText(error), nowMs, id],
     );
   }
 
   async fail(id: number, error: string, nowMs: number): Promise<void> {
-    await this.pool.query(`UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3`, [error, nowMs, id]);
+    await this.pool.query(`UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3`, [pgText(error), nowMs, id]);
   }
 
   async requeue(key: string, runAtMs: number, nowMs: number): Promise<boolean> {

@@ -51,3 +51,12 @@ export function params(): { list: unknown[]; $: (value: unknown) => string } {
   return { list, $: (value) => (list.push(value), `$${list.length}`) };
 }
 
+
+/**
+ * PostgreSQL text cannot hold U+0000 (SQLite can); a caller's words, a webhook's reply or a typed
+ * name holding one would fail its whole write, and the writer would retry that batch forever.
+ * JSON columns are safe (JSON.stringify escapes it); plain text goes through this.
+ */
+export function pgText<T extends string | null | undefined>(value: T): T {
+  return (typeof value === 'string' && value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
+}

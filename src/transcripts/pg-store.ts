@@ -12,7 +12,7 @@
  * ts_headline with the same \u0002/\u0003 marks.
  */
 import type pg from 'pg';
-import { inTransaction, params, pgPool } from './pg-pool.js';
+import { inTransaction, params, pgPool, pgText } from './pg-pool.js';
 import { pgMigrate, pgSchemaVersion, PG_SCHEMA_VERSION } from './pg-migrations.js';
 import {
   decodeCursor,
@@ -86,7 +86,7 @@ export class PgTranscriptStore implements TranscriptStore {
       if (records.length > 0) await db.query(UPSERT_CALLS, recordColumns(records, now));
       if (batch.events.length > 0) {
         const e = batch.events;
-        await db.query(INSERT_EVENTS, [e.map((x) => x.callSid), e.map((x) => x.seq), e.map((x) => x.atMs), e.map((x) => x.kind), e.map((x) => x.bodyJson), e.map((x) => x.text ?? null)]);
+        await db.query(INSERT_EVENTS, [e.map((x) => x.callSid), e.map((x) => x.seq), e.map((x) => x.atMs), e.map((x) => x.kind), e.map((x) => x.bodyJson), e.map((x) => pgText(x.text ?? null))]);
       }
       // A record that became final queues its post-call analysis in the same transaction (docs/after-call.md).
       const final = records.filter((r) => r.outcome !== 'in_progress').map((r) => r.callSid);
@@ -207,15 +207,15 @@ const UPSERT_CALLS = `
 
 function recordColumns(records: CallRecord[], now: number): unknown[] {
   return [
-    records.map((r) => r.callSid),
+    records.map((r) => pgText(r.callSid)),
     records.map((r) => r.startedAt),
     records.map((r) => r.endedAt ?? null),
     records.map((r) => r.durationMs ?? null),
-    records.map((r) => r.flow ?? null),
+    records.map((r) => pgText(r.flow ?? null)),
     records.map((r) => r.outcome),
-    records.map((r) => r.from),
-    records.map((r) => r.to),
-    records.map((r) => r.recordingPath ?? null),
+    records.map((r) => pgText(r.from)),
+    records.map((r) => pgText(r.to)),
+    records.map((r) => pgText(r.recordingPath ?? null)),
     records.map((r) => r.channel ?? 'phone'),
     records.map((r) => r.followUp?.level ?? null),
     records.map((r) => JSON.stringify(r)),

@@ -112,6 +112,19 @@ for (const backend of STORE_BACKENDS) describe(`${backend.name} transcript store
     assert.equal(byNumber.total, 2, 'digits match part of the caller number');
   });
 
+  it('stores words holding a NUL character instead of failing the whole batch', async () => {
+    const log = seedDemoCall(writer, { callSid: demoCallSid(9), open: true }).log;
+    log.event({ kind: 'caller_utterance', text: 'my order\u0000number is lost' }, 1000);
+    await writer.flush(); // throws if the batch cannot be written
+    const said = (await store.getEvents(demoCallSid(9))).flatMap((e) => (e.kind === 'caller_utterance' ? [e.text] : []));
+    assert.ok(said.includes('my order\u0000number is lost'), 'the event body keeps the text as said');
+    assert.equal((await store.listCalls({ q: 'lost', limit: 10 })).total, 1);
+    await stores.deliveries.recordAttempt(
+      { deliveryId: (await stores.deliveries.createDelivery({ webhookId: 'msg_n', callSid: demoCallSid(9), event: 'call.completed', endpoint: 'https://x.example', body: '{}', nowMs: 1 })).delivery.id, attempt: 1, atMs: 1, durationMs: 1, status: 500, error: 'HTTP 500', reply: 'bad\u0000reply' },
+      'pending',
+    );
+  });
+
   it('filters by date range, flow and outcome, and pages with offset or cursor', async () => {
     const t0 = Date.UTC(2025, 0, 1);
     for (let i = 0; i < 25; i++) {
