@@ -4,9 +4,10 @@
  */
 import { loadEnv, ConfigError } from './config/env.js';
 import { loadDotEnv, type DotEnvResult } from './config/dotenv.js';
+import { isWorkersPrimary, serveWorkers } from './workers/primary.js';
 import { createLogger } from './shared/log.js';
 import { CallbridgeError } from './shared/errors.js';
-import { startCallbridge } from './app.js';
+import { startCallbridge, listenHost } from './app.js';
 
 async function main(): Promise<void> {
   let dotenv: DotEnvResult;
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ level: env.LOG_LEVEL, showPii: env.LOG_PII });
   if (dotenv.file) log.info({ file: dotenv.file, applied: dotenv.applied, keptFromEnvironment: dotenv.overridden }, 'read variables from the .env file (the real environment wins)');
+  // WORKERS=N: this process only supervises N workers sharing the port (src/workers/primary.ts).
+  if (isWorkersPrimary(env.WORKERS)) process.exit(await serveWorkers({ workers: env.WORKERS, log, shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS, host: listenHost(env) }));
   let bridge;
   try {
     bridge = await startCallbridge({ env, log });

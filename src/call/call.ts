@@ -31,6 +31,7 @@ import { playApology } from './apology.js';
 import { Lifecycle, outcomeAtMediaEnd, type CallState } from './lifecycle.js';
 import { FollowUpWatch } from './follow-up.js';
 import type { Prompt } from './prompts.js';
+import { FrameTimer, type FrameTimeSink } from './frame-timer.js';
 
 export interface CallServices {
   log: Logger;
@@ -42,6 +43,8 @@ export interface CallServices {
   prompts: { apology: Prompt; apologyTransfer: Prompt };
   /** Called once when the call has finished (the manager forgets it). */
   ended(call: Call): void;
+  /** Sampled per-frame handling times for /metrics (./frame-timer.ts), when set. */
+  frameTime?: FrameTimeSink | undefined;
 }
 
 export interface CallInit {
@@ -130,13 +133,14 @@ export class Call {
     });
     this.#flowDriver = this.#newFlowDriver(init);
     this.#exits = this.#newExits();
-    this.#link.on('event', (event) => this.#onAgent(event));
+    const timer = new FrameTimer(services.frameTime, () => this.#clock.now()); // sampled, for /metrics
+    this.#link.on('event', timer.outbound((event) => this.#onAgent(event)));
     this.#link.on('ready', (info) => this.#onReady(info));
     this.#link.on('down', (info) => this.#onDown(info));
     this.#link.on('failed', ({ error }) => this.#onFailed(error));
     init.transport.listen({
       connected: ({ mediaId }) => this.#onConnected(mediaId),
-      audio: (payload, timestampMs) => this.#onAudio(payload, timestampMs),
+      audio: timer.inbound((payload, timestampMs) => this.#onAudio(payload, timestampMs)),
       dtmf: (digit) => this.#flowDriver.dtmf(digit),
       played: (name) => this.#bot.playout.onMark(name),
       ended: (reason) => this.#onMediaEnd(reason),
