@@ -68,9 +68,15 @@ interface Slot {
   /** The hand-off this call arrived with, until its first session is up. */
   arrival?: Handoff;
   resumeTried?: boolean;
+  /** The agent is mid-turn or running functions (its last update said not resumable). */
+  busy?: boolean;
+  /** Resolves a move waiting for the agent's next resumable moment. */
+  quiet?: () => void;
 }
 
 const GREETING_PREFIX = '(The caller has just been connected.)';
+/** How long a move waits for a busy agent's next resumable moment (a reply, a function round trip). */
+export const QUIET_WAIT_MS = 5000;
 
 /** Per-manager bookkeeping of migration: links, handles, arrivals. Inert without a port. */
 export class CallMoves {
@@ -148,7 +154,12 @@ export class CallMoves {
       }
       const session = await inner(opts);
       session.onEvent((e) => {
-        if (e.type === 'sessionResumptionUpdate' && e.resumable && e.newHandle) slot.handle = e.newHandle;
+        if (e.type !== 'sessionResumptionUpdate') return;
+        slot.busy = !e.resumable;
+        if (e.resumable && e.newHandle) {
+          slot.handle = e.newHandle;
+          slot.quiet?.();
+        }
       });
       if (!arrival) return session;
       delete slot.arrival;
@@ -169,6 +180,7 @@ export class CallMoves {
         const flow = flowOf(callSid);
         if (!slot?.link || flow === undefined) return false;
         const link = slot.link;
+        await this.#quiet(slot);
         return port
           .move({ callSid, flow, stage: slot.session?.stage, handle: slot.handle, history: slot.history?.() ?? [], detach: () => link.close() })
           .catch((err: unknown) => {
@@ -179,6 +191,24 @@ export class CallMoves {
     );
     for (const ok of results) if (ok) moved++;
     return { moved, stayed: callSids.length - moved };
+  }
+
+  /**
+   * Waits (at most QUIET_WAIT_MS) for the agent's next resumable moment when it is mid-reply or
+   * running functions: the service gives no handle then (docs/gemini-live.md), and a handle from
+   * before would lose that turn and its function results.
+   */
+  async #quiet(slot: Slot): Promise<void> {
+    if (!slot.busy) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, QUIET_WAIT_MS);
+      timer.unref?.();
+      slot.quiet = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    delete slot.quiet;
   }
 
   forget(callSid: string): void {

@@ -188,6 +188,22 @@ describe('CallMoves, draining side', () => {
     assert.equal(closed, 1);
   });
 
+  it('a busy agent (mid-reply, running functions): the move waits for its next resumable handle', async () => {
+    const moved: MovableCall[] = [];
+    const moves = new CallMoves(port(undefined, moved), silentLogger());
+    const fake = fakeSession();
+    await moves.connect('CA1', async () => fake.session)({ config: CONFIG, log: silentLogger() });
+    fake.emit({ type: 'sessionResumptionUpdate', resumable: true, newHandle: 'H-1' });
+    fake.emit({ type: 'sessionResumptionUpdate', resumable: false });
+    moves.track('CA1', { close: async () => undefined } as unknown as GeminiLink);
+    const done = moves.moveAll(['CA1'], () => 'f');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(moved.length, 0, 'not moved while the agent is busy');
+    fake.emit({ type: 'sessionResumptionUpdate', resumable: true, newHandle: 'H-2' });
+    assert.deepEqual(await done, { moved: 1, stayed: 0 });
+    assert.equal(moved[0]?.handle, 'H-2', 'the handle that includes the busy turn');
+  });
+
   it('without a port nothing is wrapped and nothing moves', async () => {
     const moves = new CallMoves(undefined, silentLogger());
     const inner: LiveConnect = async () => fakeSession().session;
