@@ -87,7 +87,7 @@ export async function startPostgres(): Promise<TestPostgres | { skip: string }> 
   const as = (cmd: string, args: string[]): [string, string[]] => (user ? ['runuser', ['-u', user.name, '--', cmd, ...args]] : [cmd, args]);
   const port = await freePort();
   const pgCtl = join(bin, 'pg_ctl');
-  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off -c max_connections=200`;
+  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=16MB`;
   const start = () => run(...as(pgCtl, ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'log'), '-o', opts]));
   try {
     await run(...as(join(bin, 'initdb'), ['-D', data, '-U', 'callbridge', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']));
