@@ -5,13 +5,18 @@
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startRig, testFlow } from '../support/e2e.js';
 import type { ScriptStep } from '../../src/simulator/index.js';
 import type { CallAnalysis } from '../../src/transcripts/after-call-store.js';
 import { STORE_BACKENDS, freshPostgresUrl, stopStoreBackends } from '../support/store-backends.js';
+import { startCallbridge } from '../../src/app.js';
+import { loadEnv } from '../../src/config/env.js';
+import { silentLogger } from '../../src/shared/log.js';
+import { CallbridgeError } from '../../src/shared/errors.js';
 
 const skip = STORE_BACKENDS.find((b) => b.name === 'postgres')!.skip;
 after(stopStoreBackends);
@@ -69,6 +74,25 @@ describe('callbridge on PostgreSQL', { skip, timeout: 90_000 }, () => {
       assert.equal(existsSync(join(rig.dataDir, 'calls.db')), false, 'no SQLite file beside PostgreSQL');
     } finally {
       await rig.close();
+    }
+  });
+});
+
+describe('an unreachable DATABASE_URL', () => {
+  it('stops the start with CB_CONFIG_INVALID, naming the database without its password', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cb-pg-down-'));
+    mkdirSync(join(dir, 'flows'));
+    mkdirSync(join(dir, 'tools'));
+    writeFileSync(join(dir, 'flows', 'test.yaml'), testFlow());
+    const env = loadEnv({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATA_DIR: join(dir, 'data'), DATABASE_URL: 'postgres://cb:secret@127.0.0.1:1/none' });
+    try {
+      await assert.rejects(startCallbridge({ env, log: silentLogger(), flowsDir: join(dir, 'flows'), toolsDir: join(dir, 'tools') }), (e: unknown) => {
+        assert.ok(e instanceof CallbridgeError && e.code === 'CB_CONFIG_INVALID', String(e));
+        assert.doesNotMatch(e.message, /secret/);
+        return true;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
