@@ -12,21 +12,28 @@ import type { Env } from './config/env.js';
 import type { Logger } from './shared/log.js';
 import { CallbridgeError } from './shared/errors.js';
 import { FlowCatalog, clockStartingAt, type Flow } from './flows/index.js';
-import { openSqliteStore, createTranscriptWriter, startRetentionJob, type TranscriptWriter, type SqliteTranscriptStore, type RetentionJob } from './transcripts/index.js';
+import { openScaleOut, scaleTwilioOptions, type ScaleOut, type LocalFeed } from './scale/wire.js';
+import { createTranscriptWriter, startRetentionJob, type TranscriptWriter, type TranscriptStore, type RetentionJob } from './transcripts/index.js';
+import { openStore, recordingsDirOf, type Stores } from './transcripts/open-store.js';
 import { TwilioCallControl } from './twilio/rest.js';
-import { createApp, attachUpgradeHandlers, finishApp, twilioEdgeOf } from './web/server.js';
+import { createApp, attachUpgradeHandlers, createHttpServer, finishApp, twilioEdgeOf } from './web/server.js';
 import { isLoopbackAddress } from './web/loopback.js';
 import { mountCalls, liveCallsOf } from './web/calls-routes.js';
 import { mountPhone } from './web/phone-routes.js';
 import { mountFlows } from './web/flows-routes.js';
+import { mountNotify, type NotifyApi } from './web/notify-routes.js';
+import { notifyProductionProblems, startNotifications, type NotifyTestOptions } from './notify/wire.js';
 import { mountDashboard } from './web/dashboard-routes.js';
+import { startAfterCall, analysisEndpoint, type AfterCall, type AfterCallTestOptions } from './aftercall/index.js';
+import { mountAnalysis } from './web/analysis-routes.js';
 import { timeZoneResolver } from './dashboard/time-zones.js';
-import { SqliteDashboardStore } from './transcripts/sqlite-dashboard.js';
 import { BrowserPhone } from './call/index.js';
 import { CallManager, TwilioCalls, geminiConnect, type CallManagerOptions, loadPromptFile, builtInPromptPath, DEFAULT_MODEL, DEFAULT_FALLBACK_MODELS, type RetryPolicy, type LiveConnect } from './call/index.js';
 import { cascadeConnectFor, DEFAULT_CASCADE_MODEL } from './call/index.js';
+import { openMigration } from './scale/migrate-wire.js';
 import { ModelBreakers, type BreakerOptions } from './health/breakers.js';
 import { geminiProbe, LastProbes } from './health/model-probe.js';
+import { mountMetrics } from './metrics/index.js';
 import { refusedModels, runBootChecks } from './health/boot-checks.js';
 
 export interface StartOptions {
@@ -48,6 +55,10 @@ export interface StartOptions {
   watchFlows?: boolean;
   /** The business clock (hours, closed dates, functions' ctx.now()), overriding CALLBRIDGE_NOW. */
   now?: () => Date;
+  /** Post-call analysis test knobs: poll interval, retry limits (src/aftercall/index.ts). */
+  afterCall?: AfterCallTestOptions;
+  /** Notification test knobs: retry schedule, request timeout, jitter (src/notify/wire.ts). */
+  notify?: NotifyTestOptions;
 }
 
 export interface Callbridge {
@@ -56,10 +67,15 @@ export interface Callbridge {
   publicBaseUrl: string;
   manager: CallManager;
   writer: TranscriptWriter;
-  store: SqliteTranscriptStore;
+  store: TranscriptStore;
+  /** Every part of the call store: SQLite under DATA_DIR, or PostgreSQL with DATABASE_URL (src/transcripts/open-store.ts). */
+  stores: Stores;
   breakers: ModelBreakers;
+  scale: ScaleOut | undefined; // several instances on one database (src/scale/wire.ts): id, registry, ready peers; undefined when off
   /** The live catalogue: what serves now (`current`), hot reload (watching FLOWS_DIR and TOOLS_DIR), versions, problems. */
   catalog: FlowCatalog;
+  /** After the call: the job queue and runner, analyses (src/aftercall/). */
+  afterCall: AfterCall;
   /** The business clock: now, or the test clock of CALLBRIDGE_NOW (hours, "open now"). */
   businessNow(): Date;
   /** The Gemini Live endpoint in use and whether it is the built-in emulator. */
@@ -77,7 +93,7 @@ export const PRODUCTION_ADMIN_TOKEN_MIN = 32;
  * Production refuses to start without the settings that keep it safe: one error naming every
  * problem. `flowWarnings`: the boot load's warnings (a flow secret left at its built-in default).
  */
-export function checkProduction(env: Env, flowWarnings: readonly { file: string; message: string }[] = []): void {
+export function checkProduction(env: Env, flowWarnings: readonly { file: string; message: string }[] = [], flows: readonly Flow[] = []): void {
   if (env.NODE_ENV !== 'production') return;
   const missing: string[] = [];
   if (!env.TWILIO_AUTH_TOKEN) missing.push('TWILIO_AUTH_TOKEN (without it, anyone could forge Twilio requests)');
@@ -89,6 +105,7 @@ export function checkProduction(env: Env, flowWarnings: readonly { file: string;
   for (const w of flowWarnings) {
     if (/secret comes from a built-in default/.test(w.message)) missing.push(`${w.file}: the HTTP-function secret is the built-in default; set its environment variable`);
   }
+  missing.push(...notifyProductionProblems(env, flows)); // NOTIFY_SECRET, https webhooks
   if (missing.length > 0) {
     throw new CallbridgeError('CB_CONFIG_INVALID', `NODE_ENV=production needs:\n${missing.map((m) => `  - ${m}`).join('\n')}`);
   }
@@ -174,11 +191,12 @@ function agentFor(options: StartOptions, gemini: GeminiUse): (flow: Flow) => Liv
 /** The call manager for these flows, on this Gemini endpoint. */
 function callManager(
   options: StartOptions,
-  d: { catalog: FlowCatalog; writer: TranscriptWriter; dataDir: string; prompts: CallManagerOptions['prompts']; breakers: ModelBreakers; gemini: GeminiUse },
+  d: { catalog: FlowCatalog; writer: TranscriptWriter; dataDir: string; prompts: CallManagerOptions['prompts']; breakers: ModelBreakers; gemini: GeminiUse; scale?: ScaleOut | undefined; stores: Stores; rest: TwilioCallControl | undefined },
 ): CallManager {
   const { env, log } = options;
   const { catalog, writer, dataDir, prompts, breakers, gemini } = d;
-  return new CallManager({
+  const migration = openMigration(env, { scale: d.scale, stores: d.stores, rest: d.rest, flush: () => writer.flush(), abort: (sid, why) => manager.abort(sid, 'CB_MIGRATION_FAILED', why), log });
+  const manager: CallManager = new CallManager({
     log,
     flows: () => catalog.current,
     writer,
@@ -199,17 +217,20 @@ function callManager(
     },
     breakers,
     prompts,
+    ...(d.scale ? { scale: d.scale.ownership } : {}), // several instances: which one runs which call (docs/scale-out.md)
+    ...(migration ? { migration } : {}), // live migration: moved calls arrive; MIGRATE_ON_DRAIN moves them away (docs/scale-out.md)
     ...(options.preopen !== undefined ? { preopen: options.preopen } : {}),
     ...(options.noStreamTimeoutMs !== undefined ? { noStreamTimeoutMs: options.noStreamTimeoutMs } : {}),
     maxCalls: env.MAX_CALLS,
     maxPendingCalls: env.MAX_PENDING_CALLS,
     ...(options.now ? { now: options.now } : {}),
   });
+  return manager;
 }
 
 /** Listens on PORT/HOST; the public URL defaults to this machine on the bound port. */
 async function listen(env: Env, log: Logger): Promise<{ server: http.Server; port: number; publicBaseUrl: string }> {
-  const server = http.createServer();
+  const server = createHttpServer(); // with the slow-client limits (web/server.ts)
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(env.PORT, listenHost(env), () => ok());
@@ -237,7 +258,7 @@ function readiness(manager: CallManager, breakers: ModelBreakers, probes: LastPr
 
 /** Graceful stop: drain calls up to the deadline, flush transcripts, close everything. */
 async function shutdown(
-  p: { manager: CallManager; retention: RetentionJob; app: ReturnType<typeof createApp>; writer: TranscriptWriter; store: SqliteTranscriptStore; server: http.Server; emulator: Callbridge['emulator']; log: Logger },
+  p: { manager: CallManager; retention: RetentionJob; app: ReturnType<typeof createApp>; writer: TranscriptWriter; store: Stores; server: http.Server; emulator: Callbridge['emulator']; log: Logger; afterCall: AfterCall; scale?: ScaleOut | undefined },
   deadlineMs: number,
 ): Promise<void> {
   const drained = await p.manager.drain(deadlineMs);
@@ -246,6 +267,8 @@ async function shutdown(
   twilioEdgeOf(p.app)?.close();
   liveCallsOf(p.app)?.closeAll();
   await p.writer.close().catch((err: unknown) => p.log.error({ err }, 'flushing transcripts at shutdown failed'));
+  await p.afterCall.stop(); // jobs in flight finish; queued ones wait in the store for the next start
+  await p.scale?.stop(); // leaves the instance registry
   await p.store.close();
   await new Promise<void>((ok) => p.server.close(() => ok()));
   p.server.closeAllConnections?.();
@@ -277,7 +300,7 @@ async function openCheckedCatalog(options: StartOptions): Promise<FlowCatalog> {
   if (env.NODE_ENV !== 'production') listenHost(env); // a refused HOST stops boot before anything opens
   const catalog = await openCatalog(options);
   try {
-    checkProduction(env, catalog.lastReload.warnings);
+    checkProduction(env, catalog.lastReload.warnings, catalog.current.flows);
   } catch (err) {
     catalog.close();
     throw err;
@@ -288,12 +311,14 @@ async function openCheckedCatalog(options: StartOptions): Promise<FlowCatalog> {
 /** The call review (/calls) and the owner's dashboard (/dashboard); times in the business's zone: the flow's hours.timeZone, else TIME_ZONE, else UTC. */
 function mountReview(
   app: ReturnType<typeof createApp>,
-  d: { env: Env; log: Logger; store: SqliteTranscriptStore; writer: TranscriptWriter; dataDir: string; catalog: FlowCatalog; now: () => Date; publicBaseUrl: string },
+  d: { env: Env; log: Logger; store: TranscriptStore; stores: Stores; writer: TranscriptWriter; live: LocalFeed; dataDir: string; catalog: FlowCatalog; now: () => Date; publicBaseUrl: string; afterCall: AfterCall; notifier: NotifyApi },
 ): void {
   const { env, log, store } = d;
   const timeZoneOf = timeZoneResolver(() => d.catalog.current.flows, env.TIME_ZONE);
-  mountCalls(app, { store, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, dataDir: d.dataDir, live: d.writer, timeZoneOf });
-  mountDashboard(app, { dashboard: new SqliteDashboardStore(store.database), timeZoneOf, now: d.now, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, publicBaseUrl: d.publicBaseUrl });
+  mountCalls(app, { store, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, dataDir: d.dataDir, live: d.live, timeZoneOf, analyses: d.afterCall });
+  mountAnalysis(app, { store, afterCall: d.afterCall, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log });
+  mountDashboard(app, { dashboard: d.stores.dashboard, timeZoneOf, now: d.now, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, publicBaseUrl: d.publicBaseUrl });
+  mountNotify(app, { notifier: d.notifier, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, timeZoneOf: async (sid) => timeZoneOf((await store.getCall(sid))?.flow ?? null) });
 }
 
 export async function startCallbridge(options: StartOptions): Promise<Callbridge> {
@@ -302,11 +327,15 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
 
   const dataDir = resolve(env.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
-  const store = openSqliteStore({ dataDir });
-  const writer = createTranscriptWriter({ store, log });
+  const stores = await openStore(env, { dataDir, log }).catch((err: unknown) => { catalog.close(); throw err; }); // PostgreSQL with DATABASE_URL, else SQLite under DATA_DIR
+  const store = stores.transcripts, recordingsDir = recordingsDirOf(env, dataDir); // RECORDINGS_DIR: shared by instances
+  const scale = await openScaleOut(env, stores, log); // several instances on this database (docs/scale-out.md)
+  const writer = createTranscriptWriter({ store: scale?.transcripts ?? store, log });
   const prompts = { apology: loadPromptFile('apology', builtInPromptPath('apology')), apologyTransfer: loadPromptFile('apology-transfer', builtInPromptPath('apology-transfer')) };
 
   const { gemini, emulator } = await geminiEndpoint(options, catalog);
+  const afterCall = startAfterCall({ store, queue: stores.jobs, analyses: stores.analyses, writer, flows: () => catalog.current.flows, gemini: analysisEndpoint(env, emulator?.url), log, ...options.afterCall });
+  const notifier = startNotifications({ env, store, deliveries: stores.deliveries, afterCall, flows: () => catalog.current.flows, log, options: options.notify }); // before any await
   const clock = testClock(options);
   const rest = twilioRest(env, log);
   // An open breaker is tested with synthetic sessions (the probe's one-turn check), never with a caller.
@@ -315,16 +344,13 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     probe: geminiProbe({ apiKey: gemini.apiKey, ...(gemini.url ? { url: gemini.url } : {}), log: log.child({ component: 'probe' }), results: probes }),
     ...options.breakers,
   });
-  const manager = callManager(clock ? { ...options, now: clock } : options, { catalog, writer, dataDir, prompts, breakers, gemini });
-  const twilioCalls = new TwilioCalls({
-    manager,
-    rest,
-    log,
-    ...(env.FALLBACK_NUMBER ? { fallbackNumber: env.FALLBACK_NUMBER } : {}),
-  });
+  const manager = callManager(clock ? { ...options, now: clock } : options, { catalog, writer, dataDir: recordingsDir, prompts, breakers, gemini, scale, stores, rest });
+  const twilioCalls = new TwilioCalls({ manager, rest, log, ...(env.FALLBACK_NUMBER ? { fallbackNumber: env.FALLBACK_NUMBER } : {}) });
 
   // Bind first: with PORT=0 the public URL (and so the TwiML and signatures) needs the real port.
   const { server, port, publicBaseUrl } = await listen(env, log);
+  await scale?.start(env.INSTANCE_URL ?? publicBaseUrl, () => manager.draining);
+  notifier.publicBaseUrl = publicBaseUrl; // the notifications' call-page links
 
   const app = createApp({
     log,
@@ -334,6 +360,7 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
       ...(env.TWILIO_AUTH_TOKEN ? { authToken: env.TWILIO_AUTH_TOKEN } : {}),
       handler: twilioCalls,
       ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
+      ...scaleTwilioOptions(env, scale),
     },
   });
   let stopping = false;
@@ -341,16 +368,17 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     const r = readiness(manager, breakers, probes, gemini.emulated, stopping);
     res.status(r.ready ? 200 : 503).json(r);
   });
-  mountReview(app, { env, log, store, writer, dataDir, catalog, now: () => clock?.() ?? new Date(), publicBaseUrl });
+  mountReview(app, { env, log, store, stores, writer, live: scale?.liveFeed(writer) ?? writer, dataDir: recordingsDir, catalog, now: () => clock?.() ?? new Date(), publicBaseUrl, afterCall, notifier });
   mountPhone(app, { phone: new BrowserPhone({ manager, feed: writer, log }), adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, flows: () => catalog.current.flows, publicBaseUrl });
   mountFlows(app, { catalog, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, now: () => clock?.() ?? new Date(), transfersAvailable: rest !== undefined });
+  mountMetrics(app, { writer, frames: manager, closeWith: server, calls: () => manager.status(), breakers: () => breakers.status(), adminToken: env.ADMIN_TOKEN, metricsToken: env.METRICS_TOKEN, nodeEnv: env.NODE_ENV, log });
   finishApp(app); // the error handler goes after every route
   server.on('request', app);
   attachUpgradeHandlers(app, server);
 
   const retention: RetentionJob = startRetentionJob({
     store,
-    dataDir,
+    dataDir: recordingsDir,
     policy: () => ({ flows: Object.fromEntries(catalog.current.flows.map((f) => [f.name, f.retentionDays])) }),
     log,
   });
@@ -363,8 +391,10 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     manager,
     writer,
     store,
-    breakers,
+    stores,
+    breakers, scale,
     catalog,
+    afterCall,
     businessNow: () => clock?.() ?? new Date(),
     gemini: { url: gemini.url, emulated: gemini.emulated },
     emulator,
@@ -372,7 +402,7 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
       if (stopping) return Promise.resolve();
       stopping = true;
       catalog.close();
-      return shutdown({ manager, retention, app, writer, store, server, emulator, log }, deadlineMs);
+      return shutdown({ manager, retention, app, writer, store: stores, server, emulator, log, afterCall, scale }, deadlineMs);
     },
   };
 }

@@ -10,7 +10,7 @@
  */
 import { FlowSession, outsideHoursActions, clockStartingAt, type Flow, type FlowRouter, type FlowAction } from '../flows/index.js';
 import type { ToolRegistry } from '../tools/index.js';
-import type { TranscriptWriter } from '../transcripts/writer.js';
+import type { CallLog, TranscriptWriter } from '../transcripts/writer.js';
 import type { CallRecord } from '../transcripts/types.js';
 import type { ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -21,6 +21,9 @@ import { GeminiLink, type LinkBreakers, type LinkOptions, type RetryPolicy } fro
 import { realClock } from './clock.js';
 import type { CallChannel, CallerTransport, Clock, LiveConnect, TimerHandle } from './ports.js';
 import type { Prompt } from './prompts.js';
+import type { FrameTimeSink } from './frame-timer.js';
+import { takenBy, type CallOwnershipPort, type TakenOver } from './ownership.js';
+import { CallMoves, type MigrationPort } from './migration.js';
 
 export interface CallManagerOptions {
   log: Logger;
@@ -60,6 +63,10 @@ export interface CallManagerOptions {
   /** The business clock for hours, closed dates and functions (CALLBRIDGE_NOW's test clock); default the machine's. */
   now?: () => Date;
   clock?: Clock;
+  /** Several instances on one database (docs/scale-out.md): which instance runs which call. */
+  scale?: CallOwnershipPort;
+  /** MIGRATE_ON_DRAIN: live calls move to another instance on drain, and arrive from one (./migration.ts). */
+  migration?: MigrationPort;
 }
 
 /** A call as it arrives, whatever the channel. */
@@ -98,10 +105,17 @@ export class CallManager {
   readonly #o: CallManagerOptions;
   readonly #calls = new Map<string, Call>();
   readonly #noStreamTimers = new Map<string, TimerHandle>();
+  /** The running calls' records (to hand one over to the instance that took its media). */
+  readonly #records = new Map<string, CallLog>();
+  /** Claims of admitted calls not yet awaited by `admitted` (several instances only). */
+  readonly #claims = new Map<string, Promise<void>>();
   readonly #clock: Clock;
   readonly #connect: LiveConnect;
   /** Healthy reply delays per model, learned from every call (the stall limit). */
   readonly replyTimes: ReplyTimes;
+  readonly #moves: CallMoves;
+  /** Sampled per-frame handling times of the calls admitted from now on (/metrics sets it; ./frame-timer.ts). */
+  frameTime: FrameTimeSink | undefined;
   #draining = false;
   #idleWaiters: Array<() => void> = [];
 
@@ -110,6 +124,7 @@ export class CallManager {
     this.#clock = options.clock ?? realClock;
     this.#connect = options.agent.connect;
     this.replyTimes = new ReplyTimes(options.agent.stallTimeoutMs);
+    this.#moves = new CallMoves(options.migration, options.log);
   }
 
   get draining(): boolean {
@@ -167,13 +182,35 @@ export class CallManager {
 
     const call = this.#createCall(incoming, flow, makeTransport());
     if (this.#o.preopen !== false) call.startAgent();
+    if (this.#o.scale) this.#claims.set(incoming.callSid, this.#o.scale.claim(incoming.callSid).catch((err: unknown) => log.error({ err, code: 'CB_SCALE_DB_FAILED' }, 'could not claim the call')));
     const timer = this.#clock.setTimeout(() => {
       this.#noStreamTimers.delete(incoming.callSid);
-      call.abort('CB_CALL_NO_STREAM', 'no media stream followed the webhook');
+      void this.#noStream(call);
     }, this.#o.noStreamTimeoutMs ?? 10_000);
     this.#noStreamTimers.set(incoming.callSid, timer);
     log.info({ flow: flow.name, channel: incoming.channel, pii: { from: incoming.from, to: incoming.to } }, 'incoming call');
     return { kind: 'accepted', flow: flow.name };
+  }
+
+  /** Several instances: resolves once the admitted call is claimed and its record written, so the instance its stream lands on finds both. Never rejects. */
+  async admitted(callSid: string): Promise<void> {
+    const claim = this.#claims.get(callSid);
+    this.#claims.delete(callSid);
+    if (claim) await Promise.all([claim, this.#o.writer.flush().catch(() => undefined)]); // a failed write is logged and retried by the writer
+  }
+
+  /** Media for a call admitted elsewhere: with several instances it becomes this instance's (undefined: refused, its record is final). */
+  async takeOver(callSid: string): Promise<TakenOver | undefined> {
+    const taken = this.#o.scale ? await this.#o.scale.takeOver(callSid) : { ok: true as const, lastSeq: 0 };
+    if (taken.ok) await this.#moves.arrive(callSid); // moved here from a draining instance?
+    return taken.ok ? taken : undefined;
+  }
+
+  /** No media in time: end the call; when another instance took its media, this only closes the unused pre-opened session (src/call/ownership.ts). */
+  async #noStream(call: Call): Promise<void> {
+    const owner = await takenBy(this.#o.scale, call.callSid, this.#o.log);
+    if (owner !== undefined) this.#records.get(call.callSid)?.update({ instance: owner }); // this instance's live views drop it; the store never gets it
+    call.abort('CB_CALL_NO_STREAM', owner === undefined ? 'no media stream followed the webhook' : `media went to instance ${owner}`);
   }
 
   /** True when `callSid` is not running and its record is final: a replayed webhook gets a hang-up, nothing is reopened. */
@@ -193,7 +230,7 @@ export class CallManager {
    * Media for a call this process never admitted (its admission went elsewhere, or before a
    * restart): the call is rebuilt on `flowName` (or the default flow). False when refused.
    */
-  adopt(incoming: Omit<IncomingCall, 'from' | 'to'>, flowName: string, transport: CallerTransport): boolean {
+  adopt(incoming: Omit<IncomingCall, 'from' | 'to'>, flowName: string, transport: CallerTransport, taken?: TakenOver): boolean {
     const { router } = this.#o.flows();
     const flow = router.byName(flowName) ?? router.route('');
     if (!flow || this.#draining) return false;
@@ -201,7 +238,8 @@ export class CallManager {
       this.#o.log.warn({ code: 'CB_CALL_AT_CAPACITY', callSid: incoming.callSid, limit: 'MAX_CALLS' }, 'media for an unknown call refused: at capacity');
       return false;
     }
-    this.#createCall({ ...incoming, from: '', to: '' }, flow, transport);
+    const prior = taken?.record;
+    this.#createCall({ ...incoming, from: prior?.from ?? '', to: prior?.to ?? '' }, flow, transport, taken);
     return true;
   }
 
@@ -213,6 +251,7 @@ export class CallManager {
   /** Stop taking calls; resolves when every call has ended or `deadlineMs` passed (then aborts the rest). */
   async drain(deadlineMs: number): Promise<{ finished: number; aborted: number }> {
     this.#draining = true;
+    if (this.#o.migration?.onDrain) await this.#moves.moveAll([...this.#calls.keys()].filter((sid) => !this.#noStreamTimers.has(sid)), (sid) => this.#calls.get(sid)?.flow.name);
     const before = this.#calls.size;
     if (before > 0) {
       await new Promise<void>((resolve) => {
@@ -228,7 +267,7 @@ export class CallManager {
     return { finished: before - left.length, aborted: left.length };
   }
 
-  #createCall(incoming: IncomingCall, flow: Flow, transport: CallerTransport): Call {
+  #createCall(incoming: IncomingCall, flow: Flow, transport: CallerTransport, taken?: TakenOver): Call {
     const models = this.#modelsFor(flow);
     // Synchronous with the routing that chose `flow`, so it is the registry of the same reload.
     const { registry } = this.#o.flows();
@@ -241,14 +280,17 @@ export class CallManager {
       flowVersion: flow.version,
       channel: incoming.channel,
       models: [],
-      startedAt: this.#clock.wallNow(),
+      startedAt: taken?.record?.startedAt ?? this.#clock.wallNow(),
       outcome: 'in_progress',
       geminiCloses: [],
       reconnects: 0,
       usage: { promptTokens: 0, responseTokens: 0, totalTokens: 0 },
       latency: { turns: [] },
+      ...(this.#o.scale ? { instance: this.#o.scale.instance } : {}),
     };
-    const callLog = this.#o.writer.openCall(record, { redact: flow.redactDigits });
+    const callLog = this.#o.writer.openCall(record, { redact: flow.redactDigits, ...(taken ? { lastSeq: taken.lastSeq } : {}) });
+    this.#records.set(incoming.callSid, callLog);
+    this.#moves.opened(incoming.callSid, callLog, this.#clock.wallNow());
     const call = new Call(
       {
         callSid: incoming.callSid,
@@ -256,7 +298,7 @@ export class CallManager {
         from: incoming.from,
         to: incoming.to,
         flow,
-        session: new FlowSession(flow, registry),
+        session: this.#moves.session(incoming.callSid, new FlowSession(flow, registry)),
         registry,
         models,
         record: callLog,
@@ -267,9 +309,10 @@ export class CallManager {
         log: this.#o.log,
         dataDir: this.#o.dataDir,
         clock: this.#clock,
-        link: (o) => this.#link(o, flow),
+        link: (o) => this.#link(o, flow, incoming.callSid),
         prompts: this.#o.prompts,
         ended: (c) => this.#ended(c),
+        frameTime: this.frameTime,
       },
     );
     this.#calls.set(incoming.callSid, call);
@@ -287,16 +330,17 @@ export class CallManager {
     return businessNow ? { businessNow } : {};
   }
 
-  #link(o: Pick<LinkOptions, 'models' | 'sessionConfig' | 'history' | 'log'>, flow: Flow): GeminiLink {
+  #link(o: Pick<LinkOptions, 'models' | 'sessionConfig' | 'history' | 'log'>, flow: Flow, callSid: string): GeminiLink {
     const a = this.#o.agent;
-    return new GeminiLink({
+    return this.#moves.track(callSid, new GeminiLink({
       ...o,
-      connect: a.connectFor?.(flow) ?? this.#connect,
+      ...this.#moves.history(callSid, o.history),
+      connect: this.#moves.connect(callSid, a.connectFor?.(flow) ?? this.#connect),
       ...(a.retry ? { retry: a.retry } : {}),
       breakers: this.#o.breakers,
       replyTimes: this.replyTimes,
       clock: this.#clock,
-    });
+    }));
   }
 
   #modelsFor(flow: Flow): string[] {
@@ -337,6 +381,9 @@ export class CallManager {
 
   #ended(call: Call): void {
     this.#calls.delete(call.callSid);
+    this.#records.delete(call.callSid);
+    this.#moves.forget(call.callSid);
+    this.#claims.delete(call.callSid);
     const timer = this.#noStreamTimers.get(call.callSid);
     if (timer !== undefined) {
       this.#clock.clearTimeout(timer);
