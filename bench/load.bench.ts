@@ -10,7 +10,7 @@
  *
  * Run: npm run bench:load [-- --calls 10,50,100,200,400 --seconds 20 --ramp 10 --talk-ms 3000
  *      --quiet-ms 2000 --barge-in-every 3 --warmup 5 --no-rtt --no-pin --profile --diagnose
- *      --floor --compare-floor]
+ *      --floor --compare-floor --workers 2]
  * --floor puts bench/load/relay.ts (a bare relay) where callbridge runs: the apparatus's own row.
  * --compare-floor runs callbridge and then the relay at each N, both with --trace-gc-nvp, and prints
  * per N both rows, the ratios, GC pauses, and one summary line (load/compare.ts).
@@ -28,6 +28,7 @@ import { analyse, firstAtLeast, pct, sessionsByCall, LATE_MS, type LoadAnalysis 
 import { MachineStats, ProcStats, rssMb, type CpuShare } from './load/proc-stats.js';
 import { compare, comparisonTable, parseGcPauses, summariseGc, summaryLine, targetsLine, type Comparison, type GcSummary } from './load/compare.js';
 import { diagnose } from './load/diagnose.js';
+import { TreeStats, treeRssMb } from './load/workers.js';
 import { resultsDir } from './results-dir.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -58,6 +59,8 @@ const BRIDGE_ENTRY = 'src/main.ts';
 const RELAY_ENTRY = 'bench/load/relay.ts';
 /** --bridge-node-args "<options>": extra node options for callbridge (e.g. GC settings to compare). */
 const BRIDGE_NODE_ARGS = arg('bridge-node-args', '').split(' ').filter(Boolean);
+/** --workers N: callbridge as a WORKERS=N cluster pinned to CPUs 0..N-1; CPU and RSS of its primary and workers (load/workers.ts). */
+const WORKERS = Number(arg('workers', '1'));
 const PIN = !args.includes('--no-pin') && spawnSync('taskset', ['-V']).status === 0 && cpus().length >= 2;
 const AUTH_TOKEN = 'load-bench-auth-token-0123456789abcdef';
 /** How long a load generator may take to start (node, tsx, its modules): generous, for a busy machine. */
@@ -135,7 +138,7 @@ async function withBridge<T>(echoWindows: boolean, entry: string, fn: (bridge: S
     ...(COMPARE ? ['--trace-gc-nvp'] : []),
   ];
   // The sweep goes past the default MAX_CALLS (100) on purpose: lift the caps to measure.
-  const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emu.url, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info', MAX_CALLS: '10000', MAX_PENDING_CALLS: '10000' }, PIN ? ['taskset', '-c', '0'] : [], nodeArgs, entry);
+  const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emu.url, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info', MAX_CALLS: '10000', MAX_PENDING_CALLS: '10000', ...(WORKERS > 1 ? { WORKERS: String(WORKERS) } : {}) }, PIN ? ['taskset', '-c', WORKERS > 1 ? `0-${WORKERS - 1}` : '0'] : [], nodeArgs, entry);
   children.add(bridge.child);
   try {
     if (WARMUP_CALLS > 0) await drive(bridge.url, WARMUP_CALLS, 3000);
@@ -180,17 +183,18 @@ async function loadRun(n: number, entry: string): Promise<RunFigures> {
   return withBridge(true, entry, async (bridge, emu) => {
     await new Promise((r) => setTimeout(r, 1500));
     const pid = bridge.child.pid!;
-    const rssIdleMb = rssMb(pid);
+    const rssOf = WORKERS > 1 ? treeRssMb : rssMb;
+    const rssIdleMb = rssOf(pid);
     const gcFrom = bridge.output().length; // GC pauses of the measured calls only, not the warm-up
     emu.send({ type: 'reset' });
     const rampMs = (n / RAMP_PER_S) * 1000;
     const running = drive(bridge.url, n, rampMs + STEADY_S * 1000);
     const steadyMs = STEADY_S * 1000 - 3000;
     await new Promise((r) => setTimeout(r, rampMs + 1000));
-    const cpu = new ProcStats(pid);
+    const cpu = WORKERS > 1 ? new TreeStats(pid) : new ProcStats(pid);
     const machineStats = new MachineStats();
-    let rssPeak = rssMb(pid);
-    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(pid))), 500);
+    let rssPeak = rssOf(pid);
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(pid))), 500);
     await new Promise((r) => setTimeout(r, Math.max(2000, steadyMs)));
     const bridgeCpu = cpu.read().cpuPct;
     const cpuShares = machineStats.shares();
@@ -296,7 +300,7 @@ function emulatorHold(s: SessionStamps, sentAt: number): number | undefined {
 
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
-const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}${PIN ? ', callbridge pinned to CPU 0, driver and emulator to CPU 1' : `, not pinned (every process may run on ${availableParallelism()} of them)`}`;
+const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}${WORKERS > 1 ? `, callbridge as ${WORKERS} workers (WORKERS=${WORKERS})` : ''}${PIN ? `, callbridge pinned to CPU ${WORKERS > 1 ? `0-${WORKERS - 1}` : '0'}, driver and emulator to CPU 1` : `, not pinned (every process may run on ${availableParallelism()} of them)`}`;
 console.log(`# callbridge load benchmark — ${machine}`);
 if (FLOOR) console.log('# FLOOR: bench/load/relay.ts (a bare relay, not callbridge) in callbridge\'s place: what the apparatus and the machine add');
 console.log(`# each call: continuous caller audio for the ramp plus ${STEADY_S} s; echo model talks ${ECHO_TALK_MS} ms then is quiet ${ECHO_QUIET_MS} ms (bot speech ${Math.round((100 * ECHO_TALK_MS) / (ECHO_TALK_MS + ECHO_QUIET_MS))} % of the time), every ${BARGE_IN_EVERY}rd turn ends in a barge-in; ramp ${RAMP_PER_S} calls/s; late = over ${LATE_MS} ms`);
