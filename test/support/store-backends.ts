@@ -47,6 +47,8 @@ export async function freshPostgresUrl(): Promise<string> {
 }
 
 let lastDir = '';
+/** The SQLite stores' temp directories, removed when the test file's process exits. */
+const sqliteDirs = new Set<string>();
 let lastUrl = '';
 
 const sqlite: StoreBackendUnderTest = {
@@ -55,7 +57,8 @@ const sqlite: StoreBackendUnderTest = {
   async open() {
     const dir = mkdtempSync(join(tmpdir(), 'cb-stores-'));
     lastDir = dir;
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    if (sqliteDirs.size === 0) process.once('exit', () => sqliteDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+    sqliteDirs.add(dir);
     return openStore({}, { dataDir: dir });
   },
   async reopen() {
