@@ -97,6 +97,14 @@ const SMOKES: Record<string, Smoke> = {
       new RegExp(String.raw`^Gemini → caller, per bot chunk: callbridge ${NUM} B, bare relay ${NUM} B`, 'm'),
     ],
   },
+  'bench:migrate': {
+    args: ['--calls', '1', '--rounds', '1'],
+    prints: [
+      /^round 1\/1: 1 calls, moved and answered: 1$/m,
+      new RegExp(String.raw`^media gap \(caller, call update→new stream\) p50 +${NUM} ms +p95 +${NUM} ms +\(n=1\)$`, 'm'),
+      new RegExp(String.raw`^reply after the move \(resumed on B\) p50 +${NUM} ms`, 'm'),
+    ],
+  },
   'bench:load': {
     // The comparison with the floor and --diagnose (which used to crash on a fresh clone).
     args: ['--compare-floor', '--calls', '2', '--seconds', '3', '--no-rtt', '--warmup', '0', '--diagnose'],
