@@ -4,7 +4,9 @@
  * list uses. Records are patched per turn, per close and at the end, events per utterance or
  * function call: nothing here runs per audio frame.
  *
- *   - a record with `endedAt` (closed)   → callbridge_calls_total{flow,outcome,channel}
+ *   - a record with `endedAt` (closed)   → callbridge_calls_total{flow,outcome,channel}, unless
+ *                                           its `instance` changed since it opened here: another
+ *                                           instance took the call's media and counts it there
  *   - latency.firstBotAudioMs appears    → callbridge_first_audio_seconds{flow}
  *   - latency.turns grows                → callbridge_turn_latency_seconds{flow}, one per new turn
  *   - event gemini_close                 → callbridge_gemini_closes_total{code,error_code,model}
@@ -20,6 +22,8 @@ import type { CallbridgeMetrics } from './metrics.js';
 interface Seen {
   firstAudio: boolean;
   turns: number;
+  /** The record's instance when first seen here (several instances: docs/scale-out.md). */
+  instance: string | undefined;
 }
 
 /** The label for a call without a flow (refused before one was chosen). */
@@ -45,7 +49,7 @@ export class CallFeed {
 
   #record(record: Readonly<CallRecord>): void {
     let seen = this.#open.get(record.callSid);
-    if (!seen) this.#open.set(record.callSid, (seen = { firstAudio: false, turns: 0 }));
+    if (!seen) this.#open.set(record.callSid, (seen = { firstAudio: false, turns: 0, instance: record.instance }));
     const flow = record.flow ?? NO_FLOW;
     const first = record.latency.firstBotAudioMs;
     if (!seen.firstAudio && first !== undefined) {
@@ -57,6 +61,7 @@ export class CallFeed {
     seen.turns = Math.max(seen.turns, turns.length);
     if (record.endedAt !== undefined) {
       this.#open.delete(record.callSid);
+      if (record.instance !== seen.instance) return; // taken over elsewhere: that instance counts it
       this.#m.callsTotal.inc({ flow, outcome: record.outcome, channel: record.channel ?? 'phone' });
     }
   }

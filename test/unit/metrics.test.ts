@@ -88,6 +88,21 @@ describe('metrics', () => {
     assert.equal(x.value('callbridge_function_errors_total', { function: 'book', error_code: 'CB_TOOL_TIMEOUT' }), 1);
   });
 
+  it('a call whose media another instance took is not counted here (that instance counts it)', async () => {
+    const m = new CallbridgeMetrics(sources());
+    const feed = new CallFeed(m);
+    feed.onChange({ type: 'call', record: record({ instance: 'a' }) });
+    feed.onChange({ type: 'call', record: record({ instance: 'b' }) });
+    feed.onChange({ type: 'call', record: record({ instance: 'b', outcome: 'failed', endedAt: 5000 }) });
+    const other = `CA${'2'.repeat(32)}`;
+    feed.onChange({ type: 'call', record: record({ callSid: other, instance: 'a' }) });
+    feed.onChange({ type: 'call', record: record({ callSid: other, instance: 'a', outcome: 'completed', endedAt: 5000 }) });
+    const x = parseExposition(await m.text());
+    assert.equal(x.find('callbridge_calls_total').length, 1);
+    assert.equal(x.value('callbridge_calls_total', { flow: 'dental', outcome: 'completed', channel: 'phone' }), 1);
+    assert.equal(feed.tracked, 0);
+  });
+
   it('two instances in one process keep their own figures', async () => {
     const a = new CallbridgeMetrics(sources());
     const b = new CallbridgeMetrics(sources({ calls: () => ({ active: 7, awaitingStream: 0, draining: true }) }));
