@@ -68,8 +68,8 @@ function verdict(req: Request, o: MetricsOptions, isAdminSession: (req: Request)
 
 /** Mounts GET /metrics on `app` and starts feeding it; call before finishApp. */
 export function mountMetrics(app: Express, o: MetricsOptions): MountedMetrics {
-  // Which process answers (WORKERS=N runs several behind one port, src/cluster.ts).
-  const metrics = new CallbridgeMetrics({ ...o, instance: o.instance ?? { worker: String(cluster.worker?.id ?? 0), pid: String(process.pid) } });
+  // Which process answers (WORKERS=N runs several behind one port: its slot, src/workers/primary.ts).
+  const metrics = new CallbridgeMetrics({ ...o, instance: o.instance ?? { worker: process.env['CALLBRIDGE_WORKER'] ?? String(cluster.worker?.id ?? 0), pid: String(process.pid) } });
   const feed = new CallFeed(metrics);
   const unsubscribe = o.writer.subscribe(feed.onChange);
   if (o.frames) o.frames.frameTime = (direction, seconds) => metrics.bridgeLatency.observe({ direction }, seconds);
