@@ -10,7 +10,9 @@
  * - a user turn of other text only (the greeting instruction, a "say" action, "pressed 3") is
  *   client text: a verbatim line, a `match` turn, or the greeting;
  * - a user turn with function responses steps the current reply to its `afterTool` (or
- *   `afterToolError` when a response carries `error`), templated from the responses.
+ *   `afterToolError` when a response carries `error`), templated from the responses; every
+ *   response is also kept per function name for `{{tools.<name>…}}` in later turns' lines and
+ *   arguments, as the Live emulator keeps a toolResponse (model-turn.ts).
  * The answer is the reply reached at the end: its `say` as text, then its `toolCalls` as
  * function calls. The `heard` line of every caller audio part is reported too, so a parallel
  * transcription request for that audio can be answered (stream-generate.ts).
@@ -59,7 +61,7 @@ export function replayAnswer(scenario: Scenario, contents: readonly RestContent[
     }
     at = replayUserTurn(cursor, content.parts, at, heard);
   }
-  return withIds({ ...render(at), heard }, newId);
+  return withIds({ ...render(at, cursor.tools), heard }, newId);
 }
 
 function replayUserTurn(cursor: ScenarioCursor, parts: readonly RestPart[], at: Position, heard: CascadeAnswer['heard']): Position {
@@ -70,7 +72,7 @@ function replayUserTurn(cursor: ScenarioCursor, parts: readonly RestPart[], at: 
     if (p.functionResponse) {
       results.push({ id: p.functionResponse.id ?? '', name: p.functionResponse.name ?? '', response: p.functionResponse.response ?? {} });
     } else if (p.inlineData?.mimeType?.startsWith('audio/') || (p.text !== undefined && CALLER_SAID.test(p.text))) {
-      if (results.length > 0) at = afterTools(at, results.splice(0));
+      if (results.length > 0) at = afterTools(cursor, at, results.splice(0));
       const pick = cursor.forUtterance();
       if (p.inlineData?.data) heard.push({ audio: p.inlineData.data, heard: pick.heard ?? '' });
       at = { pick, reply: pick.reply, ctx: { match: pick.vars?.match } };
@@ -79,7 +81,7 @@ function replayUserTurn(cursor: ScenarioCursor, parts: readonly RestPart[], at: 
       texts.push(p.text);
     }
   }
-  if (results.length > 0) return afterTools(at, results);
+  if (results.length > 0) return afterTools(cursor, at, results);
   if (!caller && texts.length > 0) {
     const pick = cursor.forText(texts.join('\n'));
     return { pick, reply: pick.reply, ctx: { ...(pick.vars ?? {}) } };
@@ -87,24 +89,29 @@ function replayUserTurn(cursor: ScenarioCursor, parts: readonly RestPart[], at: 
   return at;
 }
 
-function afterTools(at: Position, results: ToolResult[]): Position {
+function afterTools(cursor: ScenarioCursor, at: Position, results: ToolResult[]): Position {
+  for (const r of results) {
+    cursor.tools[r.name] = 'output' in r.response || 'error' in r.response ? r.response : { output: r.response };
+  }
   const failed = results.some((r) => 'error' in r.response);
   const next = failed ? (at.reply?.afterToolError ?? at.reply?.afterTool) : at.reply?.afterTool;
   return { pick: at.pick, reply: next, ctx: { ...at.ctx, ...templateContext(results) } };
 }
 
-function render(at: Position): Omit<CascadeAnswer, 'heard'> {
+/** `tools`: every function's latest response so far, for `{{tools.<name>…}}`. */
+function render(at: Position, tools: Record<string, unknown>): Omit<CascadeAnswer, 'heard'> {
   const reply = at.reply;
   if (!reply) return { text: '', calls: [] };
+  const ctx = { ...at.ctx, tools };
   const say = reply.say;
   const line = typeof say === 'string' ? say : say && 'text' in say ? say.text : '';
-  const text = line ? renderTemplate(line, at.ctx) : '';
+  const text = line ? renderTemplate(line, ctx) : '';
   return {
     text,
     calls: (reply.toolCalls ?? []).map((c) => ({
       id: c.id ?? '',
       name: c.name,
-      args: renderArgs(c.args, at.ctx) as Record<string, unknown>,
+      args: renderArgs(c.args, ctx) as Record<string, unknown>,
     })),
   };
 }
