@@ -203,6 +203,14 @@ async function listen(env: Env, log: Logger): Promise<{ server: http.Server; por
 }
 
 /** What /readyz says: ready unless stopping, draining or at capacity (`reason` says which); calls, every model breaker, the last background probe per model. */
+/** GET /readyz: 200 when ready, else 503, with the reasons either way (load balancers, probes). */
+function mountReadyz(app: ReturnType<typeof createApp>, state: () => Record<string, unknown> & { ready: boolean }): void {
+  app.get('/readyz', (_req, res) => {
+    const r = state();
+    res.status(r.ready ? 200 : 503).json(r);
+  });
+}
+
 function readiness(manager: CallManager, breakers: ModelBreakers, probes: LastProbes, emulated: boolean, stopping: boolean): Record<string, unknown> & { ready: boolean } {
   const calls = manager.status();
   const reason = stopping ? 'stopping' : calls.draining ? 'draining' : calls.atCapacity ? 'at_capacity' : undefined;
@@ -281,6 +289,18 @@ function mountReview(
   mountNotify(app, { notifier: d.notifier, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, timeZoneOf: async (sid) => timeZoneOf((await store.getCall(sid))?.flow ?? null) });
 }
 
+/** The browser test phone (/phone), the flows page (/flows) and Prometheus metrics (/metrics). */
+function mountTools(
+  app: ReturnType<typeof createApp>,
+  d: { env: Env; log: Logger; manager: CallManager; writer: TranscriptWriter; catalog: FlowCatalog; publicBaseUrl: string; now: () => Date; transfersAvailable: boolean; server: http.Server; breakers: ModelBreakers },
+): void {
+  const { env, log, manager, writer, catalog } = d;
+  const admin = { adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log };
+  mountPhone(app, { phone: new BrowserPhone({ manager, feed: writer, log }), ...admin, flows: () => catalog.current.flows, publicBaseUrl: d.publicBaseUrl });
+  mountFlows(app, { catalog, ...admin, now: d.now, transfersAvailable: d.transfersAvailable });
+  mountMetrics(app, { writer, frames: manager, closeWith: d.server, calls: () => manager.status(), breakers: () => d.breakers.status(), ...admin, metricsToken: env.METRICS_TOKEN });
+}
+
 export async function startCallbridge(options: StartOptions): Promise<Callbridge> {
   const { env, log } = options;
   const catalog = await openCheckedCatalog(options);
@@ -324,14 +344,9 @@ export async function startCallbridge(options: StartOptions): Promise<Callbridge
     },
   });
   let stopping = false;
-  app.get('/readyz', (_req, res) => {
-    const r = readiness(manager, breakers, probes, gemini.emulated, stopping);
-    res.status(r.ready ? 200 : 503).json(r);
-  });
+  mountReadyz(app, () => readiness(manager, breakers, probes, gemini.emulated, stopping));
   mountReview(app, { env, log, store, stores, writer, live: scale?.liveFeed(writer) ?? writer, dataDir: recordingsDir, catalog, now: () => clock?.() ?? new Date(), publicBaseUrl, afterCall, notifier });
-  mountPhone(app, { phone: new BrowserPhone({ manager, feed: writer, log }), adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, flows: () => catalog.current.flows, publicBaseUrl });
-  mountFlows(app, { catalog, adminToken: env.ADMIN_TOKEN, nodeEnv: env.NODE_ENV, log, now: () => clock?.() ?? new Date(), transfersAvailable: rest !== undefined });
-  mountMetrics(app, { writer, frames: manager, closeWith: server, calls: () => manager.status(), breakers: () => breakers.status(), adminToken: env.ADMIN_TOKEN, metricsToken: env.METRICS_TOKEN, nodeEnv: env.NODE_ENV, log });
+  mountTools(app, { env, log, manager, writer, catalog, publicBaseUrl, now: () => clock?.() ?? new Date(), transfersAvailable: rest !== undefined, server, breakers });
   finishApp(app); // the error handler goes after every route
   server.on('request', app);
   attachUpgradeHandlers(app, server);
