@@ -89,6 +89,14 @@ const SMOKES: Record<string, Smoke> = {
       new RegExp(String.raw`^  CPU: SSE parse \+ split of a 200-event answer \(µs\): +median ${NUM}  p95 ${NUM}$`, 'm'),
     ],
   },
+  'bench:cascade': {
+    args: ['--runs', '2', '--first-token', '5', '--per-token', '1', '--tts', '5', '--silence', '300'],
+    prints: [
+      new RegExp(String.raw`^  end of speech → first bot audio \(ms, everything\): +median +${NUM} +p95 +${NUM}$`, 'm'),
+      new RegExp(String.raw`^  callbridge's share after endpointing \(ms\): +median +${NUM} +p95 +${NUM}$`, 'm'),
+      new RegExp(String.raw`^  barge-in: speech → interrupted, detector \(audio ms\): +median +${NUM} +p95 +${NUM}$`, 'm'),
+    ],
+  },
   'bench:alloc': {
     args: ['--iterations', '200', '--runs', '3', '--warmup', '1000'],
     prints: [
