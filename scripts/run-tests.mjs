@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with Node's test runner through tsx.
-// Usage: node scripts/run-tests.mjs [substring …] [-- extra node --test flags]
+// Usage: node scripts/run-tests.mjs [substring …] [-- extra node --test flags]   (TEST_CONCURRENCY=1: one file at a time)
 // (Node 20's --test does not expand globs itself, and npm's sh has no recursive **.)
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -27,7 +27,10 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(', ')}`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...extra, ...files], {
+// Two test files at a time (TEST_CONCURRENCY to change): most of a file's time is spent waiting on
+// sockets and timers, and the tests hold on a loaded machine (none asserts a wall-clock limit).
+const concurrency = Number(process.env.TEST_CONCURRENCY) || 2;
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...extra, ...files], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, NODE_ENV: 'test' },
