@@ -7,36 +7,9 @@
  */
 import type Database from 'better-sqlite3';
 import type { Job, JobKind, JobQueue, JobState } from './after-call-store.js';
+import { JOB_COLUMNS, toJob, type JobRow } from './job-rows.js';
 
-interface JobRow {
-  id: number;
-  kind: JobKind;
-  key: string;
-  call_sid: string;
-  payload_json: string;
-  state: JobState;
-  attempts: number;
-  run_at: number;
-  created_at: number;
-  last_error: string | null;
-}
-
-function toJob(row: JobRow): Job {
-  const job: Job = {
-    id: row.id,
-    kind: row.kind,
-    key: row.key,
-    callSid: row.call_sid,
-    payload: JSON.parse(row.payload_json) as unknown,
-    attempts: row.attempts,
-    runAtMs: row.run_at,
-    createdAtMs: row.created_at,
-  };
-  if (row.last_error !== null) job.lastError = row.last_error;
-  return job;
-}
-
-const COLUMNS = 'id, kind, key, call_sid, payload_json, state, attempts, run_at, created_at, last_error';
+const COLUMNS = JOB_COLUMNS;
 
 export class SqliteJobQueue implements JobQueue {
   private readonly statements = new Map<string, Database.Statement>();
