@@ -59,6 +59,7 @@ describe('flows page in a browser', { skip: skipWithoutChromium }, () => {
       assert.equal(await card.locator('.flow-version').textContent(), rig.bridge.catalog.current.flows[0]!.version);
       assert.equal(await card.locator('a.flow-try').getAttribute('href'), '/phone?flow=shop');
       assert.match((await card.textContent()) ?? '', /Open now/, 'open on the business clock (a Monday at 10:00 in New York)');
+      assert.match((await card.textContent()) ?? '', /America\/New_York: Monday, June 15, 2026 at 10:00:00\sAM EDT/, 'the business clock in the flow\'s own zone, not the browser\'s');
       assert.deepEqual(await card.locator('.diagram-stage .diagram-title').allTextContents(), ['▶ menu', 'orders']);
       assert.deepEqual(await card.locator('.diagram-edge .diagram-label').allTextContents(), ['key 1', 'after 10 s of silence']);
       assert.deepEqual(await card.locator('.diagram-note').allTextContents(), ['Any stage: key 0 → transfer to desk (+15550109999)']);

@@ -2,6 +2,7 @@
 // the stage diagram as SVG); "Reload now" posts /api/flows/reload. User text reaches the page
 // only through text nodes (h() and textContent), never innerHTML.
 import { h, getJson } from './common.js';
+import { formatFull } from './zone-time.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const CHAR_PX = 6.5;
@@ -51,7 +52,8 @@ function problemList(problems, cls) {
   return h('ul', { class: `problems ${cls}` }, problems.map((p) => h('li', {}, h('code', {}, p.where), p.field ? ` ${p.field}` : '', ' — ', p.message)));
 }
 
-function hoursBlock(hours) {
+/** `nowMs`: the business clock (CALLBRIDGE_NOW when set), shown in the flow's own time zone. */
+function hoursBlock(hours, nowMs) {
   if (hours.always) return h('p', {}, h('span', { class: 'badge flow-open' }, 'Open'), ' No opening hours: always answers.');
   const state = hours.openNow
     ? h('span', { class: 'badge flow-open' }, 'Open now')
@@ -59,7 +61,7 @@ function hoursBlock(hours) {
   const next = hours.nextOpening ? ` Opens ${hours.nextOpening.weekday} ${hours.nextOpening.date} at ${hours.nextOpening.time}.` : '';
   const rows = Object.entries(hours.weekly).map(([day, text]) => h('tr', {}, h('th', { scope: 'row' }, day), h('td', {}, text)));
   return h('div', {},
-    h('p', {}, state, ` ${hours.timeZone}.${next}`),
+    h('p', {}, state, ` ${hours.timeZone}: ${formatFull(nowMs, hours.timeZone)}.${next}`),
     h('table', { class: 'flow-hours' }, h('tbody', {}, rows)),
     hours.closedDates.length > 0 ? h('p', { class: 'muted' }, `Closed on ${hours.closedDates.join(', ')}.`) : null,
     h('p', { class: 'muted' }, `When closed: “${hours.outsideHours.say}”`),
@@ -70,7 +72,7 @@ function fact(label, value) {
   return h('div', { class: 'flow-fact' }, h('dt', {}, label), h('dd', {}, value));
 }
 
-function flowCard(f) {
+function flowCard(f, nowMs) {
   const status = f.status === 'ok'
     ? h('span', { class: 'badge flow-ok' }, 'Valid')
     : h('span', { class: 'badge flow-invalid' }, 'File has problems: the last good version serves');
@@ -92,7 +94,7 @@ function flowCard(f) {
       fact('Transfers', f.transfers.length > 0 ? f.transfers.map((t) => `${t.name} ${t.number}`).join(', ') : '—'),
       fact('Functions', f.functions.length > 0 ? f.functions.join(', ') : '—'),
       fact('Voice', [f.voice ?? 'default', f.language, f.model].filter(Boolean).join(' · ')),
-      fact('Hours', hoursBlock(f.hours)),
+      fact('Hours', hoursBlock(f.hours, nowMs)),
     ),
     h('div', { class: 'diagram-wrap' }, drawDiagram(f.diagram, f.name)),
   );
@@ -103,13 +105,13 @@ function render(report) {
   document.getElementById('summary').textContent =
     `${report.flows.length} flow${report.flows.length === 1 ? '' : 's'} serving` +
     (invalid > 0 ? ` · ${invalid} file${invalid === 1 ? '' : 's'} with problems` : ' · all files valid') +
-    ` · business time ${new Date(report.now).toLocaleString()}`;
+    ` · business clock ${formatFull(Date.parse(report.now), 'UTC')} (each flow's hours show it in the flow's zone)`;
   document.getElementById('warnings').replaceChildren(...report.warnings.map((w) => h('p', { class: 'flows-warning', role: 'note' }, w)));
   document.getElementById('other-files').replaceChildren(...report.otherFiles.map((f) =>
     h('section', { class: 'card flow-card', dataset: { file: f.file, status: 'invalid' } },
       h('div', { class: 'flow-head' }, h('h2', {}, h('code', {}, f.file)), h('span', { class: 'badge flow-invalid' }, 'Not serving')),
       problemList(f.problems, 'error'))));
-  document.getElementById('flows').replaceChildren(...report.flows.map(flowCard));
+  document.getElementById('flows').replaceChildren(...report.flows.map((f) => flowCard(f, Date.parse(report.now))));
 }
 
 async function refresh() {
