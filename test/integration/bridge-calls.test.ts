@@ -25,16 +25,20 @@ describe('whole calls, end to end', () => {
             callSid: `CA${String(i).padStart(32, '0')}`,
             timeScale: 1,
             playback: { jitterBufferMs: 200 },
-            script: [{ silence: 300 }, { tone: { hz, durationMs: 1500, amplitude: 8000 } }, { silence: 600 }],
+            script: [{ silence: 300 }, { tone: { hz, durationMs: 1500, amplitude: 8000 } }, { silence: 1200 }],
           }),
         ),
       );
       for (const [i, result] of results.entries()) {
         const heard = result.heard;
         const own = fitSine(heard, freqs[i]!, 8000, 0, heard.length).amplitude;
+        // The echo's level in its loudest 500 ms: on a loaded machine the echo comes later, and a
+        // fit over the whole call would dilute it by the silence around it.
+        let ownPeak = 0;
+        for (let start = 0; start + 4000 <= heard.length; start += 800) ownPeak = Math.max(ownPeak, fitSine(heard, freqs[i]!, 8000, start, start + 4000).amplitude);
         let worstOther = 0;
         for (const [j, hz] of freqs.entries()) if (j !== i) worstOther = Math.max(worstOther, fitSine(heard, hz, 8000, 0, heard.length).amplitude);
-        assert.ok(own > 2000, `call ${i} hears its own ${freqs[i]} Hz echo (amplitude ${own.toFixed(0)})`);
+        assert.ok(ownPeak > 3000, `call ${i} hears its own ${freqs[i]} Hz echo (amplitude ${ownPeak.toFixed(0)} in its loudest 500 ms)`);
         assert.ok(worstOther < own / 100, `call ${i}: strongest other tone ${worstOther.toFixed(1)} vs own ${own.toFixed(0)}`);
       }
       // Each Gemini session heard exactly one caller.
