@@ -6,8 +6,9 @@
  * SQLite's). The reads of one answer run in one REPEATABLE READ transaction, so they agree.
  */
 import type pg from 'pg';
-import type { CountedName, DashboardStore, FigureQuery, FollowUpItem, FollowUpMark, FollowUpQuery, WindowFigures } from './dashboard-store.js';
+import type { DashboardStore, FigureQuery, FollowUpItem, FollowUpMark, FollowUpQuery, WindowFigures } from './dashboard-store.js';
 import type { CallOutcome, FollowUp } from './types.js';
+import { windowFigures, type CountRow, type NamedRow } from './dashboard-rows.js';
 import { inTransaction, params, pgText } from './pg-pool.js';
 
 /** The calls of one flow in each window: columns k (window key) + the calls row. $1 keys, $2 starts, $3 ends, $4 flow. */
@@ -74,8 +75,6 @@ const FOLLOW_UP_FROM = `
   LEFT JOIN call_analysis a ON a.call_sid = c.call_sid
   LEFT JOIN follow_up_done d ON d.call_sid = c.call_sid`;
 
-interface CountRow { k: string; calls: number; transfers: number; follow_ups: number; open: number; analysed: number }
-interface NamedRow { k: string; name: string | null; n: number }
 interface FollowUpRow {
   call_sid: string; flow: string | null; started_at: number; duration_ms: number | null; from_number: string; outcome: string;
   record_follow_up: FollowUp | null; analysis_status: string | null; analysis_follow_up: number | null;
@@ -102,21 +101,7 @@ export class PgDashboardStore implements DashboardStore {
       }),
       READ_ONLY,
     );
-    const byKey = new Map<string, WindowFigures>(query.windows.map((w) => [w.key, emptyFigures(w.key)]));
-    for (const row of r.counts) {
-      Object.assign(byKey.get(row.k) ?? {}, { calls: row.calls, transfers: row.transfers, followUps: row.follow_ups, followUpsOpen: row.open, analysed: row.analysed });
-    }
-    for (const row of r.outcomes) {
-      const f = byKey.get(row.k);
-      if (f && row.name !== null) f.outcomes[row.name as CallOutcome] = row.n;
-    }
-    for (const row of r.medians) {
-      const f = byKey.get(row.k);
-      if (f) f.medianDurationMs = Math.round(row.median);
-    }
-    for (const row of r.intents) pushTop(byKey.get(row.k)?.topIntents, row, top);
-    for (const row of r.failed) pushTop(byKey.get(row.k)?.failedFunctions, row, Infinity);
-    return [...byKey.values()];
+    return windowFigures(query.windows.map((w) => w.key), r, top);
   }
 
   async followUps(query: FollowUpQuery): Promise<{ items: FollowUpItem[]; total: number }> {
@@ -180,14 +165,6 @@ export class PgDashboardStore implements DashboardStore {
     ).rows[0];
     return row ? { by: row.done_by, via: row.done_via, client: row.client, atMs: row.done_at } : undefined;
   }
-}
-
-function emptyFigures(key: string): WindowFigures {
-  return { key, calls: 0, outcomes: {}, followUpsOpen: 0, followUps: 0, medianDurationMs: null, topIntents: [], analysed: 0, failedFunctions: [], transfers: 0 };
-}
-
-function pushTop(list: CountedName[] | undefined, row: NamedRow, max: number): void {
-  if (list && row.name !== null && list.length < max) list.push({ name: row.name, calls: row.n });
 }
 
 function followUpItem(r: FollowUpRow): FollowUpItem {

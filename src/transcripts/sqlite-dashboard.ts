@@ -11,7 +11,6 @@
  */
 import type Database from 'better-sqlite3';
 import type {
-  CountedName,
   DashboardStore,
   FigureQuery,
   FollowUpItem,
@@ -20,6 +19,7 @@ import type {
   WindowFigures,
 } from './dashboard-store.js';
 import type { CallOutcome, FollowUp } from './types.js';
+import { windowFigures, type CountRow, type NamedRow } from './dashboard-rows.js';
 
 /** The calls of one flow in each window: columns k (window key) + the calls row. */
 const WINDOWED = `
@@ -100,8 +100,6 @@ const FOLLOW_UP_FROM = `
   LEFT JOIN call_analysis a ON a.call_sid = c.call_sid
   LEFT JOIN follow_up_done d ON d.call_sid = c.call_sid`;
 
-interface CountRow { k: string; calls: number; transfers: number; follow_ups: number; open: number; analysed: number }
-interface NamedRow { k: string; name: string | null; n: number }
 interface FollowUpRow {
   call_sid: string; flow: string | null; started_at: number; duration_ms: number | null; from_number: string; outcome: string;
   record_follow_up: string | null; analysis_status: string | null; analysis_follow_up: number | null;
@@ -129,21 +127,7 @@ export class SqliteDashboardStore implements DashboardStore {
       failed: this.#stmt(FAILED_FUNCTIONS).all(params) as NamedRow[],
     }));
     const r = read();
-    const byKey = new Map<string, WindowFigures>(query.windows.map((w) => [w.key, emptyFigures(w.key)]));
-    for (const row of r.counts) {
-      Object.assign(byKey.get(row.k) ?? {}, { calls: row.calls, transfers: row.transfers, followUps: row.follow_ups, followUpsOpen: row.open, analysed: row.analysed });
-    }
-    for (const row of r.outcomes) {
-      const f = byKey.get(row.k);
-      if (f && row.name !== null) f.outcomes[row.name as CallOutcome] = row.n;
-    }
-    for (const row of r.medians) {
-      const f = byKey.get(row.k);
-      if (f) f.medianDurationMs = Math.round(row.median);
-    }
-    for (const row of r.intents) pushTop(byKey.get(row.k)?.topIntents, row, top);
-    for (const row of r.failed) pushTop(byKey.get(row.k)?.failedFunctions, row, Infinity);
-    return [...byKey.values()];
+    return windowFigures(query.windows.map((w) => w.key), r, top);
   }
 
   async followUps(query: FollowUpQuery): Promise<{ items: FollowUpItem[]; total: number }> {
@@ -212,14 +196,6 @@ export class SqliteDashboardStore implements DashboardStore {
     }
     return s;
   }
-}
-
-function emptyFigures(key: string): WindowFigures {
-  return { key, calls: 0, outcomes: {}, followUpsOpen: 0, followUps: 0, medianDurationMs: null, topIntents: [], analysed: 0, failedFunctions: [], transfers: 0 };
-}
-
-function pushTop(list: CountedName[] | undefined, row: NamedRow, max: number): void {
-  if (list && row.name !== null && list.length < max) list.push({ name: row.name, calls: row.n });
 }
 
 function followUpItem(r: FollowUpRow): FollowUpItem {
