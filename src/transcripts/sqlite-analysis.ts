@@ -4,10 +4,11 @@
  * follow-up verdict are columns so the call list can filter on them (sqlite-store.ts).
  */
 import type Database from 'better-sqlite3';
+import { statementCache } from './sqlite-statements.js';
 import type { AnalysisFieldValue, AnalysisStore, CallAnalysis } from './after-call-store.js';
 
 export class SqliteAnalysisStore implements AnalysisStore {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly stmt = statementCache(() => this.db);
 
   constructor(private readonly db: Database.Database) {}
 
@@ -54,15 +55,6 @@ export class SqliteAnalysisStore implements AnalysisStore {
       for (const row of rows) out.set(row.call_sid, JSON.parse(row.analysis_json) as CallAnalysis);
     }
     return out;
-  }
-
-  private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
   }
 }
 

@@ -10,6 +10,7 @@
  * Reads run in one transaction, so the figures of a window agree with each other.
  */
 import type Database from 'better-sqlite3';
+import { statementCache } from './sqlite-statements.js';
 import type {
   DashboardStore,
   FigureQuery,
@@ -109,7 +110,7 @@ interface FollowUpRow {
 
 export class SqliteDashboardStore implements DashboardStore {
   readonly #db: Database.Database;
-  readonly #statements = new Map<string, Database.Statement>();
+  readonly #stmt = statementCache(() => this.#db);
 
   /** `db`: the transcript store's handle (SqliteTranscriptStore.database), at schema version 3 or later. */
   constructor(db: Database.Database) {
@@ -186,15 +187,6 @@ export class SqliteDashboardStore implements DashboardStore {
       | { done_by: string; done_via: string; client: string; done_at: number }
       | undefined;
     return row ? { by: row.done_by, via: row.done_via, client: row.client, atMs: row.done_at } : undefined;
-  }
-
-  #stmt(sql: string): Database.Statement {
-    let s = this.#statements.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#statements.set(sql, s);
-    }
-    return s;
   }
 }
 

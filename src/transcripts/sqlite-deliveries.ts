@@ -4,11 +4,12 @@
  * (a trigger on calls).
  */
 import type Database from 'better-sqlite3';
+import { statementCache } from './sqlite-statements.js';
 import type { Delivery, DeliveryAttempt, DeliveryLog, DeliveryState, NewDelivery } from './delivery-log.js';
 import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './delivery-rows.js';
 
 export class SqliteDeliveryLog implements DeliveryLog {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly stmt = statementCache(() => this.db);
   private readonly logAttempt: Database.Transaction<(a: DeliveryAttempt, state: DeliveryState) => void>;
 
   constructor(private readonly db: Database.Database) {
@@ -53,14 +54,5 @@ export class SqliteDeliveryLog implements DeliveryLog {
 
   async setState(id: number, state: DeliveryState, error: string | null, nowMs: number): Promise<void> {
     this.stmt('UPDATE deliveries SET state = ?, last_error = coalesce(?, last_error), updated_at = ? WHERE id = ?').run(state, error, nowMs, id);
-  }
-
-  private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
   }
 }

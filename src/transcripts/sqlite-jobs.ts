@@ -6,13 +6,14 @@
  * once, see docs/after-call.md).
  */
 import type Database from 'better-sqlite3';
+import { statementCache } from './sqlite-statements.js';
 import type { Job, JobKind, JobQueue, JobState } from './after-call-store.js';
 import { JOB_COLUMNS, toJob, type JobRow } from './job-rows.js';
 
 const COLUMNS = JOB_COLUMNS;
 
 export class SqliteJobQueue implements JobQueue {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly stmt = statementCache(() => this.db);
 
   constructor(private readonly db: Database.Database) {}
 
@@ -90,14 +91,5 @@ export class SqliteJobQueue implements JobQueue {
        WHERE kind IN (${marks}) AND state IN ('queued', 'running')`,
     ).get(...kinds) as { at: number | null };
     return row.at ?? undefined;
-  }
-
-  private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
   }
 }

@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { statementCache } from './sqlite-statements.js';
 import { migrate, schemaVersion, SCHEMA_VERSION } from './sqlite-migrations.js';
 import {
   decodeCursor,
@@ -71,7 +72,7 @@ export class SqliteTranscriptStore implements TranscriptStore {
   /** Write transactions committed by this instance (instrumentation for tests and metrics). */
   transactions = 0;
   private readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly stmt = statementCache(() => this.db);
   private readonly applyBatch: Database.Transaction<(batch: WriteBatch) => void>;
 
   constructor(options: SqliteStoreOptions) {
@@ -274,15 +275,6 @@ export class SqliteTranscriptStore implements TranscriptStore {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
-  }
-
-  private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
   }
 }
 
