@@ -40,6 +40,9 @@ describe('dental functions (tools/*.ts) on a temporary DATA_DIR', () => {
       control: { transfer: async () => ({ number: '' }), endCall: async () => {}, goToStage: async () => {} },
       callSid: 'CAdental',
       log: silentLogger(),
+      // A fixed Monday 07:00 in New York: the first listed day then has a full set of times,
+      // whatever the hour the suite runs (late in the afternoon only one slot would be left).
+      businessNow: () => new Date('2026-12-07T12:00:00Z'),
     });
   });
 
