@@ -7,17 +7,22 @@
  * moment), so they are sent again from a ring of the last 10 s once the session is back.
  * `unansweredFrom` marks where the caller's unanswered words start; a reply that reaches the
  * caller while they are quiet clears it.
+ *
+ * The ring holds the audio at the rate the caller sent it: 8 kHz on a phone line (160 KB for 10 s,
+ * raised to 16 kHz again only for a replay, by the same filter as the live path: nothing is
+ * lost, the phone line carries nothing above 4 kHz), 16 kHz on the browser's wideband line. Every
+ * call holds a full ring, so this is most of what a call costs in memory beyond its sockets.
  */
 import { EnergyVad } from '../audio/vad.js';
 import { PcmRing } from '../audio/pcm-ring.js';
-import { AGENT_INPUT_RATE_HZ, inboundConverter, type InboundConverter } from './audio-path.js';
+import { resampleWhole } from '../audio/resampler.js';
+import { AGENT_INPUT_RATE_HZ, PHONE_FORMAT, PHONE_SAMPLE_RATE_HZ, inboundConverter, type InboundConverter } from './audio-path.js';
 import type { AudioFormat } from './ports.js';
 
-const SAMPLES_PER_MS = AGENT_INPUT_RATE_HZ / 1000;
-/** Caller audio (16 kHz) kept for replay after a fault: the last 10 s. */
-const REPLAY_KEEP_SAMPLES = 10_000 * SAMPLES_PER_MS;
+/** Caller audio kept for replay after a fault: the last 10 s. */
+const REPLAY_KEEP_MS = 10_000;
 /** Audio before the detected start of speech replayed with it (the detector starts late). */
-const REPLAY_PREROLL_SAMPLES = 300 * SAMPLES_PER_MS;
+const REPLAY_PREROLL_MS = 300;
 /**
  * Caller speech this long over bot audio that is still playing, when the agent has already
  * finished generating it, clears the rest: the agent only reports `interrupted` for a turn it is
@@ -31,9 +36,13 @@ export type SpeechChange = 'started' | 'stopped' | 'talking-over' | undefined;
 export class CallerSpeech {
   readonly #inbound: InboundConverter;
   readonly #vad = new EnergyVad();
-  readonly #ring = new PcmRing(REPLAY_KEEP_SAMPLES);
+  /** The replay ring's rate: the caller's own (8 kHz on a phone line, 16 kHz wideband). */
+  readonly #ringRateHz: number;
+  readonly #ringSamplesPerMs: number;
+  readonly #ring: PcmRing;
+  /** Samples pushed into the ring since the call began (at the ring's rate). */
   #samples = 0;
-  /** Sample index (into everything the caller sent) where the caller's unanswered words start. */
+  /** Sample index (ring rate, into everything the caller sent) where the caller's unanswered words start. */
   #unansweredFrom: number | undefined;
   /** Call time the caller's current speech started, while speaking. */
   #speechStartMs: number | undefined;
@@ -45,6 +54,10 @@ export class CallerSpeech {
 
   constructor(format: AudioFormat) {
     this.#inbound = inboundConverter(format);
+    const phone = format.encoding === PHONE_FORMAT.encoding && format.sampleRateHz === PHONE_FORMAT.sampleRateHz;
+    this.#ringRateHz = phone ? PHONE_SAMPLE_RATE_HZ : AGENT_INPUT_RATE_HZ;
+    this.#ringSamplesPerMs = this.#ringRateHz / 1000;
+    this.#ring = new PcmRing(REPLAY_KEEP_MS * this.#ringSamplesPerMs);
   }
 
   get speaking(): boolean {
@@ -63,8 +76,9 @@ export class CallerSpeech {
   frame(payload: Uint8Array, nowMs: number): SpeechChange {
     this.pcm16k = this.#inbound.convert(payload);
     this.pcm8k = this.#inbound.lastPcm8k();
-    this.#ring.push(this.pcm16k);
-    this.#samples += this.pcm16k.length;
+    const kept = this.#ringRateHz === PHONE_SAMPLE_RATE_HZ ? this.pcm8k : this.pcm16k;
+    this.#ring.push(kept);
+    this.#samples += kept.length;
     const vad = this.#vad;
     const transition = vad.push(this.pcm8k);
     if (transition === 'stop') {
@@ -78,7 +92,7 @@ export class CallerSpeech {
       this.#speechStartMs = this.startMs(nowMs);
       this.#talkingOverReported = false;
       // Words since the last reply: from the start of this speech unless earlier ones are still unanswered.
-      const speechSamples = Math.round((vad.clockMs - vad.lastStartMs!) * SAMPLES_PER_MS) + REPLAY_PREROLL_SAMPLES;
+      const speechSamples = Math.round((vad.clockMs - vad.lastStartMs! + REPLAY_PREROLL_MS) * this.#ringSamplesPerMs);
       this.#unansweredFrom ??= Math.max(0, this.#samples - speechSamples);
       return 'started';
     }
@@ -101,14 +115,15 @@ export class CallerSpeech {
   }
 
   /**
-   * The caller's unanswered words up to the moment the old session was lost (`outageMs` ago), or
-   * undefined when there are none. What came during the outage the link sends itself.
+   * The caller's unanswered words (16 kHz) up to the moment the old session was lost (`outageMs`
+   * ago), or undefined when there are none. What came during the outage the link sends itself.
    */
   unanswered(outageMs: number): Int16Array | undefined {
     if (this.#unansweredFrom === undefined) return undefined;
-    const upTo = this.#samples - Math.round(outageMs * SAMPLES_PER_MS);
+    const upTo = this.#samples - Math.round(outageMs * this.#ringSamplesPerMs);
     const count = upTo - this.#unansweredFrom;
     if (count <= 0) return undefined;
-    return this.#ring.tail(this.#samples - this.#unansweredFrom).subarray(0, count);
+    const held = this.#ring.tail(this.#samples - this.#unansweredFrom).subarray(0, count);
+    return this.#ringRateHz === AGENT_INPUT_RATE_HZ ? held : resampleWhole(held, this.#ringRateHz, AGENT_INPUT_RATE_HZ);
   }
 }

@@ -22,6 +22,7 @@
  */
 import type { Clock, TimerHandle } from './ports.js';
 import { realClock } from './clock.js';
+import { MarkQueue } from './mark-queue.js';
 
 /** What the tracker needs from the caller's transport. */
 export interface PlayoutChannel {
@@ -50,11 +51,6 @@ interface Utterance {
   pending: number;
 }
 
-interface PendingMark {
-  utteranceId: string;
-  sentMs: number;
-}
-
 interface Waiter {
   utteranceId: string | undefined;
   resolve: (outcome: PlayedOutcome) => void;
@@ -63,8 +59,8 @@ interface Waiter {
 export class PlayoutTracker {
   readonly #channel: PlayoutChannel;
   readonly #utterances = new Map<string, Utterance>();
-  /** Pending marks of the current generation, in send order (Map keeps insertion order). */
-  readonly #pending = new Map<string, PendingMark>();
+  /** Pending marks of the current generation, in send order. */
+  readonly #pending = new MarkQueue();
   /** Marks discarded by a clear whose echoes are still to come. */
   readonly #cleared = new Set<string>();
   #generation = 0;
@@ -72,8 +68,9 @@ export class PlayoutTracker {
   #waiters: Waiter[] = [];
   #ended = false;
   readonly #markEveryMs: number;
-  /** Audio sent and not yet behind a mark: its utterance and duration. */
-  #unmarked: { utteranceId: string; ms: number } | undefined;
+  /** Audio sent and not yet behind a mark: its utterance (undefined when there is none) and duration. */
+  #unmarkedId: string | undefined;
+  #unmarkedMs = 0;
   #markTimer: TimerHandle | undefined;
   readonly #clock: Clock;
   /** The mark timer's callback, made once (not a closure per mark). */
@@ -97,7 +94,7 @@ export class PlayoutTracker {
 
   /** True while sent audio is still waiting to be played. */
   get isPlaying(): boolean {
-    return this.#pending.size > 0 || this.#unmarked !== undefined;
+    return this.#pending.size > 0 || this.#unmarkedId !== undefined;
   }
 
   /**
@@ -108,21 +105,21 @@ export class PlayoutTracker {
     let u = this.#utterances.get(utteranceId);
     if (!u) this.#utterances.set(utteranceId, (u = { sentMs: 0, playedMs: 0, pending: 0 }));
     u.sentMs += Math.max(0, durationMs);
-    if (this.#unmarked && this.#unmarked.utteranceId !== utteranceId) this.flushMark();
-    this.#unmarked ??= { utteranceId, ms: 0 };
-    this.#unmarked.ms += Math.max(0, durationMs);
-    if (this.#unmarked.ms >= this.#markEveryMs) this.flushMark();
+    if (this.#unmarkedId !== undefined && this.#unmarkedId !== utteranceId) this.flushMark();
+    this.#unmarkedId = utteranceId;
+    this.#unmarkedMs += Math.max(0, durationMs);
+    if (this.#unmarkedMs >= this.#markEveryMs) this.flushMark();
     else this.#markTimer ??= this.#clock.setTimeout(this.#flushByTimer, this.#markEveryMs);
   }
 
   /** Sends the mark behind audio sent without one yet (nothing if there is none). */
   flushMark(): void {
-    const unmarked = this.#unmarked;
+    const utteranceId = this.#unmarkedId;
     this.#dropUnmarked();
-    if (!unmarked) return;
-    const u = this.#utterances.get(unmarked.utteranceId)!;
-    const name = `g${this.#generation}:m${++this.#seq}:${unmarked.utteranceId.slice(0, 64)}:${Math.round(u.sentMs)}ms`;
-    this.#pending.set(name, { utteranceId: unmarked.utteranceId, sentMs: u.sentMs });
+    if (utteranceId === undefined) return;
+    const u = this.#utterances.get(utteranceId)!;
+    const name = `g${this.#generation}:m${++this.#seq}:${utteranceId.slice(0, 64)}:${Math.round(u.sentMs)}ms`;
+    this.#pending.push(name, utteranceId, u.sentMs);
     u.pending++;
     this.#channel.sendMark(name);
   }
@@ -131,7 +128,8 @@ export class PlayoutTracker {
   #dropUnmarked(): void {
     this.#clock.clearTimeout(this.#markTimer);
     this.#markTimer = undefined;
-    this.#unmarked = undefined;
+    this.#unmarkedId = undefined;
+    this.#unmarkedMs = 0;
   }
 
   /**
@@ -140,17 +138,16 @@ export class PlayoutTracker {
    */
   onMark(name: string): boolean {
     if (this.#cleared.delete(name)) return false;
-    const mark = this.#pending.get(name);
-    if (!mark) return false;
+    const at = this.#pending.indexOf(name);
+    if (at < 0) return false;
     // Echoes come in order: this one and every mark before it have played.
-    for (const [pendingName, m] of this.#pending) {
-      this.#pending.delete(pendingName);
-      const u = this.#utterances.get(m.utteranceId);
+    for (let k = 0; k <= at; k++) {
+      const u = this.#utterances.get(this.#pending.utteranceAt(0));
       if (u) {
-        u.playedMs = Math.max(u.playedMs, m.sentMs);
+        u.playedMs = Math.max(u.playedMs, this.#pending.sentMsAt(0));
         u.pending--;
       }
-      if (pendingName === name) break;
+      this.#pending.shift();
     }
     this.#settleWaiters();
     return true;
@@ -166,14 +163,15 @@ export class PlayoutTracker {
     this.#generation++;
     // Utterances with audio not yet played (behind pending marks, or not marked yet), oldest first.
     const discarded: string[] = [];
-    for (const [name, m] of this.#pending) {
-      this.#cleared.add(name);
-      const u = this.#utterances.get(m.utteranceId);
+    for (let k = 0; k < this.#pending.size; k++) {
+      this.#cleared.add(this.#pending.nameAt(k));
+      const utteranceId = this.#pending.utteranceAt(k);
+      const u = this.#utterances.get(utteranceId);
       if (u) u.pending = 0;
-      if (!discarded.includes(m.utteranceId)) discarded.push(m.utteranceId);
+      if (!discarded.includes(utteranceId)) discarded.push(utteranceId);
     }
     this.#pending.clear();
-    if (this.#unmarked && !discarded.includes(this.#unmarked.utteranceId)) discarded.push(this.#unmarked.utteranceId);
+    if (this.#unmarkedId !== undefined && !discarded.includes(this.#unmarkedId)) discarded.push(this.#unmarkedId);
     this.#dropUnmarked();
     for (const w of this.#waiters) w.resolve('cleared');
     this.#waiters = [];
@@ -214,8 +212,8 @@ export class PlayoutTracker {
   }
 
   #isPlayed(utteranceId: string | undefined): boolean {
-    if (utteranceId === undefined) return this.#pending.size === 0 && this.#unmarked === undefined;
-    return (this.#utterances.get(utteranceId)?.pending ?? 0) === 0 && this.#unmarked?.utteranceId !== utteranceId;
+    if (utteranceId === undefined) return this.#pending.size === 0 && this.#unmarkedId === undefined;
+    return (this.#utterances.get(utteranceId)?.pending ?? 0) === 0 && this.#unmarkedId !== utteranceId;
   }
 
   #settleWaiters(): void {
