@@ -328,7 +328,7 @@ async function compareRun(n: number): Promise<{ bridge: RunFigures; relay: RunFi
   console.log('');
   for (const line of comparisonTable(comparison)) console.log(line);
   for (const [name, r] of [['callbridge', bridge], ['bare relay', relay]] as const) {
-    console.log(`#   ${name}: late in/out ${r.analysis.inbound.late}/${r.analysis.outbound.late}, RSS ${f1(r.bridge.rssIdleMb)} → ${f1(r.bridge.rssMb)} MB; driver CPU ${f1(r.driver.cpuPct)} %, loop lag p99 ${f1(r.driver.lagP99Ms)} ms, late sends ${r.driver.lateSends}; emulator CPU ${f1(r.emulator.cpuPct)} %, loop lag p99 ${f1(r.emulator.lagP99Ms)} ms; CPUs busy / stolen % ${cpuLine(r)}`);
+    console.log(`#   ${name}: late in/out ${r.analysis.inbound.late}/${r.analysis.outbound.late}, RSS ${f1(r.bridge.rssIdleMb)} → ${f1(r.bridge.rssMb)} MB; driver CPU ${f1(r.driver.cpuPct)} %, loop lag p99 ${f1(r.driver.lagP99Ms)} ms, late sends ${r.driver.lateSends}; emulator CPU ${f1(r.emulator.cpuPct)} %, loop lag p99 ${f1(r.emulator.lagP99Ms)} ms; CPUs busy / stolen % ${cpuLine(r)}; GC of other threads (not the event loop) ${r.gc.otherThreads.count}, max ${f1(r.gc.otherThreads.maxMs)} ms`);
     if (r.analysis.callsWithErrors.length > 0) console.log(`#   ${name}: ${r.analysis.callsWithErrors.length} calls with errors, e.g. ${r.analysis.callsWithErrors.slice(0, 3).join('; ')}`);
   }
   console.log(targetsLine(comparison));

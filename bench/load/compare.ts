@@ -15,6 +15,8 @@ export interface GcPause {
   /** Scavenge, Mark-Compact, Mark-sweep or Minor Mark-Compact (V8's own names). */
   kind: string;
   ms: number;
+  /** The `[pid:0xisolate]` prefix of the line: which process and which V8 isolate (thread); '' without one. */
+  thread?: string;
   /** With --trace-gc-nvp: bytes allocated on the heap since the previous collection, and promoted to the old generation by this one. */
   allocatedBytes?: number;
   promotedBytes?: number;
@@ -33,16 +35,39 @@ const NVP_KINDS: Record<string, string> = { s: 'Scavenge', mc: 'Mark-Compact', m
  */
 export function parseGcPauses(output: string): GcPause[] {
   const pauses: GcPause[] = [];
-  for (const m of output.matchAll(/ ms: (?:((?:Minor )?(?:Scavenge|Mark-Compact|Mark-sweep))[^,\n]*?, ([\d.]+) \/ [\d.]+ ms|pause=([\d.]+) [^\n]*?gc=(\w+) [^\n]*)/g)) {
-    if (m[1] !== undefined) {
-      pauses.push({ kind: m[1], ms: Number(m[2]) });
+  for (const m of output.matchAll(/(?:\[(\d+:0x[\da-f]+)\] +)?[\d.]+ ms: (?:((?:Minor )?(?:Scavenge|Mark-Compact|Mark-sweep))[^,\n]*?, ([\d.]+) \/ [\d.]+ ms|pause=([\d.]+) [^\n]*?gc=(\w+) [^\n]*)/g)) {
+    const thread = m[1] ?? '';
+    if (m[2] !== undefined) {
+      pauses.push({ kind: m[2], ms: Number(m[3]), thread });
       continue;
     }
     const line = m[0];
     const bytes = (key: string) => Number(new RegExp(` ${key}=(\\d+)`).exec(line)?.[1] ?? NaN);
-    pauses.push({ kind: NVP_KINDS[m[4]!] ?? m[4]!, ms: Number(m[3]), allocatedBytes: bytes('allocated'), promotedBytes: bytes('promoted') });
+    pauses.push({ kind: NVP_KINDS[m[5]!] ?? m[5]!, ms: Number(m[4]), thread, allocatedBytes: bytes('allocated'), promotedBytes: bytes('promoted') });
   }
   return pauses;
+}
+
+/**
+ * The pauses of each process's main thread, apart from those of its other threads. Node prints
+ * the collections of every V8 isolate of a process: besides the main thread's, those of worker
+ * threads, such as the module loader thread that `--import tsx` starts (module hooks run off the
+ * main thread). A pause there stops that thread, not the event loop that carries the calls. The
+ * main thread of a process is its isolate with the most collections (it does the work).
+ */
+export function splitByThread(pauses: readonly GcPause[]): { main: GcPause[]; other: GcPause[] } {
+  const counts = new Map<string, number>();
+  for (const p of pauses) counts.set(p.thread ?? '', (counts.get(p.thread ?? '') ?? 0) + 1);
+  const busiest = new Map<string, string>(); // pid → its busiest isolate
+  for (const [thread, n] of counts) {
+    const pid = thread.split(':')[0]!;
+    const best = busiest.get(pid);
+    if (best === undefined || n > counts.get(best)!) busiest.set(pid, thread);
+  }
+  const main: GcPause[] = [];
+  const other: GcPause[] = [];
+  for (const p of pauses) (busiest.get((p.thread ?? '').split(':')[0]!) === (p.thread ?? '') ? main : other).push(p);
+  return { main, other };
 }
 
 export interface GcSummary {
@@ -55,9 +80,13 @@ export interface GcSummary {
   /** Heap bytes allocated and promoted over the window (--trace-gc-nvp; NaN without it). */
   allocatedBytes: number;
   promotedBytes: number;
+  /** Pauses of the process's other threads (splitByThread): not counted above. */
+  otherThreads: { count: number; maxMs: number };
 }
 
-export function summariseGc(pauses: readonly GcPause[]): GcSummary {
+/** The main threads' pauses (splitByThread) summarised; the other threads' only counted. */
+export function summariseGc(all: readonly GcPause[]): GcSummary {
+  const { main: pauses, other } = splitByThread(all);
   const sorted = Float64Array.from(pauses.map((p) => p.ms)).sort();
   const full = pauses.filter((p) => p.kind === 'Mark-Compact' || p.kind === 'Mark-sweep');
   return {
@@ -68,6 +97,7 @@ export function summariseGc(pauses: readonly GcPause[]): GcSummary {
     markCompacts: full.length,
     allocatedBytes: pauses.length > 0 ? pauses.reduce((a, p) => a + (p.allocatedBytes ?? NaN), 0) : NaN,
     promotedBytes: pauses.length > 0 ? pauses.reduce((a, p) => a + (p.promotedBytes ?? NaN), 0) : NaN,
+    otherThreads: { count: other.length, maxMs: other.reduce((m, p) => Math.max(m, p.ms), 0) },
   };
 }
 

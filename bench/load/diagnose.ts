@@ -3,13 +3,14 @@
  * (--trace-incremental-marking) and of the event-loop stalls (test/support/loop-monitor.mjs) in
  * the output of the process under test.
  */
-import { parseGcPauses } from './compare.js';
+import { parseGcPauses, splitByThread } from './compare.js';
 
 /** Summary of --trace-gc lines and loop-monitor stalls in the output of the process under test (whole run, warm-up included). */
 export function diagnose(output: string, name = 'callbridge'): void {
-  const pauses = parseGcPauses(output);
+  const { main, other } = splitByThread(parseGcPauses(output));
   const byKind = new Map<string, number[]>();
-  for (const p of pauses) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p.ms]);
+  for (const p of main) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p.ms]);
+  for (const p of other) byKind.set(`${p.kind} (other threads, not the event loop)`, [...(byKind.get(`${p.kind} (other threads, not the event loop)`) ?? []), p.ms]);
   for (const [kind, ms] of byKind) {
     ms.sort((a, b) => a - b);
     console.log(`#   ${name} GC ${kind}: ${ms.length} pauses, p50 ${ms[Math.floor(ms.length / 2)]} ms, max ${ms.at(-1)} ms, ${ms.filter((x) => x >= 10).length} of 10 ms or more`);

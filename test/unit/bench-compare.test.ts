@@ -28,11 +28,11 @@ function side(over: Partial<SideFigures> = {}): SideFigures {
 describe('bench:load --compare-floor', () => {
   it('reads every GC pause of a --trace-gc log, and nothing from other lines', () => {
     assert.deepEqual(parseGcPauses(TRACE), [
-      { kind: 'Scavenge', ms: 0.56 },
-      { kind: 'Scavenge', ms: 1.88 },
-      { kind: 'Mark-Compact', ms: 11.48 },
-      { kind: 'Mark-Compact', ms: 4.1 },
-      { kind: 'Minor Mark-Compact', ms: 0.9 },
+      { kind: 'Scavenge', ms: 0.56, thread: '4433:0x26f2ae70' },
+      { kind: 'Scavenge', ms: 1.88, thread: '4433:0x26f2ae70' },
+      { kind: 'Mark-Compact', ms: 11.48, thread: '4441:0xe3a7e50' },
+      { kind: 'Mark-Compact', ms: 4.1, thread: '4441:0xe3a7e50' },
+      { kind: 'Minor Mark-Compact', ms: 0.9, thread: '4441:0xe3a7e50' },
     ]);
     assert.deepEqual(parseGcPauses('{"msg":"no gc here"}\n'), []);
   });
@@ -45,8 +45,8 @@ describe('bench:load --compare-floor', () => {
     ].join('\n');
     const pauses = parseGcPauses(nvp);
     assert.deepEqual(pauses, [
-      { kind: 'Scavenge', ms: 3.7, allocatedBytes: 3960536, promotedBytes: 0 },
-      { kind: 'Mark-Compact', ms: 8.2, allocatedBytes: 3198984, promotedBytes: 70200 },
+      { kind: 'Scavenge', ms: 3.7, thread: '1:0x1', allocatedBytes: 3960536, promotedBytes: 0 },
+      { kind: 'Mark-Compact', ms: 8.2, thread: '1:0x1', allocatedBytes: 3198984, promotedBytes: 70200 },
     ]);
     const gc = summariseGc(pauses);
     assert.equal(gc.allocatedBytes, 3960536 + 3198984);
@@ -57,12 +57,26 @@ describe('bench:load --compare-floor', () => {
 
   it('summarises pauses: count, p99 (nearest rank), max, and the full collections apart', () => {
     const gc = summariseGc(parseGcPauses(TRACE));
-    assert.deepEqual({ ...gc, allocatedBytes: 0, promotedBytes: 0 }, { count: 5, p99Ms: 11.48, maxMs: 11.48, maxMarkCompactMs: 11.48, markCompacts: 2, allocatedBytes: 0, promotedBytes: 0 });
+    assert.deepEqual({ ...gc, allocatedBytes: 0, promotedBytes: 0 }, { count: 5, p99Ms: 11.48, maxMs: 11.48, maxMarkCompactMs: 11.48, markCompacts: 2, allocatedBytes: 0, promotedBytes: 0, otherThreads: { count: 0, maxMs: 0 } });
     const many = summariseGc(Array.from({ length: 200 }, (_, i) => ({ kind: 'Scavenge', ms: i + 1 })));
     assert.equal(many.p99Ms, 198, 'nearest rank: the 198th of 200');
     assert.equal(many.maxMs, 200);
     assert.equal(many.maxMarkCompactMs, 0, 'no full collection');
-    assert.deepEqual(summariseGc([]), { count: 0, p99Ms: 0, maxMs: 0, maxMarkCompactMs: 0, markCompacts: 0, allocatedBytes: NaN, promotedBytes: NaN });
+    assert.deepEqual(summariseGc([]), { count: 0, p99Ms: 0, maxMs: 0, maxMarkCompactMs: 0, markCompacts: 0, allocatedBytes: NaN, promotedBytes: NaN, otherThreads: { count: 0, maxMs: 0 } });
+  });
+
+  it('counts only each process’s main thread: a worker thread’s collections (tsx’s module loader) are apart', () => {
+    const log = [
+      '[7:0x3779c160]     9000 ms: Scavenge 40.1 (60.0) -> 30.2 (61.0) MB, 1.50 / 0.00 ms  (average mu = 1.000, current mu = 1.000) allocation failure; ',
+      '[7:0x7fa84c000f00]    32551 ms: Mark-Compact (reduce) 15.1 (26.6) -> 8.3 (10.4) MB, 26.24 / 0.07 ms  (+ 2.7 ms in 17 steps since start of marking, biggest step 0.4 ms, walltime since start of marking 42 ms) (average mu = 0.999, current mu = 0.999) finalize incremental marking via task; GC in old space requested',
+      '[7:0x3779c160]     9300 ms: Scavenge 41.0 (61.0) -> 30.4 (61.0) MB, 2.25 / 0.00 ms  (average mu = 1.000, current mu = 1.000) allocation failure; ',
+      '[8:0x5000]     100 ms: Scavenge 4.0 (5.0) -> 3.0 (5.0) MB, 0.75 / 0.00 ms  (average mu = 1.000, current mu = 1.000) allocation failure; ',
+    ].join('\n');
+    const gc = summariseGc(parseGcPauses(log));
+    assert.equal(gc.count, 3, 'both Scavenges of process 7’s main thread and the one of process 8 (a cluster worker)');
+    assert.equal(gc.maxMs, 2.25);
+    assert.equal(gc.markCompacts, 0, 'the loader thread’s Mark-Compact does not stop the event loop');
+    assert.deepEqual(gc.otherThreads, { count: 1, maxMs: 26.24 });
   });
 
   it('prints the summary line in exactly the issue’s form', () => {
