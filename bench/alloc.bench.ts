@@ -47,10 +47,14 @@ new PerformanceObserver((list) => {
 const tick = () => new Promise((r) => setImmediate(r));
 const usedHeap = () => v8.getHeapStatistics().used_heap_size;
 
-/** Median heap bytes allocated per call of `fn`, over windows with no collection in them. */
-async function bytesPerCall(fn: (i: number) => void): Promise<number> {
+/**
+ * Median heap bytes allocated per call of `fn`, over windows with no collection in them, and the
+ * median time per call in the same windows (ns; CPU time when the machine is otherwise idle).
+ */
+async function bytesPerCall(fn: (i: number) => void): Promise<{ bytes: number; ns: number }> {
   for (let i = 0; i < WARMUP; i++) fn(i);
   const windows: number[] = [];
+  const times: number[] = [];
   for (let attempt = 0; windows.length < RUNS && attempt < RUNS * 3; attempt++) {
     gc!();
     await tick();
@@ -60,11 +64,14 @@ async function bytesPerCall(fn: (i: number) => void): Promise<number> {
     const grown = usedHeap() - before;
     const t1 = performance.now();
     await tick(); // let the observer see a collection that ran in the window
-    if (!gcTimes.some((t) => t >= t0 && t <= t1)) windows.push(grown / ITERATIONS);
+    if (!gcTimes.some((t) => t >= t0 && t <= t1)) {
+      windows.push(grown / ITERATIONS);
+      times.push(((t1 - t0) * 1e6) / ITERATIONS);
+    }
   }
-  if (windows.length === 0) return NaN;
-  windows.sort((a, b) => a - b);
-  return windows[windows.length >> 1]!;
+  if (windows.length === 0) return { bytes: NaN, ns: NaN };
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
+  return { bytes: median(windows), ns: median(times) };
 }
 
 // --- the messages --------------------------------------------------------------------------------
@@ -191,18 +198,24 @@ function relayOut(): () => void {
 }
 
 console.log(`# heap bytes allocated per message — Node ${process.version}; median of ${RUNS} windows of ${ITERATIONS} calls with no GC in them`);
-console.log('| path | stage | bytes per message |');
-console.log('|---|---|---:|');
-const totals = { in: 0, out: 0 };
-const floors = { in: NaN, out: NaN };
+console.log('# time per message: the median of the same windows, on one core; a busy machine inflates it, the bytes do not move');
+console.log('| path | stage | bytes per message | µs per message |');
+console.log('|---|---|---:|---:|');
+const totals = { in: { bytes: 0, ns: 0 }, out: { bytes: 0, ns: 0 } };
+const floors = { in: { bytes: NaN, ns: NaN }, out: { bytes: NaN, ns: NaN } };
 for (const row of rows) {
-  const bytes = await bytesPerCall(row.fn);
-  if (row.floor) floors[row.path] = bytes;
-  else if (!row.whole) totals[row.path] += bytes;
-  console.log(`| ${row.path} | ${row.stage} | ${Number.isFinite(bytes) ? Math.round(bytes) : '-'} |`);
+  const m = await bytesPerCall(row.fn);
+  if (row.floor) floors[row.path] = m;
+  else if (!row.whole) {
+    totals[row.path].bytes += m.bytes;
+    totals[row.path].ns += m.ns;
+  }
+  console.log(`| ${row.path} | ${row.stage} | ${Number.isFinite(m.bytes) ? Math.round(m.bytes) : '-'} | ${Number.isFinite(m.ns) ? (m.ns / 1000).toFixed(2) : '-'} |`);
 }
 console.log('');
 for (const path of ['in', 'out'] as const) {
-  console.log(`${path === 'in' ? 'caller → Gemini, per caller frame' : 'Gemini → caller, per bot chunk'}: callbridge ${Math.round(totals[path])} B, bare relay ${Math.round(floors[path])} B (${(totals[path] / floors[path]).toFixed(2)} ×)`);
+  const t = totals[path];
+  const f = floors[path];
+  console.log(`${path === 'in' ? 'caller → Gemini, per caller frame' : 'Gemini → caller, per bot chunk'}: callbridge ${Math.round(t.bytes)} B, ${(t.ns / 1000).toFixed(2)} µs; bare relay ${Math.round(f.bytes)} B, ${(f.ns / 1000).toFixed(2)} µs (${(t.bytes / f.bytes).toFixed(2)} × the bytes, ${(t.ns / f.ns).toFixed(2)} × the time)`);
 }
 if (sink + sent < 0) console.log('-');

@@ -10,7 +10,7 @@
  *
  * Run: npm run bench:load [-- --calls 10,50,100,200,400 --seconds 20 --ramp 10 --talk-ms 3000
  *      --quiet-ms 2000 --barge-in-every 3 --warmup 5 --no-rtt --no-pin --profile --diagnose
- *      --floor --compare-floor --workers 2]
+ *      --floor --compare-floor --workers 2 --heap-sample]
  * --floor puts bench/load/relay.ts (a bare relay) where callbridge runs: the apparatus's own row.
  * --compare-floor runs callbridge and then the relay at each N, both with --trace-gc-nvp, and prints
  * per N both rows, the ratios, GC pauses, and one summary line (load/compare.ts).
@@ -53,6 +53,8 @@ const DIAGNOSE = args.includes('--diagnose');
 const FLOOR = args.includes('--floor');
 /** --compare-floor: at each N, callbridge then the bare relay, both GC-traced; ratios and a summary line per N. */
 const COMPARE = args.includes('--compare-floor');
+/** --heap-sample: callbridge samples what outlives the scavenges (load/heap-sampler.mjs); files in bench/results/heap/. */
+const HEAP_SAMPLE = args.includes('--heap-sample');
 /** Warm-up calls (3 s each) on every fresh process before it is measured. */
 const WARMUP_CALLS = Number(arg('warmup', '5'));
 const BRIDGE_ENTRY = 'src/main.ts';
@@ -136,9 +138,11 @@ async function withBridge<T>(echoWindows: boolean, entry: string, fn: (bridge: S
     ...traceArgs(''),
     // --compare-floor reads GC pauses, and heap bytes allocated and promoted, from --trace-gc-nvp lines.
     ...(COMPARE ? ['--trace-gc-nvp'] : []),
+    ...(HEAP_SAMPLE && entry !== RELAY_ENTRY ? ['--import', join(ROOT, 'bench', 'load', 'heap-sampler.mjs')] : []),
   ];
+  const heapOut: Record<string, string> = HEAP_SAMPLE && entry !== RELAY_ENTRY ? { HEAP_SAMPLE_OUT: join(resultsDir('heap'), `bridge-${Date.now()}`) } : {};
   // The sweep goes past the default MAX_CALLS (100) on purpose: lift the caps to measure.
-  const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emu.url, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info', MAX_CALLS: '10000', MAX_PENDING_CALLS: '10000', ...(WORKERS > 1 ? { WORKERS: String(WORKERS) } : {}) }, PIN ? ['taskset', '-c', WORKERS > 1 ? `0-${WORKERS - 1}` : '0'] : [], nodeArgs, entry);
+  const bridge = await startServerProcess({ ...env, GEMINI_LIVE_URL: emu.url, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'info', MAX_CALLS: '10000', MAX_PENDING_CALLS: '10000', ...heapOut, ...(WORKERS > 1 ? { WORKERS: String(WORKERS) } : {}) }, PIN ? ['taskset', '-c', WORKERS > 1 ? `0-${WORKERS - 1}` : '0'] : [], nodeArgs, entry);
   children.add(bridge.child);
   try {
     if (WARMUP_CALLS > 0) await drive(bridge.url, WARMUP_CALLS, 3000);

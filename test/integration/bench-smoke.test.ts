@@ -100,9 +100,9 @@ const SMOKES: Record<string, Smoke> = {
   'bench:alloc': {
     args: ['--iterations', '200', '--runs', '3', '--warmup', '1000'],
     prints: [
-      new RegExp(String.raw`^\| in \| Twilio media message: .* \| (\d+|-) \|$`, 'm'),
-      new RegExp(String.raw`^caller → Gemini, per caller frame: callbridge ${NUM} B, bare relay ${NUM} B`, 'm'),
-      new RegExp(String.raw`^Gemini → caller, per bot chunk: callbridge ${NUM} B, bare relay ${NUM} B`, 'm'),
+      new RegExp(String.raw`^\| in \| Twilio media message: .* \| (\d+|-) \| (${NUM}|-) \|$`, 'm'),
+      new RegExp(String.raw`^caller → Gemini, per caller frame: callbridge ${NUM} B, ${NUM} µs; bare relay ${NUM} B, ${NUM} µs`, 'm'),
+      new RegExp(String.raw`^Gemini → caller, per bot chunk: callbridge ${NUM} B, ${NUM} µs; bare relay ${NUM} B, ${NUM} µs`, 'm'),
     ],
   },
   'bench:migrate': {
