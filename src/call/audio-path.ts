@@ -33,7 +33,8 @@ export function bytesPerMs(format: AudioFormat): number {
   return ((format.encoding === 'mulaw' ? 1 : 2) * format.sampleRateHz) / 1000;
 }
 
-function isFormat(format: AudioFormat, like: AudioFormat): boolean {
+/** True when `format` is `like` (same encoding and rate). */
+export function isFormat(format: AudioFormat, like: AudioFormat): boolean {
   return format.encoding === like.encoding && format.sampleRateHz === like.sampleRateHz;
 }
 

@@ -16,7 +16,7 @@
 import { EnergyVad } from '../audio/vad.js';
 import { PcmRing } from '../audio/pcm-ring.js';
 import { resampleWhole } from '../audio/resampler.js';
-import { AGENT_INPUT_RATE_HZ, PHONE_FORMAT, PHONE_SAMPLE_RATE_HZ, inboundConverter, type InboundConverter } from './audio-path.js';
+import { AGENT_INPUT_RATE_HZ, PHONE_FORMAT, PHONE_SAMPLE_RATE_HZ, inboundConverter, isFormat, type InboundConverter } from './audio-path.js';
 import type { AudioFormat } from './ports.js';
 
 /** Caller audio kept for replay after a fault: the last 10 s. */
@@ -54,8 +54,7 @@ export class CallerSpeech {
 
   constructor(format: AudioFormat) {
     this.#inbound = inboundConverter(format);
-    const phone = format.encoding === PHONE_FORMAT.encoding && format.sampleRateHz === PHONE_FORMAT.sampleRateHz;
-    this.#ringRateHz = phone ? PHONE_SAMPLE_RATE_HZ : AGENT_INPUT_RATE_HZ;
+    this.#ringRateHz = isFormat(format, PHONE_FORMAT) ? PHONE_SAMPLE_RATE_HZ : AGENT_INPUT_RATE_HZ;
     this.#ringSamplesPerMs = this.#ringRateHz / 1000;
     this.#ring = new PcmRing(REPLAY_KEEP_MS * this.#ringSamplesPerMs);
   }

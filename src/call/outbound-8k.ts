@@ -7,12 +7,12 @@
 import { encodeMulaw } from '../audio/mulaw.js';
 import { StreamingResampler } from '../audio/resampler.js';
 import { sameView } from '../audio/pcm.js';
-import { AGENT_INPUT_RATE_HZ, PHONE_FORMAT, PHONE_SAMPLE_RATE_HZ, outboundConverter, type OutboundConverter } from './audio-path.js';
+import { AGENT_INPUT_RATE_HZ, PHONE_FORMAT, PHONE_SAMPLE_RATE_HZ, isFormat, outboundConverter, type OutboundConverter } from './audio-path.js';
 import type { AudioFormat } from './ports.js';
 
 /** 8 kHz PCM16 → the caller's format, keeping the 8 kHz copy for the recording. */
 export function outbound8kConverter(format: AudioFormat): OutboundConverter {
-  if (format.encoding === PHONE_FORMAT.encoding && format.sampleRateHz === PHONE_FORMAT.sampleRateHz) return new Phone8k();
+  if (isFormat(format, PHONE_FORMAT)) return new Phone8k();
   return new Upsampled8k(format);
 }
 
