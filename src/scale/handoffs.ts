@@ -9,6 +9,7 @@
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import type { Handoff } from '../call/migration.js';
+import { inTransaction } from '../transcripts/pg-pool.js';
 
 export interface HandoffStore {
   put(handoff: Handoff): Promise<void>;
@@ -75,18 +76,10 @@ export class PgHandoffStore implements HandoffStore {
   }
 
   async #create(): Promise<void> {
-    const c = await this.#pool.connect();
-    try {
-      await c.query('BEGIN');
+    await inTransaction(this.#pool, async (c) => {
       await c.query("SELECT pg_advisory_xact_lock(hashtext('callbridge.handoffs.schema'))");
       await c.query(SCHEMA('BIGINT'));
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   async put(h: Handoff): Promise<void> {

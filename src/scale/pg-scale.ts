@@ -5,6 +5,7 @@
  * state only (no call data), so they stay out of the call-record migrations.
  */
 import pg from 'pg';
+import { inTransaction } from '../transcripts/pg-pool.js';
 import type { InstanceInfo, InstanceState, ScaleStore, TakeOver } from './instances.js';
 
 export const PG_SCALE_SCHEMA = `
@@ -43,26 +44,11 @@ export class PgScaleStore implements ScaleStore {
   /** Over the call store's pool (src/transcripts/open-store.ts); creates the tables if missing. Closing leaves the pool to its owner. */
   static async open(pool: pg.Pool, now: () => number = Date.now): Promise<PgScaleStore> {
     const store = new PgScaleStore(pool, now);
-    await store.#tx(async (c) => {
+    await inTransaction(pool, async (c) => {
       await c.query("SELECT pg_advisory_xact_lock(hashtext('callbridge.scale.schema'))");
       await c.query(PG_SCALE_SCHEMA);
     });
     return store;
-  }
-
-  async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.#pool.connect();
-    try {
-      await c.query('BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
   }
 
   async heartbeat(info: { id: string; url: string; state: InstanceState; startedAt: number }): Promise<void> {
@@ -93,7 +79,7 @@ export class PgScaleStore implements ScaleStore {
   }
 
   async takeOver(callSid: string, instance: string): Promise<TakeOver> {
-    return this.#tx(async (c): Promise<TakeOver> => {
+    return inTransaction(this.#pool, async (c): Promise<TakeOver> => {
       // Serialises takeovers of one call; the record's outcome is read under the same lock.
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`callbridge.call.${callSid}`]);
       const rec = await c.query('SELECT outcome FROM calls WHERE call_sid = $1', [callSid]);
