@@ -187,11 +187,6 @@ export class FlowSession implements DispatchSession {
   }
 
   /**
-   * Moves to `stage`: the current stage's onExit, the stage change, the new stage's instructions,
-   * its onEnter. Going to the current stage does nothing; an unknown stage throws (the loader and
-   * go_to_stage's argument check make that a programming error).
-   */
-  /**
    * A call moved here from another instance (src/call/migration.ts): it is already in `stage` and
    * started, so `start()` runs no onEnter again. False (and no change) when the flow has no such stage.
    */
@@ -203,6 +198,11 @@ export class FlowSession implements DispatchSession {
     return true;
   }
 
+  /**
+   * Moves to `stage`: the current stage's onExit, the stage change, the new stage's instructions,
+   * its onEnter. Going to the current stage does nothing; an unknown stage throws (the loader and
+   * go_to_stage's argument check make that a programming error).
+   */
   goTo(stage: string, reason: string): FlowStep {
     const target = this.#find(stage);
     if (target === this.#stage) return empty();
