@@ -7,8 +7,8 @@
  * - The flow: a base URL ending in `/emulator/flows/{flow}` (emulatorRestBaseForFlow) picks the
  *   flow's scenario as `?flow=` does for Live; without it the scenario is chosen like a Live
  *   session's (by system instruction, by model, else the default).
- * - Transcription requests (no tools, a system instruction about transcribing, one audio part,
- *   src/cascade/transcriber.ts) are answered with the scenario's `heard:` line for that audio,
+ * - Transcription requests (no tools, a system instruction beginning with TRANSCRIBE_MARKER, an
+ *   audio part: src/cascade/transcriber.ts) are answered with the scenario's `heard:` line for that audio,
  *   learnt from the answer request that carries the same audio (they run in parallel: the
  *   transcription waits up to a second for it).
  * - Fixed, configurable delays (`timing`: first token, per token) let a bench measure the
@@ -16,6 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TRANSCRIBE_MARKER } from '../cascade/transcriber.js';
 import { replayAnswer, type CascadeAnswer, type RestContent } from './cascade-replay.js';
 import type { Scenario } from './scenario.js';
 
@@ -39,7 +40,6 @@ export interface StreamFault {
 /** The scenario for a request: by flow (from the path) or like a Live session. */
 export type ScenarioResolver = (flow: string | undefined, model: string, systemInstruction: string) => Promise<Scenario>;
 
-const TRANSCRIBE = /\btranscri(be|bes|ption)\b/i;
 const STATUS_NAMES: Record<number, string> = { 400: 'INVALID_ARGUMENT', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE' };
 
 /** The REST base URL (GEMINI_API_BASE_URL / TTS_BASE_URL) that routes requests to `flow`'s scenario. */
@@ -130,7 +130,7 @@ export class StreamGenerateEmulator {
     const tools = (request.tools ?? []).flatMap((t) => t.functionDeclarations ?? []);
     const audio = contents.flatMap((c) => c.parts).find((p) => p.inlineData?.data)?.inlineData?.data;
     let answer: Omit<CascadeAnswer, 'heard'>;
-    if (tools.length === 0 && TRANSCRIBE.test(system) && audio !== undefined) {
+    if (tools.length === 0 && system.startsWith(TRANSCRIBE_MARKER) && audio !== undefined) {
       answer = { text: await this.#heard.wait(audio, 1000), calls: [] };
     } else {
       const scenario = await this.#resolve(route.flow, route.model, system);

@@ -108,6 +108,12 @@ describe('emulator streamGenerateContent', () => {
     assert.equal(textOf(await transcription), 'I would like to book a cleaning.');
   });
 
+  it('answers a request without tools whose instruction only mentions transcription from the scenario', async () => {
+    const history: Content[] = [GREET, { role: 'model', parts: [{ text: SCENARIO.greeting }] }, { role: 'user', parts: [audio(3)] }];
+    const system = 'You are the receptionist. Callers may ask for a transcription of the call.';
+    assert.equal(textOf(await ask(history, { system, tools: false })), 'Let me check the calendar.');
+  });
+
   it('routes /emulator/flows/{flow} to the flow’s scenario', async () => {
     assert.equal(textOf(await ask([GREET], { base: emulatorRestBaseForFlow(emu.httpUrl, 'other') })), FLOW_SCENARIO.greeting);
   });
