@@ -131,7 +131,7 @@ export class OutboundAudio implements OutboundConverter {
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Little-endian PCM16 bytes of `samples` into `out` (a view of the bytes written). */
-function pcm16Bytes(samples: Int16Array, out: Uint8Array): Uint8Array {
+export function pcm16Bytes(samples: Int16Array, out: Uint8Array): Uint8Array {
   if (LITTLE_ENDIAN) {
     out.set(new Uint8Array(samples.buffer, samples.byteOffset, samples.length * 2));
   } else {

@@ -10,7 +10,7 @@
  */
 import type { CallRecording } from '../transcripts/recording.js';
 import { bytesPerMs, outboundConverter, PHONE_SAMPLE_RATE_HZ, type OutboundConverter } from './audio-path.js';
-import { outbound8kConverter } from './outbound-8k.js';
+import { outbound8kConverter, type Outbound8kConverter } from './outbound-8k.js';
 import { PlayoutTracker, type PlayedOutcome } from './playout.js';
 import type { CallerTransport, Clock } from './ports.js';
 import type { Utterances } from './utterances.js';
@@ -38,7 +38,7 @@ export class BotOutput {
   readonly #d: BotOutputDeps;
   readonly #outbound: OutboundConverter;
   /** For 8 kHz agent audio (the cascade's phone-rate speech): made on first use. */
-  #outbound8k: OutboundConverter | undefined;
+  #outbound8k: Outbound8kConverter | undefined;
   /** Bytes of caller-format audio per ms (8 kHz μ-law: 8; the browser's wideband PCM16: 32). */
   readonly #bytesPerMs: number;
   readonly playout: PlayoutTracker;

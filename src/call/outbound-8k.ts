@@ -7,16 +7,21 @@
 import { encodeMulaw } from '../audio/mulaw.js';
 import { StreamingResampler } from '../audio/resampler.js';
 import { sameView } from '../audio/pcm.js';
-import { AGENT_INPUT_RATE_HZ, PHONE_FORMAT, PHONE_SAMPLE_RATE_HZ, isFormat, outboundConverter, type OutboundConverter } from './audio-path.js';
+import { CallbridgeError } from '../shared/errors.js';
+import { AGENT_INPUT_RATE_HZ, PHONE_FORMAT, PHONE_SAMPLE_RATE_HZ, WIDEBAND_FORMAT, isFormat, pcm16Bytes, type OutboundConverter } from './audio-path.js';
 import type { AudioFormat } from './ports.js';
 
+/** An outbound converter for 8 kHz agent audio. Prompts never take this path (they go through the call's own converter). */
+export type Outbound8kConverter = Omit<OutboundConverter, 'prompt'>;
+
 /** 8 kHz PCM16 → the caller's format, keeping the 8 kHz copy for the recording. */
-export function outbound8kConverter(format: AudioFormat): OutboundConverter {
+export function outbound8kConverter(format: AudioFormat): Outbound8kConverter {
   if (isFormat(format, PHONE_FORMAT)) return new Phone8k();
-  return new Upsampled8k(format);
+  if (isFormat(format, WIDEBAND_FORMAT)) return new Upsampled8k();
+  throw new CallbridgeError('CB_CONFIG_INVALID', `no outbound converter for ${format.encoding} at ${format.sampleRateHz} Hz`);
 }
 
-class Phone8k implements OutboundConverter {
+class Phone8k implements Outbound8kConverter {
   #mulaw = new Uint8Array(800);
   #view: Uint8Array | undefined;
   #last: Int16Array = new Int16Array(0);
@@ -34,35 +39,24 @@ class Phone8k implements OutboundConverter {
   }
 
   reset(): void {}
-
-  prompt(mulaw8k: Uint8Array): Uint8Array {
-    return mulaw8k.slice();
-  }
 }
 
 /** Wideband (16 kHz PCM16 bytes): 8 kHz → 24 kHz is not needed; 8 kHz → 16 kHz, then the wideband bytes. */
-class Upsampled8k implements OutboundConverter {
+class Upsampled8k implements Outbound8kConverter {
   readonly #to16k = new StreamingResampler(PHONE_SAMPLE_RATE_HZ, AGENT_INPUT_RATE_HZ);
-  readonly #bytes: OutboundConverter;
-  #bytesOut = new Uint8Array(3200);
-  /** #bytesOut as samples (same memory: little-endian machines, as in audio-path.ts). */
-  #samplesOut = new Int16Array(this.#bytesOut.buffer);
-  #view: Uint8Array | undefined;
+  #pcm16k = new Int16Array(1600);
+  #bytes = new Uint8Array(3200);
   #last: Int16Array = new Int16Array(0);
-
-  constructor(format: AudioFormat) {
-    this.#bytes = outboundConverter(format); // validates the format
-  }
 
   convert(pcm8k: Int16Array): Uint8Array {
     const due = this.#to16k.outputLength(pcm8k.length);
-    if (this.#samplesOut.length < due) {
-      this.#bytesOut = new Uint8Array(due * 2);
-      this.#samplesOut = new Int16Array(this.#bytesOut.buffer);
+    if (this.#pcm16k.length < due) {
+      this.#pcm16k = new Int16Array(due);
+      this.#bytes = new Uint8Array(due * 2);
     }
-    const n = this.#to16k.processInto(pcm8k, this.#samplesOut);
+    const n = this.#to16k.processInto(pcm8k, this.#pcm16k);
     this.#last = pcm8k;
-    return (this.#view = sameView(this.#view, this.#bytesOut, 0, n * 2));
+    return pcm16Bytes(this.#pcm16k.subarray(0, n), this.#bytes);
   }
 
   lastPcm8k(): Int16Array {
@@ -71,9 +65,5 @@ class Upsampled8k implements OutboundConverter {
 
   reset(): void {
     this.#to16k.reset();
-  }
-
-  prompt(mulaw8k: Uint8Array): Uint8Array {
-    return this.#bytes.prompt(mulaw8k);
   }
 }
