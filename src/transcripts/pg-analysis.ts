@@ -5,7 +5,8 @@
  * the call list's field filter.
  */
 import type pg from 'pg';
-import type { AnalysisFieldValue, AnalysisStore, CallAnalysis } from './after-call-store.js';
+import type { AnalysisStore, CallAnalysis } from './after-call-store.js';
+import { checkFieldName, fieldText } from './analysis-rows.js';
 import { inTransaction, pgText } from './pg-pool.js';
 
 export class PgAnalysisStore implements AnalysisStore {
@@ -50,17 +51,6 @@ export class PgAnalysisStore implements AnalysisStore {
   }
 }
 
-/** Field names a filter may name (the flow schema's rule). */
-const FIELD_NAME = /^[a-z][a-z0-9_]{0,39}$/;
-
-/** A field value as the filter compares it: lowercased trimmed text, a number's shortest form, true/false/null (as SQLite's). */
-export function fieldText(value: AnalysisFieldValue | string): string {
-  if (value === null) return 'null';
-  if (typeof value === 'boolean' || typeof value === 'number') return String(value);
-  const text = value.trim().toLowerCase();
-  return /^-?\d+(\.\d+)?$/.test(text) ? String(Number(text)) : text;
-}
-
 /**
  * The call list's analysis clauses (pg-store.ts): `followUp: 'true'` (the rules' flag or the
  * analysis's verdict) and `fields` (each declared field equal to a value given as text).
@@ -74,7 +64,7 @@ export function pgAnalysisFilter(
     where.push('(c.follow_up IS NOT NULL OR c.call_sid IN (SELECT a.call_sid FROM call_analysis a WHERE a.follow_up = 1))');
   }
   for (const [name, value] of Object.entries(query.fields ?? {})) {
-    if (!FIELD_NAME.test(name)) throw new Error(`not a field name: ${name}`);
+    checkFieldName(name);
     where.push(`c.call_sid IN (SELECT f.call_sid FROM call_analysis_fields f WHERE f.name = ${$(name)} AND f.value = ${$(fieldText(value))})`);
   }
   return where;

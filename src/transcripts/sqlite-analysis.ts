@@ -5,7 +5,8 @@
  */
 import type Database from 'better-sqlite3';
 import { statementCache } from './sqlite-statements.js';
-import type { AnalysisFieldValue, AnalysisStore, CallAnalysis } from './after-call-store.js';
+import type { AnalysisStore, CallAnalysis } from './after-call-store.js';
+import { checkFieldName, fieldText } from './analysis-rows.js';
 
 export class SqliteAnalysisStore implements AnalysisStore {
   private readonly stmt = statementCache(() => this.db);
@@ -58,17 +59,6 @@ export class SqliteAnalysisStore implements AnalysisStore {
   }
 }
 
-/** Field names a filter may name (the flow schema's rule, so the JSON path is safe to build). */
-const FIELD_NAME = /^[a-z][a-z0-9_]{0,39}$/;
-
-/** A field value as the filter compares it: lowercased trimmed text, a number's shortest form, true/false/null. */
-export function fieldText(value: AnalysisFieldValue | string): string {
-  if (value === null) return 'null';
-  if (typeof value === 'boolean' || typeof value === 'number') return String(value);
-  const text = value.trim().toLowerCase();
-  return /^-?\d+(\.\d+)?$/.test(text) ? String(Number(text)) : text;
-}
-
 /**
  * The call list's analysis clauses (sqlite-store.ts `listFilter`): `followUp: 'true'` (the rules'
  * flag or the analysis's verdict) and `fields` (each declared field equal to a value given as
@@ -88,7 +78,7 @@ export function analysisFilter(
     page.push(`(c.follow_up IS NOT NULL OR +c.call_sid IN (${flagged}))`);
   }
   Object.entries(query.fields ?? {}).forEach(([name, value], i) => {
-    if (!FIELD_NAME.test(name)) throw new Error(`not a field name: ${name}`);
+    checkFieldName(name);
     params[`fname${i}`] = name;
     params[`fvalue${i}`] = fieldText(value);
     const set = `SELECT f.call_sid FROM call_analysis_fields f WHERE f.name = @fname${i} AND f.value = @fvalue${i}`;
