@@ -167,7 +167,7 @@ function sendAudioText(): () => void {
   let view: Int16Array | undefined;
   let bytes: Buffer | undefined;
   return () => {
-    if (speech.pcm16k !== view || bytes === undefined) bytes = pcm16ToBytes((view = speech.pcm16k));
+    if (speech.pcm16k !== view || bytes?.buffer !== speech.pcm16k.buffer) bytes = pcm16ToBytes((view = speech.pcm16k));
     sink += (GEMINI_AUDIO_PREFIX + bytes.toString('base64') + '"}}}').length;
   };
 }

@@ -258,7 +258,9 @@ export class GeminiLiveSession extends TypedEmitter<SessionEvents> {
   sendAudio(pcm16k: Int16Array): void {
     if (this.#state !== 'open') return;
     if (this.#tools.blockingPending) return this.#hold.push(pcm16k);
-    if (pcm16k !== this.#audioIn || this.#audioBytes === undefined) {
+    // The bytes are reused while the caller passes the same reused view: they are that view's own
+    // memory (little-endian hosts); a copy (big-endian) is made again for every frame.
+    if (pcm16k !== this.#audioIn || this.#audioBytes?.buffer !== pcm16k.buffer) {
       this.#audioIn = pcm16k;
       this.#audioBytes = pcm16ToBytes(pcm16k);
     }
