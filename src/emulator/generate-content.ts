@@ -8,6 +8,7 @@
  * `inject()`, or over HTTP with `POST /emulator/generate-faults {"faults":[{"status":429}]}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody, sendError, sendFault } from './http-util.js';
 
 export const GENERATE_PATH = /^\/+v1beta\/models\/([^/:]+):generateContent$/;
 
@@ -17,7 +18,6 @@ export interface GenerateFault {
   retryDelay?: string;
 }
 
-const STATUS_NAMES: Record<number, string> = { 400: 'INVALID_ARGUMENT', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE' };
 const TOP_LEVEL = new Set(['contents', 'systemInstruction', 'generationConfig', 'safetySettings', 'tools', 'toolConfig', 'cachedContent']);
 
 export class GenerateContentEmulator {
@@ -36,7 +36,7 @@ export class GenerateContentEmulator {
     if (!authorized) return sendError(res, 403, 'Method doesn\'t allow unregistered callers. Please use an API key.');
     if (!/^gemini-[a-z0-9.-]+$/.test(model)) return sendError(res, 404, `models/${model} is not found for API version v1beta, or is not supported for generateContent.`);
     const fault = this.faults.shift();
-    if (fault) return sendFault(res, fault);
+    if (fault) return sendFault(res, fault.status, fault.retryDelay);
     let request: unknown;
     try {
       request = JSON.parse(body);
@@ -62,29 +62,6 @@ export class GenerateContentEmulator {
 interface RequestShape {
   contents?: Array<{ role?: string; parts: Array<{ text?: string }> }>;
   generationConfig?: { responseMimeType?: string; responseJsonSchema?: Schema; responseSchema?: unknown };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function sendError(res: ServerResponse, code: number, message: string, details?: unknown[]): void {
-  res.writeHead(code, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error: { code, message, status: STATUS_NAMES[code] ?? 'UNKNOWN', ...(details ? { details } : {}) } }));
-}
-
-function sendFault(res: ServerResponse, fault: GenerateFault): void {
-  if (fault.status === 429) {
-    return sendError(res, 429, 'You exceeded your current quota (emulated).', [
-      { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: fault.retryDelay ?? '1s' },
-    ]);
-  }
-  sendError(res, fault.status, fault.status === 503 ? 'The model is overloaded. Please try again later. (emulated)' : 'An internal error has occurred. (emulated)');
 }
 
 /** What the real endpoint would refuse with 400 INVALID_ARGUMENT, or undefined. */

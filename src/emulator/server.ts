@@ -24,6 +24,7 @@ import { SpeechSynth, espeakModuleUrl } from './tts.js';
 import { GenerateContentEmulator, GENERATE_PATH, type GenerateFault } from './generate-content.js';
 import { StreamGenerateEmulator, STREAM_GENERATE_PATH, type StreamFault } from './stream-generate.js';
 import { TtsEmulator, GEMINI_TTS_PATH, SYNTHESIZE_PATH } from './tts-endpoint.js';
+import { readBody } from './http-util.js';
 
 /** `/ws/google.ai.generativelanguage.{v1beta|v1alpha}.GenerativeService.BidiGenerateContent` */
 const PATH_PATTERN = /^\/ws\/google\.ai\.generativelanguage\.(v1beta|v1alpha)\.GenerativeService\.BidiGenerateContent$/;
@@ -262,22 +263,13 @@ class EmulatorServer extends EventEmitter implements Emulator {
       if (!res.headersSent) res.writeHead(500).end();
     };
     if (url.pathname === '/emulator/generate-faults') {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-        try {
-          const faults = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { faults: GenerateFault[] }).faults;
-          this.generate.inject(faults);
-          res.writeHead(204).end();
-        } catch (err) {
-          fail(err);
-        }
-      });
+      readBody(req).then((text) => {
+        this.generate.inject((JSON.parse(text) as { faults: GenerateFault[] }).faults);
+        res.writeHead(204).end();
+      }).catch(fail);
       return;
     }
-    const header = req.headers['x-goog-api-key'];
-    const key = url.searchParams.get('key') ?? (Array.isArray(header) ? header[0] : header);
-    const authorized = keyAccepted(this.#ctx.options.requireApiKey, key ?? undefined);
-    this.generate.handle(req, res, decodeURIComponent(GENERATE_PATH.exec(url.pathname)![1]!), authorized).catch(fail);
+    this.generate.handle(req, res, decodeURIComponent(GENERATE_PATH.exec(url.pathname)![1]!), this.#authorized(req, url.searchParams)).catch(fail);
   }
 
   /** The cascade's REST endpoints (stream-generate.ts, tts-endpoint.ts) and their knobs for out-of-process runs. */
@@ -289,27 +281,27 @@ class EmulatorServer extends EventEmitter implements Emulator {
     };
     if (url.pathname === '/emulator/cascade') {
       // {"timing": {firstTokenMs, perTokenMs, ttsFirstByteMs}, "faults": [{status}], "ttsFaults": [503]}
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { timing?: Record<string, number>; faults?: StreamFault[]; ttsFaults?: Array<429 | 500 | 503> };
-          Object.assign(this.streamGenerate.timing, body.timing ?? {});
-          this.streamGenerate.inject(body.faults ?? []);
-          this.synthesize.inject(body.ttsFaults ?? []);
-          res.writeHead(204).end();
-        } catch (err) {
-          fail(err);
-        }
-      });
+      readBody(req).then((text) => {
+        const body = JSON.parse(text) as { timing?: Record<string, number>; faults?: StreamFault[]; ttsFaults?: Array<429 | 500 | 503> };
+        Object.assign(this.streamGenerate.timing, body.timing ?? {});
+        this.streamGenerate.inject(body.faults ?? []);
+        this.synthesize.inject(body.ttsFaults ?? []);
+        res.writeHead(204).end();
+      }).catch(fail);
       return;
     }
-    const header = req.headers['x-goog-api-key'];
-    const key = url.searchParams.get('key') ?? (Array.isArray(header) ? header[0] : header);
-    const authorized = keyAccepted(this.#ctx.options.requireApiKey, key ?? undefined);
+    const authorized = this.#authorized(req, url.searchParams);
     const m = STREAM_GENERATE_PATH.exec(url.pathname);
     if (GEMINI_TTS_PATH.test(url.pathname)) return void this.synthesize.handleGemini(req, res, authorized).catch(fail);
     if (!m) return void this.synthesize.handle(req, res, authorized).catch(fail);
     this.streamGenerate.handle(req, res, { flow: m[1], model: decodeURIComponent(m[2]!) }, authorized).catch(fail);
+  }
+
+  /** Whether the request's API key (`?key=`, else the x-goog-api-key header) is accepted. */
+  #authorized(req: IncomingMessage, query: URLSearchParams): boolean {
+    const header = req.headers['x-goog-api-key'];
+    const key = query.get('key') ?? (Array.isArray(header) ? header[0] : header);
+    return keyAccepted(this.#ctx.options.requireApiKey, key ?? undefined);
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -324,9 +316,7 @@ class EmulatorServer extends EventEmitter implements Emulator {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
     }
-    const header = req.headers['x-goog-api-key'];
-    const key = query.get('key') ?? (Array.isArray(header) ? header[0] : header);
-    const authorized = keyAccepted(this.#ctx.options.requireApiKey, key ?? undefined);
+    const authorized = this.#authorized(req, query);
     const flow = query.get('flow');
     const resolveFlow = this.#ctx.options.scenarioForFlow;
     if (flow && resolveFlow && authorized) {

@@ -17,6 +17,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRANSCRIBE_MARKER } from '../cascade/transcriber.js';
+import type { GenerateFault } from './generate-content.js';
+import { readBody, sendError, sendFault } from './http-util.js';
 import { replayAnswer, type CascadeAnswer, type RestContent } from './cascade-replay.js';
 import type { Scenario } from './scenario.js';
 
@@ -31,16 +33,12 @@ export interface CascadeTiming {
   ttsFirstByteMs: number;
 }
 
-export interface StreamFault {
-  /** An HTTP error, or `broken`: a malformed event after the first word. */
-  status: 429 | 500 | 503 | 'broken';
-  retryDelay?: string;
-}
+/** An HTTP error, or `broken`: a malformed event after the first word. */
+export type StreamFault = GenerateFault | { status: 'broken' };
 
 /** The scenario for a request: by flow (from the path) or like a Live session. */
 export type ScenarioResolver = (flow: string | undefined, model: string, systemInstruction: string) => Promise<Scenario>;
 
-const STATUS_NAMES: Record<number, string> = { 400: 'INVALID_ARGUMENT', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE' };
 
 /** The REST base URL (GEMINI_API_BASE_URL / TTS_BASE_URL) that routes requests to `flow`'s scenario. */
 export function emulatorRestBaseForFlow(httpUrl: string, flow: string): string {
@@ -193,25 +191,4 @@ function problemOf(r: unknown): string | undefined {
     if (c.role !== undefined && c.role !== 'user' && c.role !== 'model') return `* GenerateContentRequest.contents.role: Please use a valid role: user, model.`;
   }
   return undefined;
-}
-
-export function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-export function sendError(res: ServerResponse, code: number, message: string, details?: unknown[]): void {
-  res.writeHead(code, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error: { code, message, status: STATUS_NAMES[code] ?? 'UNKNOWN', ...(details ? { details } : {}) } }));
-}
-
-export function sendFault(res: ServerResponse, status: 429 | 500 | 503, retryDelay?: string): void {
-  if (status === 429) {
-    return sendError(res, 429, 'You exceeded your current quota (emulated).', [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: retryDelay ?? '1s' }]);
-  }
-  sendError(res, status, status === 503 ? 'The model is overloaded. Please try again later. (emulated)' : 'An internal error has occurred. (emulated)');
 }

@@ -13,7 +13,8 @@ import { encodeMulaw } from '../audio/mulaw.js';
 import { resampleWhole } from '../audio/resampler.js';
 import { pcm16ToBytes } from '../audio/pcm.js';
 import { encodeWav } from '../audio/wav.js';
-import { readBody, sendError, sendFault, type CascadeTiming } from './stream-generate.js';
+import { readBody, sendError, sendFault } from './http-util.js';
+import type { CascadeTiming } from './stream-generate.js';
 import { espeakVoiceFor, OUTPUT_RATE_HZ, type SpeechSynth } from './tts.js';
 
 /** Gemini TTS: `generateContent` on a `…-tts` model with responseModalities AUDIO. */
@@ -71,17 +72,8 @@ export class TtsEmulator {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, authorized: boolean): Promise<void> {
-    this.requests++;
-    const body = await readBody(req);
-    if (!authorized) return sendError(res, 403, 'The request is missing a valid API key.');
-    const fault = this.#faults.shift();
-    if (fault) return sendFault(res, fault);
-    let r: SynthesizeRequest;
-    try {
-      r = JSON.parse(body) as SynthesizeRequest;
-    } catch {
-      return sendError(res, 400, 'Invalid JSON payload received.');
-    }
+    const r = await this.#open<SynthesizeRequest>(req, res, authorized, 'The request is missing a valid API key.');
+    if (r === undefined) return;
     const text = typeof r.input?.text === 'string' ? r.input.text : typeof r.input?.ssml === 'string' ? r.input.ssml.replace(/<[^>]*>/g, ' ') : undefined;
     if (text === undefined || text.trim() === '') return sendError(res, 400, 'Either `input.text` or `input.ssml` needs to be set.');
     if (typeof r.voice?.languageCode !== 'string') return sendError(res, 400, 'Voice `language_code` is required.');
@@ -100,17 +92,8 @@ export class TtsEmulator {
 
   /** Gemini TTS: the text of the request's contents in the prebuilt voice, PCM16 at 24 kHz. */
   async handleGemini(req: IncomingMessage, res: ServerResponse, authorized: boolean): Promise<void> {
-    this.requests++;
-    const body = await readBody(req);
-    if (!authorized) return sendError(res, 403, 'Method doesn\'t allow unregistered callers. Please use an API key.');
-    const fault = this.#faults.shift();
-    if (fault) return sendFault(res, fault);
-    let r: GeminiTtsRequest;
-    try {
-      r = JSON.parse(body) as GeminiTtsRequest;
-    } catch {
-      return sendError(res, 400, 'Invalid JSON payload received.');
-    }
+    const r = await this.#open<GeminiTtsRequest>(req, res, authorized, 'Method doesn\'t allow unregistered callers. Please use an API key.');
+    if (r === undefined) return;
     const text = (r.contents ?? []).flatMap((c) => c.parts ?? []).map((p) => p.text ?? '').join(' ').trim();
     if (text === '') return sendError(res, 400, '* GenerateContentRequest.contents: contents is not specified');
     if (!r.generationConfig?.responseModalities?.includes('AUDIO')) return sendError(res, 400, 'The requested combination of response modalities (TEXT) is not supported by the model.');
@@ -122,6 +105,23 @@ export class TtsEmulator {
     res.end(JSON.stringify({
       candidates: [{ content: { role: 'model', parts: [{ inlineData: { mimeType: `audio/L16;codec=pcm;rate=${OUTPUT_RATE_HZ}`, data: pcm16ToBytes(speech).toString('base64') } }] }, finishReason: 'STOP', index: 0 }],
     }));
+  }
+
+  /**
+   * Counts and reads a request; answers a refused key (403 with `refusal`), a queued fault or a
+   * body that is not JSON, and then gives undefined; else the parsed body.
+   */
+  async #open<T>(req: IncomingMessage, res: ServerResponse, authorized: boolean, refusal: string): Promise<T | undefined> {
+    this.requests++;
+    const body = await readBody(req);
+    if (!authorized) return void sendError(res, 403, refusal);
+    const fault = this.#faults.shift();
+    if (fault) return void sendFault(res, fault);
+    try {
+      return JSON.parse(body) as T;
+    } catch {
+      return void sendError(res, 400, 'Invalid JSON payload received.');
+    }
   }
 
   /** Holds the answer until `ttsFirstByteMs` after `started` (rendering counts towards it). */
