@@ -5,6 +5,20 @@
  * version intact. Never edit a shipped migration: append a new one.
  */
 import type Database from 'better-sqlite3';
+import type { AnalysisFieldValue } from './after-call-store.js';
+import { fieldText } from './analysis-rows.js';
+
+/**
+ * The SQL function migration 4 backfills `call_analysis_fields` with: fieldText of a `json_each`
+ * row's (type, value), so the backfilled rows are exactly what putAnalysis writes.
+ */
+const FIELD_TEXT_FN = 'callbridge_field_text';
+
+function jsonFieldText(type: string, value: unknown): string {
+  const parsed: AnalysisFieldValue =
+    type === 'null' ? null : type === 'true' ? true : type === 'false' ? false : type === 'integer' || type === 'real' ? Number(value) : String(value);
+  return fieldText(parsed);
+}
 
 export const MIGRATIONS: readonly string[] = [
   // 1: calls, events, full-text index over what was said.
@@ -90,16 +104,7 @@ export const MIGRATIONS: readonly string[] = [
     analysed_at   INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL
   );
-  CREATE INDEX call_analysis_by_follow_up ON call_analysis (follow_up, call_sid);
-  -- The declared fields of ok analyses, one row each, for the list's field.<name>=<value> filter
-  -- (value as text: lowercased text, a number's shortest form, true/false/null).
-  CREATE TABLE call_analysis_fields (
-    name     TEXT NOT NULL,
-    value    TEXT NOT NULL,
-    call_sid TEXT NOT NULL,
-    PRIMARY KEY (name, value, call_sid)
-  ) WITHOUT ROWID;
-  CREATE INDEX call_analysis_fields_by_call ON call_analysis_fields (call_sid);
+  CREATE INDEX call_analysis_by_follow_up ON call_analysis (follow_up);
 
   -- Notifications (src/transcripts/sqlite-deliveries.ts): one row per call x event x endpoint,
   -- its body stored once and re-sent identical; every attempt logged. Removed with the call.
@@ -156,6 +161,25 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX calls_dashboard ON calls (flow, started_at, duration_ms, outcome, follow_up, call_sid);
   CREATE INDEX call_analysis_dashboard ON call_analysis (call_sid, status, follow_up);
   `,
+  // 4: the declared fields of ok analyses, one row each, for the list's field.<name>=<value> filter
+  // (value as text: lowercased text, a number's shortest form, true/false/null; fieldText in
+  // analysis-rows.ts), backfilled from the analyses already stored; the follow-up index also
+  // carries call_sid, so the filter reads the flagged calls from the index alone.
+  `
+  CREATE TABLE call_analysis_fields (
+    name     TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    call_sid TEXT NOT NULL,
+    PRIMARY KEY (name, value, call_sid)
+  ) WITHOUT ROWID;
+  CREATE INDEX call_analysis_fields_by_call ON call_analysis_fields (call_sid);
+  INSERT OR IGNORE INTO call_analysis_fields (name, value, call_sid)
+    SELECT f.key, ${FIELD_TEXT_FN}(f.type, f.value), a.call_sid
+    FROM call_analysis a, json_each(a.analysis_json, '$.fields') f
+    WHERE a.status = 'ok';
+  DROP INDEX call_analysis_by_follow_up;
+  CREATE INDEX call_analysis_by_follow_up ON call_analysis (follow_up, call_sid);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -173,6 +197,7 @@ export function migrate(db: Database.Database): number[] {
       `the call database is at schema version ${current}, newer than this callbridge (${SCHEMA_VERSION}); upgrade callbridge`,
     );
   }
+  db.function(FIELD_TEXT_FN, { deterministic: true }, jsonFieldText);
   for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
     const sql = MIGRATIONS[version - 1]!;
     // IMMEDIATE takes the write lock first; re-check so two processes opening at once cannot both
