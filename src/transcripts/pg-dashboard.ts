@@ -7,8 +7,8 @@
  */
 import type pg from 'pg';
 import type { DashboardStore, FigureQuery, FollowUpItem, FollowUpMark, FollowUpQuery, WindowFigures } from './dashboard-store.js';
-import type { CallOutcome, FollowUp } from './types.js';
-import { windowFigures, type CountRow, type NamedRow } from './dashboard-rows.js';
+import type { FollowUp } from './types.js';
+import { followUpItem, windowFigures, type CountRow, type FollowUpRow, type NamedRow } from './dashboard-rows.js';
 import { inTransaction, params, pgText } from './pg-pool.js';
 
 /** The calls of one flow in each window: columns k (window key) + the calls row. $1 keys, $2 starts, $3 ends, $4 flow. */
@@ -75,13 +75,6 @@ const FOLLOW_UP_FROM = `
   LEFT JOIN call_analysis a ON a.call_sid = c.call_sid
   LEFT JOIN follow_up_done d ON d.call_sid = c.call_sid`;
 
-interface FollowUpRow {
-  call_sid: string; flow: string | null; started_at: number; duration_ms: number | null; from_number: string; outcome: string;
-  record_follow_up: FollowUp | null; analysis_status: string | null; analysis_follow_up: number | null;
-  follow_up_reason: string | null; summary: string | null; intent: string | null;
-  done_by: string | null; done_via: string | null; client: string | null; done_at: number | null;
-}
-
 const READ_ONLY = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
 
 export class PgDashboardStore implements DashboardStore {
@@ -119,11 +112,11 @@ export class PgDashboardStore implements DashboardStore {
       this.pool,
       async (db) => ({
         total: (await db.query<{ n: number }>(`SELECT count(*) AS n ${filter}`, countArgs)).rows[0]?.n ?? 0,
-        rows: (await db.query<FollowUpRow>(`SELECT ${FOLLOW_UP_COLUMNS} ${filter} ORDER BY c.started_at DESC, c.call_sid DESC LIMIT ${limit}`, p.list)).rows,
+        rows: (await db.query<FollowUpRow<FollowUp | null>>(`SELECT ${FOLLOW_UP_COLUMNS} ${filter} ORDER BY c.started_at DESC, c.call_sid DESC LIMIT ${limit}`, p.list)).rows,
       }),
       READ_ONLY,
     );
-    return { total, items: rows.map(followUpItem) };
+    return { total, items: rows.map((r) => followUpItem(r, r.record_follow_up)) };
   }
 
   async medianDurationMs(flow: string | null, startMs: number, endMs: number): Promise<number | null> {
@@ -165,21 +158,4 @@ export class PgDashboardStore implements DashboardStore {
     ).rows[0];
     return row ? { by: row.done_by, via: row.done_via, client: row.client, atMs: row.done_at } : undefined;
   }
-}
-
-function followUpItem(r: FollowUpRow): FollowUpItem {
-  const analysed = r.analysis_status === 'ok';
-  return {
-    callSid: r.call_sid,
-    flow: r.flow,
-    startedAt: r.started_at,
-    durationMs: r.duration_ms,
-    from: r.from_number,
-    outcome: r.outcome as CallOutcome,
-    followUp: r.record_follow_up,
-    analysis: analysed
-      ? { followUp: r.analysis_follow_up === 1, followUpReason: r.follow_up_reason, summary: r.summary ?? '', intent: r.intent ?? '' }
-      : null,
-    done: r.done_at === null ? null : { by: r.done_by ?? '', via: r.done_via ?? '', client: r.client ?? '', atMs: r.done_at },
-  };
 }

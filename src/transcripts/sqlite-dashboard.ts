@@ -19,8 +19,8 @@ import type {
   FollowUpQuery,
   WindowFigures,
 } from './dashboard-store.js';
-import type { CallOutcome, FollowUp } from './types.js';
-import { windowFigures, type CountRow, type NamedRow } from './dashboard-rows.js';
+import type { FollowUp } from './types.js';
+import { followUpItem, windowFigures, type CountRow, type FollowUpRow, type NamedRow } from './dashboard-rows.js';
 
 /** The calls of one flow in each window: columns k (window key) + the calls row. */
 const WINDOWED = `
@@ -101,13 +101,6 @@ const FOLLOW_UP_FROM = `
   LEFT JOIN call_analysis a ON a.call_sid = c.call_sid
   LEFT JOIN follow_up_done d ON d.call_sid = c.call_sid`;
 
-interface FollowUpRow {
-  call_sid: string; flow: string | null; started_at: number; duration_ms: number | null; from_number: string; outcome: string;
-  record_follow_up: string | null; analysis_status: string | null; analysis_follow_up: number | null;
-  follow_up_reason: string | null; summary: string | null; intent: string | null;
-  done_by: string | null; done_via: string | null; client: string | null; done_at: number | null;
-}
-
 export class SqliteDashboardStore implements DashboardStore {
   readonly #db: Database.Database;
   readonly #stmt = statementCache(() => this.#db);
@@ -152,10 +145,10 @@ export class SqliteDashboardStore implements DashboardStore {
     const filter = `${FOLLOW_UP_FROM} WHERE ${where.join(' AND ')}`;
     const read = this.#db.transaction(() => ({
       total: (this.#stmt(`SELECT count(*) AS n ${filter}`).get(params) as { n: number }).n,
-      rows: this.#stmt(`SELECT ${FOLLOW_UP_COLUMNS} ${filter} ORDER BY c.started_at DESC, c.call_sid DESC LIMIT @limit`).all(params) as FollowUpRow[],
+      rows: this.#stmt(`SELECT ${FOLLOW_UP_COLUMNS} ${filter} ORDER BY c.started_at DESC, c.call_sid DESC LIMIT @limit`).all(params) as FollowUpRow<string | null>[],
     }));
     const { total, rows } = read();
-    return { total, items: rows.map(followUpItem) };
+    return { total, items: rows.map((r) => followUpItem(r, r.record_follow_up === null ? null : (JSON.parse(r.record_follow_up) as FollowUp))) };
   }
 
   async medianDurationMs(flow: string | null, startMs: number, endMs: number): Promise<number | null> {
@@ -188,21 +181,4 @@ export class SqliteDashboardStore implements DashboardStore {
       | undefined;
     return row ? { by: row.done_by, via: row.done_via, client: row.client, atMs: row.done_at } : undefined;
   }
-}
-
-function followUpItem(r: FollowUpRow): FollowUpItem {
-  const analysed = r.analysis_status === 'ok';
-  return {
-    callSid: r.call_sid,
-    flow: r.flow,
-    startedAt: r.started_at,
-    durationMs: r.duration_ms,
-    from: r.from_number,
-    outcome: r.outcome as CallOutcome,
-    followUp: r.record_follow_up === null ? null : (JSON.parse(r.record_follow_up) as FollowUp),
-    analysis: analysed
-      ? { followUp: r.analysis_follow_up === 1, followUpReason: r.follow_up_reason, summary: r.summary ?? '', intent: r.intent ?? '' }
-      : null,
-    done: r.done_at === null ? null : { by: r.done_by ?? '', via: r.done_via ?? '', client: r.client ?? '', atMs: r.done_at },
-  };
 }
