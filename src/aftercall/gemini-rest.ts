@@ -64,7 +64,7 @@ export async function generateContent(options: GeminiRestOptions, request: Gener
   return readAnswer(body);
 }
 
-function errorMessage(err: unknown): string {
+export function errorMessage(err: unknown): string {
   if (err instanceof Error) {
     const cause = (err as { cause?: unknown }).cause;
     return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;

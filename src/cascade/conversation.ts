@@ -9,17 +9,12 @@
  * pay for the same audio again. Consecutive parts of one role are merged into one turn (Gemini
  * wants alternating roles).
  */
-import type { Content, FunctionCallPart, FunctionResponsePart, Part } from './types.js';
+import { pcm16ToBytes } from '../audio/pcm.js';
+import { INPUT_AUDIO_MIME } from '../gemini/protocol.js';
+import type { Content, FunctionCall, FunctionResponsePart, Part } from './types.js';
 
 /** Bound on the history kept (turns): the oldest go first, the system instruction stays. */
 const MAX_TURNS = 200;
-
-/** PCM16 samples as little-endian bytes, base64 (every machine Node runs on is little-endian). */
-export function pcmBase64(samples: Int16Array): string {
-  return Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).toString('base64');
-}
-
-export const CALLER_AUDIO_MIME = 'audio/pcm;rate=16000';
 
 export class Conversation {
   readonly #contents: Content[] = [];
@@ -48,7 +43,7 @@ export class Conversation {
 
   /** A caller turn as audio; returns the part, so its transcript can replace it later. */
   userAudio(pcm16k: Int16Array): Part {
-    const part: Part = { inlineData: { mimeType: CALLER_AUDIO_MIME, data: pcmBase64(pcm16k) } };
+    const part: Part = { inlineData: { mimeType: INPUT_AUDIO_MIME, data: pcm16ToBytes(pcm16k).toString('base64') } };
     this.#add('user', part);
     return part;
   }
@@ -61,7 +56,7 @@ export class Conversation {
     }
   }
 
-  modelFunctionCall(call: FunctionCallPart, thoughtSignature?: string): void {
+  modelFunctionCall(call: FunctionCall, thoughtSignature?: string): void {
     this.#add('model', { functionCall: call, ...(thoughtSignature ? { thoughtSignature } : {}) });
   }
 

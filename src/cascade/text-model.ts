@@ -9,7 +9,7 @@
  * (other 4xx), CB_CASCADE_MODEL_BAD_STREAM (malformed event, an error inside the stream, a blocked
  * or unfinished answer). Aborting the request's signal ends the iteration quietly.
  */
-import { classifyError, GOOGLE_API_BASE_URL } from '../aftercall/gemini-rest.js';
+import { classifyError, errorMessage, GOOGLE_API_BASE_URL } from '../aftercall/gemini-rest.js';
 import { CallbridgeError } from '../shared/errors.js';
 import { SseReader, type SseEvent } from './sse.js';
 import type { FunctionDeclaration, Part, TextChunk, TextModel, TextModelRequest } from './types.js';
@@ -82,7 +82,7 @@ export class GeminiTextModel implements TextModel {
           read = await reader.read();
         } catch (err) {
           if (req.signal.aborted) return;
-          const why = idle.fired ? `the answer stalled (nothing for ${idle.ms} ms)` : timeout.aborted ? 'the answer did not finish in time' : `the answer stream broke: ${messageOf(err)}`;
+          const why = idle.fired ? `the answer stalled (nothing for ${idle.ms} ms)` : timeout.aborted ? 'the answer did not finish in time' : `the answer stream broke: ${errorMessage(err)}`;
           throw unavailable(why, err);
         }
         const events = read.done ? state.sse.end() : state.sse.push(read.value);
@@ -110,7 +110,7 @@ export class GeminiTextModel implements TextModel {
       });
     } catch (err) {
       if (req.signal.aborted) return undefined;
-      throw unavailable(signal.aborted ? 'no answer in time (headers)' : `network error: ${messageOf(err)}`, err);
+      throw unavailable(signal.aborted ? 'no answer in time (headers)' : `network error: ${errorMessage(err)}`, err);
     }
     if (res.ok) return res;
     let body = '';
@@ -214,12 +214,4 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function unavailable(message: string, cause: unknown): CallbridgeError {
   return new CallbridgeError('CB_CASCADE_MODEL_UNAVAILABLE', message, { cause });
-}
-
-function messageOf(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
-  }
-  return String(err);
 }

@@ -12,7 +12,7 @@
  * voice, `Kore` (one word) a Gemini voice. Failures reject with CB_CASCADE_TTS_UNAVAILABLE (429,
  * 408, 5xx, timeout, network) or CB_CASCADE_TTS_REJECTED (other 4xx, no audio in the answer).
  */
-import { classifyError } from '../aftercall/gemini-rest.js';
+import { classifyError, generateContentUrl } from '../aftercall/gemini-rest.js';
 import { CallbridgeError } from '../shared/errors.js';
 import type { SpeechAudio, SpeechSynth } from './types.js';
 
@@ -72,8 +72,7 @@ export class GeminiSpeech implements SpeechSynth {
       contents: [{ role: 'user', parts: [{ text }] }],
       generationConfig: { responseModalities: ['AUDIO'], speechConfig: { voiceConfig: { prebuiltVoiceConfig: { voiceName: o.voice } } } },
     };
-    const url = `${trimSlash(this.#o.baseUrl)}/v1beta/models/${encodeURIComponent(model)}:generateContent`;
-    const json = (await postJson(this.#o, url, body, o.signal)) as { candidates?: Array<{ content?: { parts?: Array<{ inlineData?: { mimeType?: string; data?: string } }> } }> };
+    const json = (await postJson(this.#o, generateContentUrl(this.#o.baseUrl, model), body, o.signal)) as { candidates?: Array<{ content?: { parts?: Array<{ inlineData?: { mimeType?: string; data?: string } }> } }> };
     const data = json.candidates?.[0]?.content?.parts?.find((p) => p.inlineData?.data)?.inlineData;
     if (!data?.data) throw new CallbridgeError('CB_CASCADE_TTS_REJECTED', 'the Gemini TTS answer has no audio');
     const rate = Number(/rate=(\d+)/.exec(data.mimeType ?? '')?.[1] ?? 24000);

@@ -9,18 +9,14 @@
  * CallbridgeError (src/shared/errors.ts) with a CB_CASCADE_* code and its retryable flag.
  */
 
-/** Gemini REST `Blob`: base64 data with its MIME type (`audio/pcm;rate=16000` for a caller turn). */
-export interface InlineData {
-  mimeType: string;
-  /** base64 */
-  data: string;
-}
+import type { Blob, FunctionCall, FunctionDeclaration, Schema } from '../gemini/protocol.js';
 
-export interface FunctionCallPart {
-  id?: string;
-  name: string;
-  args?: Record<string, unknown>;
-}
+/**
+ * The REST pieces shared with Live (src/gemini/protocol.ts): `Blob` (base64 data with its MIME
+ * type, `audio/pcm;rate=16000` for a caller turn), `FunctionCall`, and the function declarations
+ * with their OpenAPI-subset `Schema` (a Live-only `behavior` field is accepted and not sent).
+ */
+export type { Blob, FunctionCall, FunctionDeclaration, Schema };
 
 export interface FunctionResponsePart {
   id?: string;
@@ -32,8 +28,8 @@ export interface FunctionResponsePart {
 /** One part of a REST `Content`. Exactly one of the fields is set. */
 export interface Part {
   text?: string;
-  inlineData?: InlineData;
-  functionCall?: FunctionCallPart;
+  inlineData?: Blob;
+  functionCall?: FunctionCall;
   functionResponse?: FunctionResponsePart;
   /** Set by the model on thought summaries; never spoken. */
   thought?: boolean;
@@ -48,26 +44,6 @@ export interface Part {
 export interface Content {
   role: 'user' | 'model';
   parts: Part[];
-}
-
-/** OpenAPI-subset schema of a function's parameters (as in src/gemini/protocol.ts). */
-export interface Schema {
-  type: string;
-  description?: string;
-  enum?: string[];
-  format?: string;
-  nullable?: boolean;
-  items?: Schema;
-  properties?: Record<string, Schema>;
-  required?: string[];
-}
-
-/** A function the model may call. A Live-only `behavior` field is accepted and not sent. */
-export interface FunctionDeclaration {
-  name: string;
-  description?: string;
-  parameters?: Schema;
-  behavior?: string;
 }
 
 /** One streamed piece of a text model's answer. */

@@ -8,7 +8,7 @@
 import { CascadeSession, type CascadeTiming } from '../../cascade/agent.js';
 import type { EndpointingOptions } from '../../cascade/endpointer.js';
 import { SentenceSplitter } from '../../cascade/sentences.js';
-import type { FunctionDeclaration, SpeechSynth, TextModel } from '../../cascade/types.js';
+import type { SpeechSynth, TextModel } from '../../cascade/types.js';
 import { cascadeServices, type CascadeEnv } from '../../cascade/endpoints.js';
 import { DEFAULT_CLOUD_VOICE } from '../../cascade/tts.js';
 import type { LiveConnect } from '../ports.js';
@@ -39,7 +39,7 @@ export function cascadeConnect(endpoint: CascadeEndpoint): LiveConnect {
     const session = new CascadeSession({
       model: config.model,
       systemInstruction: config.systemInstruction,
-      tools: config.tools as FunctionDeclaration[],
+      tools: config.tools,
       voice: endpoint.voice,
       textModel: endpoint.textModel,
       speech: endpoint.speech,
