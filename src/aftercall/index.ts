@@ -7,16 +7,7 @@
  */
 import type { Logger } from '../shared/log.js';
 import type { Flow } from '../flows/index.js';
-import {
-  SqliteAnalysisStore,
-  SqliteJobQueue,
-  type AnalysisStore,
-  type CallAnalysis,
-  type JobQueue,
-  type SqliteTranscriptStore,
-  type TranscriptStore,
-  type TranscriptWriter,
-} from '../transcripts/index.js';
+import type { AnalysisStore, CallAnalysis, JobQueue, TranscriptStore, TranscriptWriter } from '../transcripts/index.js';
 import { JobRunner } from './runner.js';
 import { analysisHandler, analysisKey, pendingAnalysis, type RetryLimits } from './analyse.js';
 import { DEFAULT_ANALYSIS_MODEL, GOOGLE_API_BASE_URL, type GeminiRestOptions } from './gemini-rest.js';
@@ -62,10 +53,10 @@ export interface AfterCallTestOptions {
 }
 
 export interface AfterCallOptions {
-  /** The call store; with any backend but SQLite, `queue` and `analyses` too (src/transcripts/open-store.ts). */
-  store: SqliteTranscriptStore | TranscriptStore;
-  queue?: JobQueue;
-  analyses?: AnalysisStore;
+  /** The call store, and the queue and analyses on the same database (openStore gives all three). */
+  store: TranscriptStore;
+  queue: JobQueue;
+  analyses: AnalysisStore;
   /** The flows serving now (a call's flow is looked up by name when its job runs). */
   flows: () => readonly Flow[];
   gemini: GeminiRestOptions;
@@ -94,8 +85,7 @@ export interface AfterCall {
 export function startAfterCall(options: AfterCallOptions): AfterCall {
   const { log } = options;
   const nowMs = options.nowMs ?? Date.now;
-  const queue = options.queue ?? new SqliteJobQueue(sqliteDatabase(options.store));
-  const analyses = options.analyses ?? new SqliteAnalysisStore(sqliteDatabase(options.store));
+  const { queue, analyses } = options;
   const runner = new JobRunner({ queue, log: log.child({ component: 'aftercall' }), nowMs, pollMs: options.pollMs ?? 1000 });
   const hooks: Array<(callSid: string) => Promise<void> | void> = [];
   runner.register(
@@ -148,10 +138,4 @@ export function startAfterCall(options: AfterCallOptions): AfterCall {
       await runner.stop();
     },
   };
-}
-
-/** The SQLite handle of a store given without its queue and analyses (only SQLite has one). */
-function sqliteDatabase(store: SqliteTranscriptStore | TranscriptStore): SqliteTranscriptStore['database'] {
-  if ('database' in store) return store.database;
-  throw new Error('startAfterCall: pass queue and analyses with a store that is not SQLite (openStore gives them)');
 }

@@ -7,8 +7,6 @@ import type { Env } from '../config/env.js';
 import type { Flow } from '../flows/schema.js';
 import type { Logger } from '../shared/log.js';
 import type { CallAnalysis, DeliveryLog, Job, JobKind, JobQueue } from '../transcripts/after-call-store.js';
-import { SqliteDeliveryLog } from '../transcripts/sqlite-deliveries.js';
-import type { SqliteTranscriptStore } from '../transcripts/sqlite-store.js';
 import type { TranscriptStore } from '../transcripts/store.js';
 import type { Next } from './deliver.js';
 import { Notifier, type NotifierOptions } from './notifier.js';
@@ -26,9 +24,9 @@ export interface AfterCallPort {
 
 export interface NotifyWiring {
   env: Env;
-  /** The call store; with any backend but SQLite, `deliveries` too (src/transcripts/open-store.ts). */
-  store: SqliteTranscriptStore | TranscriptStore;
-  deliveries?: DeliveryLog;
+  /** The call store, and the delivery log on the same database (openStore gives both). */
+  store: TranscriptStore;
+  deliveries: DeliveryLog;
   afterCall: AfterCallPort;
   /** The flows serving now (hot reload). */
   flows: () => readonly Flow[];
@@ -49,7 +47,7 @@ export function startNotifications(w: NotifyWiring): Notifier {
   const { env, log } = w;
   const production = env.NODE_ENV === 'production';
   const notifier = new Notifier({
-    deliveries: w.deliveries ?? new SqliteDeliveryLog(sqliteDatabase(w.store)),
+    deliveries: w.deliveries,
     queue: w.afterCall.queue,
     getCall: (sid) => w.store.getCall(sid),
     analysisOf: (sid) => w.afterCall.analysisOf(sid),
@@ -84,10 +82,4 @@ export function notifyProductionProblems(env: Env, flows: readonly Flow[]): stri
     }
   }
   return problems;
-}
-
-/** The SQLite handle of a store given without its delivery log (only SQLite has one). */
-function sqliteDatabase(store: SqliteTranscriptStore | TranscriptStore): SqliteTranscriptStore['database'] {
-  if ('database' in store) return store.database;
-  throw new Error('startNotifications: pass deliveries with a store that is not SQLite (openStore gives it)');
 }

@@ -12,6 +12,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { analyseCommand } from '../../src/aftercall/cli.js';
 import { startAfterCall } from '../../src/aftercall/index.js';
 import { openSqliteStore } from '../../src/transcripts/sqlite-store.js';
+import { sqliteStores } from '../../src/transcripts/open-store.js';
 import { SqliteAnalysisStore } from '../../src/transcripts/sqlite-analysis.js';
 import { createTranscriptWriter } from '../../src/transcripts/writer.js';
 import { silentLogger } from '../../src/shared/log.js';
@@ -73,7 +74,8 @@ describe('calls analyse (CLI)', () => {
     const serverStore = openSqliteStore({ dataDir });
     const analysis = AnalysisSetting.parse({ fields: { party_size: { type: 'number' } } });
     const flows = [{ name: 'bookings', persona: 'You take bookings.', analysis } as unknown as Flow];
-    const server = startAfterCall({ store: serverStore, flows: () => flows, gemini: { baseUrl: emulator.httpUrl, apiKey: 'k', model: 'gemini-3.7-flash' }, log: silentLogger(), pollMs: 50 });
+    const { jobs, analyses: serverAnalyses } = sqliteStores(serverStore);
+    const server = startAfterCall({ store: serverStore, queue: jobs, analyses: serverAnalyses, flows: () => flows, gemini: { baseUrl: emulator.httpUrl, apiKey: 'k', model: 'gemini-3.7-flash' }, log: silentLogger(), pollMs: 50 });
     try {
       assert.equal(await command({ callSids: [demoCallSid(1), demoCallSid(2)], serverWaitMs: 5000 }), 0);
       assert.match(lines.join('\n'), /a running callbridge server is analysing them/);

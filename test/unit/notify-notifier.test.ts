@@ -237,7 +237,7 @@ describe('notifier', () => {
       const runner = new JobRunner({ queue: parts.queue, log: silentLogger(), nowMs: () => now, pollMs: 3_600_000 });
       const env = loadEnv({ NOTIFY_SECRET: SECRET, ...vars });
       const afterCall = { queue: parts.queue, runner, analysisOf: async (sid: string) => analyses.get(sid), onAnalysisSettled: (h: (sid: string) => Promise<void>) => void hooks.push(h) };
-      const notifier = startNotifications({ env, store: parts.store, afterCall, flows: () => flows, log: silentLogger(), options: { nowMs: () => now } });
+      const notifier = startNotifications({ env, store: parts.store, deliveries: parts.log, afterCall, flows: () => flows, log: silentLogger(), options: { nowMs: () => now } });
       parts = { ...parts, runner, notifier };
       return { hooks, notifier };
     };
