@@ -8,7 +8,6 @@
  * app.ts listenHost) and 503 in production.
  */
 import cluster from 'node:cluster';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import type { Logger } from '../shared/log.js';
 import type { LiveListener } from '../transcripts/writer.js';
@@ -16,6 +15,7 @@ import { adminGuards, clientOf, throttleOf } from '../web/admin-guard.js';
 import { CallFeed } from './call-feed.js';
 import { CallbridgeMetrics, type MetricsSources } from './metrics.js';
 import { sampleRuntime, type RuntimeSampler } from './runtime.js';
+import { bearerToken, sameSecret } from '../shared/secrets.js';
 
 export { CallbridgeMetrics, METRIC_NAMES, type MetricsSources } from './metrics.js';
 export { CallFeed } from './call-feed.js';
@@ -42,15 +42,6 @@ export interface MountedMetrics {
   close(): void;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-/** Constant-time equality of two secrets of any length (compared as SHA-256 digests). */
-function sameToken(a: string, b: string): boolean {
-  return timingSafeEqual(digest(a), digest(b));
-}
-
 type Verdict = 'ok' | 'refuse' | 'missing' | 'wrong';
 
 function verdict(req: Request, o: MetricsOptions, isAdminSession: (req: Request) => boolean): Verdict {
@@ -58,11 +49,11 @@ function verdict(req: Request, o: MetricsOptions, isAdminSession: (req: Request)
   if (tokens.length === 0) return o.nodeEnv === 'production' ? 'refuse' : 'ok';
   const header = req.headers.authorization;
   if (header === undefined) return o.adminToken && isAdminSession(req) ? 'ok' : 'missing';
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (m === null) return 'wrong';
+  const given = bearerToken(header);
+  if (given === undefined) return 'wrong';
   // Every token is compared (no early exit), so timing does not tell which one matched.
   let ok = false;
-  for (const t of tokens) ok = sameToken(m[1]!, t) || ok;
+  for (const t of tokens) ok = sameSecret(given, t) || ok;
   return ok ? 'ok' : 'wrong';
 }
 

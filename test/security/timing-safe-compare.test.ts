@@ -5,7 +5,7 @@
  * length). The audit found this holding; this is its regression test: every such guess is
  * refused plainly (401, 'mismatch', false), never a 500 or a throw; and, since timing cannot be
  * asserted in a test, the source of each compare is checked to go through crypto.timingSafeEqual
- * (src/web/ui/auth.ts, src/twilio/stream-token.ts; src/twilio/signature.ts through
+ * (src/web/ui/auth.ts and src/metrics/index.ts through src/shared/secrets.ts, src/twilio/stream-token.ts; src/twilio/signature.ts through
  * twilio.validateRequest, whose compare is timingSafeEqual).
  */
 import { describe, it } from 'node:test';
@@ -113,7 +113,10 @@ describe('security: wrong secrets of any length are refused plainly', () => {
 describe('security: the compares are constant-time (source check)', () => {
   it('src/web/ui/auth.ts compares the token and the session MAC with timingSafeEqual only', () => {
     const auth = src('src/web/ui/auth.ts');
-    assert.match(bodyOf(auth, 'function sameSecret\\('), /timingSafeEqual\(digest\(a\), digest\(b\)\)/);
+    assert.match(bodyOf(src('src/shared/secrets.ts'), 'function sameSecret\\('), /timingSafeEqual\(digest\(a\), digest\(b\)\)/);
+    assert.match(auth, /import \{[^}]*\bsameSecret\b[^}]*\} from '\.\.\/\.\.\/shared\/secrets\.js'/);
+    // The metrics endpoint compares its tokens the same way.
+    assert.match(bodyOf(src('src/metrics/index.ts'), 'function verdict\\('), /sameSecret\(/);
     for (const method of ['isAuthorized\\(req: Request\\)', 'identify\\(req', 'checkToken\\(candidate: string\\)']) {
       assert.match(bodyOf(auth, `\\n  ${method}`), /sameSecret\(/, method);
     }

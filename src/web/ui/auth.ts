@@ -12,7 +12,8 @@
  * Comparisons are constant-time. Without a token: production refuses to serve ('refuse'),
  * development and tests serve openly with a warning banner ('open').
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { bearerToken, sameSecret } from '../../shared/secrets.js';
 import type { Request } from 'express';
 
 export const SESSION_COOKIE = 'cb_calls';
@@ -32,15 +33,6 @@ const SESSION_ID = /^[A-Za-z0-9_-]{16}$/;
 
 /** Failed attempts (sign-in form and Bearer API together) allowed per window, per client and in total. */
 export const THROTTLE = { perClient: 10, total: 100, windowMs: 5 * 60 * 1000, maxClients: 10_000 } as const;
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-function sameSecret(a: string, b: string): boolean {
-  // Hash first so lengths match and timing does not depend on where the strings differ.
-  return timingSafeEqual(digest(a), digest(b));
-}
 
 export function parseCookies(header: string | undefined): Map<string, string> {
   const out = new Map<string, string>();
@@ -95,8 +87,8 @@ export class CallsAuth {
     if (this.token === undefined) return false;
     const header = req.headers.authorization;
     if (header !== undefined) {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      return m !== null && sameSecret(m[1]!, this.token);
+      const given = bearerToken(header);
+      return given !== undefined && sameSecret(given, this.token);
     }
     const cookie = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
     return cookie !== undefined && this.validSession(cookie);
@@ -115,8 +107,8 @@ export class CallsAuth {
     if (this.token === undefined) return undefined;
     const header = req.headers.authorization;
     if (header !== undefined) {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      return m !== null && sameSecret(m[1]!, this.token) ? { user: 'api', session: 'api' } : undefined;
+      const given = bearerToken(header);
+      return given !== undefined && sameSecret(given, this.token) ? { user: 'api', session: 'api' } : undefined;
     }
     const cookie = cookies.get(SESSION_COOKIE);
     const id = cookie !== undefined ? this.sessionId(cookie) : undefined;
