@@ -32,9 +32,18 @@ export function nodeProcesses(pid: number): number[] {
   });
 }
 
-/** Resident memory of the primary and its workers, in MB. */
+/** Resident memory of the primary and its workers, in MB (a worker that exited meanwhile counts 0). */
 export function treeRssMb(pid: number): number {
-  return nodeProcesses(pid).reduce((sum, p) => sum + (Number.isNaN(rssMb(p)) ? 0 : rssMb(p)), 0);
+  let sum = 0;
+  for (const p of nodeProcesses(pid)) {
+    try {
+      const mb = rssMb(p);
+      if (!Number.isNaN(mb)) sum += mb;
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return sum;
 }
 
 /** CPU of the whole tree over a window (the tree is read when the window starts). */
