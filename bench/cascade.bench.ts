@@ -24,7 +24,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { CascadeSession, type CascadeTiming } from '../src/cascade/agent.js';
-import { SentenceSplitter } from '../src/cascade/sentences.js';
 import { GeminiTextModel } from '../src/cascade/text-model.js';
 import { CloudSpeech } from '../src/cascade/tts.js';
 import { startEmulator, SpeechSynth, renderTone } from '../src/emulator/index.js';
@@ -71,7 +70,7 @@ interface Clients {
 function newSession(c: Clients, onTiming: (t: CascadeTiming) => void): { session: CascadeSession; events: AgentEvent[] } {
   const session = new CascadeSession({
     model: 'gemini-3.8-flash', systemInstruction: 'You are a receptionist.', tools: [], voice: 'en-US-Neural2-F',
-    textModel: c.textModel, speech: c.speech, splitter: () => new SentenceSplitter(), log: silentLogger(),
+    textModel: c.textModel, speech: c.speech, log: silentLogger(),
     endpointing: { silenceMs: SILENCE_MS }, onTiming,
   });
   const events: AgentEvent[] = [];

@@ -26,7 +26,7 @@ import type { Logger } from '../shared/log.js';
 import type { AgentEvent, Instructions, LiveSession, RetryClass, SessionClose, ToolCallRequest, ToolResult, Turn } from '../call/ports.js';
 import { Conversation } from './conversation.js';
 import { Endpointer, type EndpointingOptions } from './endpointer.js';
-import { Reply, type ReplyTiming, type SentenceSplitter } from './reply.js';
+import { Reply, type ReplyTiming } from './reply.js';
 import { transcribe } from './transcriber.js';
 import type { FunctionDeclaration, Part, SpeechSynth, TextModel } from './types.js';
 
@@ -37,7 +37,6 @@ export interface CascadeOptions {
   voice: string;
   textModel: TextModel;
   speech: SpeechSynth;
-  splitter(): SentenceSplitter;
   log: Logger;
   endpointing?: EndpointingOptions;
   /** Model for the caller's transcript (default `model`); false: no transcript request. */
@@ -95,11 +94,6 @@ export class CascadeSession implements LiveSession {
 
   get pendingToolCalls(): ReadonlyArray<{ id: string; name: string; blocking: boolean }> {
     return this.#pending;
-  }
-
-  /** An answer is being generated or spoken (not yet turnComplete). */
-  get replying(): boolean {
-    return this.#reply !== undefined;
   }
 
   onEvent(listener: (event: AgentEvent) => void): () => void {
@@ -196,7 +190,6 @@ export class CascadeSession implements LiveSession {
       textModel: this.#o.textModel,
       speech: this.#o.speech,
       conversation: this.#conversation,
-      splitter: this.#o.splitter,
       emit: (e) => this.#emit(e),
       now: this.#now,
       results: (calls, signal) => this.#awaitResults(calls, signal),

@@ -24,15 +24,6 @@ export class Conversation {
     return this.#contents.map((c) => ({ role: c.role, parts: [...c.parts] }));
   }
 
-  get length(): number {
-    return this.#contents.length;
-  }
-
-  /** The role of the last turn, if any. */
-  get lastRole(): 'user' | 'model' | undefined {
-    return this.#contents[this.#contents.length - 1]?.role;
-  }
-
   userText(text: string): void {
     this.#add('user', { text });
   }

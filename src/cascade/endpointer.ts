@@ -51,10 +51,6 @@ export class Endpointer {
     this.#ring = new PcmRing((this.options.maxTurnMs + this.options.prerollMs + this.options.silenceMs) * SAMPLES_PER_MS);
   }
 
-  get speaking(): boolean {
-    return this.#speaking;
-  }
-
   /** One frame of caller audio. Returns what changed, or undefined. Hot path. */
   push(pcm16k: Int16Array): EndpointEvent | undefined {
     this.#ring.push(pcm16k);

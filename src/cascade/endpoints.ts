@@ -20,9 +20,6 @@ export interface CascadeEnv {
 export interface CascadeServices {
   textModel: TextModel;
   speech: SpeechSynth;
-  /** The bases used (logged at boot). */
-  textBaseUrl: string;
-  ttsBaseUrl: string;
 }
 
 /**
@@ -36,5 +33,5 @@ export function cascadeServices(env: CascadeEnv, emulatorBase: string | undefine
   const ttsBaseUrl = env.TTS_BASE_URL ?? emulatorBase ?? (textBaseUrl === GOOGLE_API_BASE_URL ? CLOUD_TTS_BASE_URL : textBaseUrl);
   const textModel = new GeminiTextModel({ baseUrl: textBaseUrl, apiKey });
   const speech = voiceRouter(new CloudSpeech({ baseUrl: ttsBaseUrl, apiKey }), new GeminiSpeech({ baseUrl: textBaseUrl, apiKey }));
-  return { textModel, speech, textBaseUrl, ttsBaseUrl };
+  return { textModel, speech };
 }

@@ -13,19 +13,12 @@
  */
 import type { AgentEvent, ToolCallRequest, ToolResult } from '../call/ports.js';
 import { Conversation } from './conversation.js';
+import { SentenceSplitter } from './sentences.js';
 import { Speaker } from './speaker.js';
 import type { FunctionDeclaration, SpeechSynth, TextModel } from './types.js';
 
 /** Function-call rounds in one answer before the model is cut short. */
 export const MAX_ROUNDS = 8;
-
-/** Splits streamed text into sentences to speak (src/cascade/sentences.ts). */
-export interface SentenceSplitter {
-  /** More text; returns the sentences it completed. */
-  push(text: string): string[];
-  /** The end of the text: whatever is left. */
-  flush(): string[];
-}
 
 /** When each step of an answer happened (monotonic ms; the bench's split). */
 export interface ReplyTiming {
@@ -44,7 +37,6 @@ export interface ReplyDeps {
   textModel: TextModel;
   speech: SpeechSynth;
   conversation: Conversation;
-  splitter(): SentenceSplitter;
   emit(event: AgentEvent): void;
   now(): number;
   /** Waits for the results of these calls (resolved by the session's sendToolResponse). */
@@ -112,7 +104,7 @@ export class Reply {
     const d = this.#d;
     const speaker = new Speaker({ synth: d.speech, voice: d.voice, signal: this.signal, emit: (e) => this.#emitAudio(e), now: d.now });
     this.#speaker = speaker;
-    const splitter = d.splitter();
+    const splitter = new SentenceSplitter();
     const calls: ToolCallRequest[] = [];
     let text = '';
     const stream = d.textModel.stream({ model: d.model, systemInstruction: d.systemInstruction(), contents: d.conversation.contents(), tools: d.tools, signal: this.signal });

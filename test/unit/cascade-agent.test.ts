@@ -6,7 +6,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CascadeSession } from '../../src/cascade/agent.js';
-import { SentenceSplitter } from '../../src/cascade/sentences.js';
 import { Endpointer } from '../../src/cascade/endpointer.js';
 import { CallbridgeError } from '../../src/shared/errors.js';
 import { silentLogger } from '../../src/shared/log.js';
@@ -23,7 +22,6 @@ function session(o: { model?: FakeTextModel; speech?: FakeSpeech; silenceMs?: nu
     voice: 'test-voice',
     textModel: model,
     speech,
-    splitter: () => new SentenceSplitter(),
     log: silentLogger(),
     endpointing: { silenceMs: o.silenceMs ?? 500 },
     ...(o.now ? { now: o.now } : {}),

@@ -5,9 +5,7 @@
  * synthesiser (src/cascade/agent.ts; docs/cascade.md). The link treats it as any session: its
  * failures are retried, fall back along the flow's models and end in the apology as on Live.
  */
-import { CascadeSession, type CascadeTiming } from '../../cascade/agent.js';
-import type { EndpointingOptions } from '../../cascade/endpointer.js';
-import { SentenceSplitter } from '../../cascade/sentences.js';
+import { CascadeSession } from '../../cascade/agent.js';
 import type { SpeechSynth, TextModel } from '../../cascade/types.js';
 import { cascadeServices, type CascadeEnv } from '../../cascade/endpoints.js';
 import { DEFAULT_CLOUD_VOICE } from '../../cascade/tts.js';
@@ -23,36 +21,20 @@ export interface CascadeEndpoint {
   speech: SpeechSynth;
   /** The flow's `tts:` voice. */
   voice: string;
-  endpointing?: EndpointingOptions;
-  /** Model for the caller's transcript (default: the answering model). */
-  transcribeModel?: string | false;
-  now?: () => number;
-  /** Each answer's timing (the bench). */
-  onTiming?: (timing: CascadeTiming) => void;
-  /** Test hook: every session opened. */
-  opened?: (session: CascadeSession) => void;
 }
 
 /** The connect function a call's link uses for a cascade flow. */
 export function cascadeConnect(endpoint: CascadeEndpoint): LiveConnect {
-  return async ({ config, log }) => {
-    const session = new CascadeSession({
+  return async ({ config, log }) =>
+    new CascadeSession({
       model: config.model,
       systemInstruction: config.systemInstruction,
       tools: config.tools,
       voice: endpoint.voice,
       textModel: endpoint.textModel,
       speech: endpoint.speech,
-      splitter: () => new SentenceSplitter(),
       log,
-      ...(endpoint.endpointing ? { endpointing: endpoint.endpointing } : {}),
-      ...(endpoint.transcribeModel !== undefined ? { transcribeModel: endpoint.transcribeModel } : {}),
-      ...(endpoint.now ? { now: endpoint.now } : {}),
-      ...(endpoint.onTiming ? { onTiming: endpoint.onTiming } : {}),
     });
-    endpoint.opened?.(session);
-    return session;
-  };
 }
 
 /**
