@@ -157,6 +157,9 @@ export class Call {
     void this.#link.start();
   }
 
+  /** Another instance runs this call's media: the record says so (live views here drop it; the store never gets it). */
+  takenBy(instance: string): void { this.#record.update({ instance }); }
+
   /** Ends the call from outside (shutdown deadline, no media ever came). */
   abort(code: ErrorCode, reason: string): void {
     if (this.#life.ended) return;

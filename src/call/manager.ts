@@ -10,7 +10,7 @@
  */
 import { FlowSession, outsideHoursActions, clockStartingAt, type Flow, type FlowRouter, type FlowAction } from '../flows/index.js';
 import type { ToolRegistry } from '../tools/index.js';
-import type { CallLog, TranscriptWriter } from '../transcripts/writer.js';
+import type { TranscriptWriter } from '../transcripts/writer.js';
 import type { CallRecord } from '../transcripts/types.js';
 import type { ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -105,8 +105,6 @@ export class CallManager {
   readonly #o: CallManagerOptions;
   readonly #calls = new Map<string, Call>();
   readonly #noStreamTimers = new Map<string, TimerHandle>();
-  /** The running calls' records (to hand one over to the instance that took its media). */
-  readonly #records = new Map<string, CallLog>();
   /** Claims of admitted calls not yet awaited by `admitted` (several instances only). */
   readonly #claims = new Map<string, Promise<void>>();
   readonly #clock: Clock;
@@ -209,7 +207,7 @@ export class CallManager {
   /** No media in time: end the call; when another instance took its media, this only closes the unused pre-opened session (src/call/ownership.ts). */
   async #noStream(call: Call): Promise<void> {
     const owner = await takenBy(this.#o.scale, call.callSid, this.#o.log);
-    if (owner !== undefined) this.#records.get(call.callSid)?.update({ instance: owner }); // this instance's live views drop it; the store never gets it
+    if (owner !== undefined) call.takenBy(owner);
     call.abort('CB_CALL_NO_STREAM', owner === undefined ? 'no media stream followed the webhook' : `media went to instance ${owner}`);
   }
 
@@ -289,7 +287,6 @@ export class CallManager {
       ...(this.#o.scale ? { instance: this.#o.scale.instance } : {}),
     };
     const callLog = this.#o.writer.openCall(record, { redact: flow.redactDigits, ...(taken ? { lastSeq: taken.lastSeq } : {}) });
-    this.#records.set(incoming.callSid, callLog);
     this.#moves.opened(incoming.callSid, callLog, this.#clock.wallNow());
     const call = new Call(
       {
@@ -381,7 +378,6 @@ export class CallManager {
 
   #ended(call: Call): void {
     this.#calls.delete(call.callSid);
-    this.#records.delete(call.callSid);
     this.#moves.forget(call.callSid);
     this.#claims.delete(call.callSid);
     const timer = this.#noStreamTimers.get(call.callSid);
