@@ -11,7 +11,7 @@ import type { Logger } from '../shared/log.js';
 import type { Flow } from '../flows/index.js';
 import type { AnalysisConfig } from '../flows/analysis-schema.js';
 import { buildResponseJsonSchema } from '../flows/analysis-schema.js';
-import type { AnalysisStore, CallAnalysis, Job, TranscriptStore } from '../transcripts/index.js';
+import type { AnalysisStore, CallAnalysis, Job, JobQueue, JobState, TranscriptStore } from '../transcripts/index.js';
 import { generateContent, type GeminiRestOptions, type GenerateResult } from './gemini-rest.js';
 import { analysisRequest, hasConversation, PROMPT_VERSION } from './prompt.js';
 import { parseAnswer } from './answer.js';
@@ -57,6 +57,36 @@ export function pendingAnalysis(model: string, nowMs: number): CallAnalysis {
     status: 'pending', summary: '', intent: '', resolved: false, followUp: false, followUpReason: null, sentiment: 'neutral',
     fields: {}, model, promptVersion: PROMPT_VERSION, analysedAtMs: nowMs,
   };
+}
+
+/**
+ * Queues the call's analysis now (again, or for the first time) and shows it as pending until it
+ * settles (re-analyse in the app and the `calls analyse` command). The pending row is written
+ * before the job is queued, so a run that settles right after the requeue overwrites it, and not
+ * the other way round.
+ */
+export async function queueAnalysis(queue: JobQueue, analyses: AnalysisStore, callSid: string, model: string, nowMs: number): Promise<void> {
+  await analyses.putAnalysis(callSid, pendingAnalysis(model, nowMs), nowMs);
+  const key = analysisKey(callSid);
+  if (!(await queue.requeue(key, nowMs, nowMs))) await queue.enqueue({ kind: 'analysis', key, callSid, payload: null, runAtMs: nowMs });
+}
+
+/**
+ * The analysis to show for a call, from its stored row and its analysis job: a settled row as it
+ * is; while the job is queued or running, the pending row (or a pending one made from the job);
+ * a pending row whose job ended without storing an answer (failed after its handler kept
+ * throwing, or done) is failed, not pending for ever; no row and no live job, none.
+ */
+export function currentAnalysis(
+  stored: CallAnalysis | undefined,
+  job: (Job & { state: JobState }) | undefined,
+  model: string,
+): CallAnalysis | undefined {
+  if (stored && stored.status !== 'pending') return stored;
+  if (job && (job.state === 'queued' || job.state === 'running')) return stored ?? pendingAnalysis(model, job.createdAtMs);
+  if (!stored) return undefined;
+  const why = 'the analysis job ended without an answer';
+  return notOk('failed', stored.model, stored.analysedAtMs, job?.lastError ? `${why}: ${job.lastError}` : why);
 }
 
 /** A settled analysis that is not ok. */

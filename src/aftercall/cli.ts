@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { AnalysisSetting } from '../flows/analysis-schema.js';
 import type { Logger } from '../shared/log.js';
-import { DEFAULT_DB_FILE, type AnalysisStore, type CallAnalysis, type JobQueue, type TranscriptStore } from '../transcripts/index.js';
+import { DEFAULT_DB_FILE, type AnalysisStore, type CallAnalysis, type Job, type JobQueue, type JobState, type TranscriptStore } from '../transcripts/index.js';
 import { isPostgresUrl, openStore } from '../transcripts/open-store.js';
-import { analysisHandler, analysisKey, pendingAnalysis, type AnalysisFlow } from './analyse.js';
+import { analysisHandler, analysisKey, currentAnalysis, queueAnalysis, type AnalysisFlow } from './analyse.js';
 import { analysisEndpoint, type AnalysisEndpointEnv } from './index.js';
 import { JobRunner } from './runner.js';
 
@@ -76,6 +76,7 @@ export async function analyseCommand(c: AnalyseCommand): Promise<number> {
   const now = c.nowMs ?? Date.now;
   const stores = await openStore(c.env, { dataDir: c.dataDir, poolSize: 2 });
   const { transcripts: store, jobs: queue, analyses } = stores;
+  const model = analysisEndpoint(c.env, undefined).model;
   try {
     const sids: string[] = [];
     for (const sid of await callsToAnalyse(store, c)) {
@@ -83,9 +84,7 @@ export async function analyseCommand(c: AnalyseCommand): Promise<number> {
         c.print(`${sid}: no such call`);
         continue;
       }
-      const key = analysisKey(sid);
-      if (!(await queue.requeue(key, now(), now()))) await queue.enqueue({ kind: 'analysis', key, callSid: sid, payload: null, runAtMs: now() });
-      await analyses.putAnalysis(sid, pendingAnalysis(analysisEndpoint(c.env, undefined).model, now()), now());
+      await queueAnalysis(queue, analyses, sid, model, now());
       sids.push(sid);
     }
     if (sids.length === 0) return c.callSids?.length ? 1 : 0;
@@ -102,7 +101,8 @@ export async function analyseCommand(c: AnalyseCommand): Promise<number> {
     } else {
       await runHere(c, store, analyses, queue);
     }
-    return report(c, sids, await analyses.analysesOf(sids));
+    const results = await analyses.analysesOf(sids);
+    return report(c, sids, results, await states(), model);
   } finally {
     await stores.close();
   }
@@ -125,10 +125,16 @@ async function runHere(c: AnalyseCommand, store: TranscriptStore, analyses: Anal
   await runner.stop();
 }
 
-function report(c: AnalyseCommand, sids: string[], results: Map<string, CallAnalysis>): number {
+function report(
+  c: AnalyseCommand,
+  sids: string[],
+  results: Map<string, CallAnalysis>,
+  jobs: Array<(Job & { state: JobState }) | undefined>,
+  model: string,
+): number {
   let bad = 0;
-  for (const sid of sids) {
-    const a = results.get(sid);
+  for (const [i, sid] of sids.entries()) {
+    const a = currentAnalysis(results.get(sid), jobs[i], model);
     if (!a || a.status === 'pending') {
       bad++;
       c.print(`${sid}: still queued (a retry is scheduled; the server finishes it)`);

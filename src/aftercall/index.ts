@@ -9,7 +9,7 @@ import type { Logger } from '../shared/log.js';
 import type { Flow } from '../flows/index.js';
 import type { AnalysisStore, CallAnalysis, JobQueue, TranscriptStore, TranscriptWriter } from '../transcripts/index.js';
 import { JobRunner } from './runner.js';
-import { analysisHandler, analysisKey, pendingAnalysis, type RetryLimits } from './analyse.js';
+import { analysisHandler, analysisKey, currentAnalysis, queueAnalysis, type RetryLimits } from './analyse.js';
 import { DEFAULT_ANALYSIS_MODEL, GOOGLE_API_BASE_URL, type GeminiRestOptions } from './gemini-rest.js';
 
 export { JobRunner, type JobHandler, type JobOutcome } from './runner.js';
@@ -117,20 +117,16 @@ export function startAfterCall(options: AfterCallOptions): AfterCall {
     model: options.gemini.model,
     async analysisOf(callSid) {
       const stored = await analyses.getAnalysis(callSid);
-      if (stored) return stored;
+      if (stored && stored.status !== 'pending') return stored;
       const job = (await queue.jobsOf(callSid)).find((j) => j.key === analysisKey(callSid));
-      if (!job || job.state === 'done' || job.state === 'failed') return undefined;
-      return pendingAnalysis(options.gemini.model, job.createdAtMs);
+      return currentAnalysis(stored, job, options.gemini.model);
     },
     onAnalysisSettled(hook) {
       hooks.push(hook);
     },
     async reanalyse(callSid) {
-      const key = analysisKey(callSid);
-      const now = nowMs();
-      if (!(await queue.requeue(key, now, now))) await queue.enqueue({ kind: 'analysis', key, callSid, payload: null, runAtMs: now });
       // The previous answer gives way to "pending" until the new one settles.
-      await analyses.putAnalysis(callSid, pendingAnalysis(options.gemini.model, now), now);
+      await queueAnalysis(queue, analyses, callSid, options.gemini.model, nowMs());
       runner.kick();
     },
     async stop() {
