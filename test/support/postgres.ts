@@ -70,17 +70,23 @@ async function freePort(): Promise<number> {
   });
 }
 
-const SKIP_NO_BINARIES =
-  'PostgreSQL tests skipped: no initdb/pg_ctl found (install Debian\'s postgresql package, as .ci/run does, or set PG_BIN to the directory holding them)';
+/** Why PostgreSQL tests cannot run here (no binaries; root without an account to run the cluster as), or false. */
+export function postgresSkipReason(): string | false {
+  if (!postgresBinDir()) {
+    return 'PostgreSQL tests skipped: no initdb/pg_ctl found (install Debian\'s postgresql package, as .ci/run does, or set PG_BIN to the directory holding them)';
+  }
+  if (process.getuid?.() === 0 && !unprivilegedUser()) return 'PostgreSQL tests skipped: running as root and no postgres/nobody account to run the cluster as';
+  return false;
+}
 
 let dbCounter = 0;
 
 /** Starts a cluster, or says why it cannot (no binaries; a failed start is an error, not a skip). */
 export async function startPostgres(): Promise<TestPostgres | { skip: string }> {
-  const bin = postgresBinDir();
-  if (!bin) return { skip: SKIP_NO_BINARIES };
+  const skip = postgresSkipReason();
+  if (skip) return { skip };
+  const bin = postgresBinDir()!;
   const user = unprivilegedUser();
-  if (process.getuid?.() === 0 && !user) return { skip: 'PostgreSQL tests skipped: running as root and no postgres/nobody account to run the cluster as' };
   const dir = mkdtempSync(join(tmpdir(), 'callbridge-pg-'));
   if (user) chownSync(dir, user.uid, user.gid);
   const data = join(dir, 'data');

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPostgresStores, openStore, type Stores } from '../../src/transcripts/open-store.js';
-import { postgresBinDir, startPostgres, type TestPostgres } from './postgres.js';
+import { postgresSkipReason, startPostgres, type TestPostgres } from './postgres.js';
 
 export interface StoreBackendUnderTest {
   name: 'sqlite' | 'postgres';
@@ -68,9 +68,7 @@ const sqlite: StoreBackendUnderTest = {
 
 const postgres: StoreBackendUnderTest = {
   name: 'postgres',
-  skip: postgresBinDir()
-    ? false
-    : "PostgreSQL tests skipped: no initdb/pg_ctl found (install Debian's postgresql package, as .ci/run does, or set PG_BIN)",
+  skip: postgresSkipReason(),
   async open() {
     lastUrl = await freshPostgresUrl();
     return openPostgresStores(lastUrl);
