@@ -16,7 +16,6 @@
  * Run: npm run bench:migrate [-- --calls 8 --rounds 3]
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEnv } from '../src/config/env.js';
@@ -25,6 +24,7 @@ import { startCallbridge, type Callbridge } from '../src/app.js';
 import { startEmulator } from '../src/emulator/index.js';
 import { FakeTwilioApi, SimulatedCallRegistry, startCall, type CallResult, type ScriptStep } from '../src/simulator/index.js';
 import { percentile } from '../src/transcripts/format.js';
+import { freePort, until } from '../test/support/wait.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
@@ -45,25 +45,6 @@ const SCRIPT: ScriptStep[] = [
   { waitForBotSpeech: { timeoutMs: 20000 } },
   { waitForBotSilence: { silenceMs: 800, timeoutMs: 30000 } },
 ];
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => ok(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-async function until(check: () => Promise<boolean>, what: string, limitMs = 60_000): Promise<void> {
-  const stopAt = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > stopAt) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** From the caller's timeline: media gap, and the reply latency to each tone. */
 function callerFigures(r: CallResult): { mediaGapMs?: number; replies: number[] } {
@@ -123,7 +104,7 @@ async function main(): Promise<void> {
   try {
     for (let round = 0; round < ROUNDS; round++) {
       const a = await start(`bench-a${round}`);
-      await until(async () => (await a.scale?.readyPeers())?.some((p) => p.id === 'bench-b') === true, 'B in the registry');
+      await until(async () => (await a.scale?.readyPeers())?.some((p) => p.id === 'bench-b') === true, 'B in the registry', 60_000, 100);
       const calls = Array.from({ length: CALLS }, (_, i) =>
         startCall({ serverUrl: a.url, accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: `+1555000${String(i).padStart(4, '0')}`, to: '+15550100100', script: SCRIPT, registry, maxDurationMs: 90_000 }),
       );
@@ -131,10 +112,10 @@ async function main(): Promise<void> {
         await a.writer.flush();
         const events = await Promise.all(calls.map((c) => a.store.getEvents(c.callSid)));
         return events.every((ev) => ev.some((e) => e.kind === 'bot_utterance' && e.text.includes('which day')));
-      }, 'the first exchange of every call');
+      }, 'the first exchange of every call', 60_000, 100);
       await a.shutdown(20_000);
       const results = await Promise.all(calls.map((c) => c.result));
-      await until(async () => b.manager.status().active === 0, "B's calls to end");
+      await until(async () => b.manager.status().active === 0, "B's calls to end", 60_000, 100);
       await b.writer.flush();
       const failedBefore = failed;
       for (const r of results) {

@@ -13,6 +13,7 @@ import { placeCall, type ScriptStep } from '../../src/simulator/index.js';
 import { openSqliteStore, type CallRecord, type StoredCallEvent } from '../../src/transcripts/index.js';
 import { testFlow } from '../support/e2e.js';
 import { serverDirs, startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { until } from '../support/wait.js';
 
 const AUTH = 'shutdown-test-auth-token';
 const talk: ScriptStep[] = [{ tone: { hz: 300, durationMs: 500, amplitude: 8000 } }, { waitForBotSpeech: { timeoutMs: 10000 } }, { waitForBotSilence: { silenceMs: 500, timeoutMs: 10000 } }];
@@ -58,14 +59,6 @@ async function storedCall(dir: string, callSid: string): Promise<{ record: CallR
 }
 
 /** Polls `test` every 20 ms; rejects after `timeoutMs` (an upper bound that only stops a hung test). */
-async function until(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await test())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Resolves once the call is in conversation: the emulator finished the greeting and one answer. */
 async function conversing(emulator: Emulator): Promise<void> {
   const session = await emulator.waitForSession(1, 20_000);

@@ -20,6 +20,7 @@ import { testFlow } from '../support/e2e.js';
 import { startBalancer } from '../support/tcp-balancer.js';
 import { SseClient } from '../support/sse.js';
 import { freshPostgresUrl, STORE_BACKENDS, stopStoreBackends } from '../support/store-backends.js';
+import { until } from '../support/wait.js';
 
 after(stopStoreBackends);
 
@@ -34,14 +35,6 @@ const SCRIPT: ScriptStep[] = [
   { waitForBotSilence: { silenceMs: 800, timeoutMs: 20000 } },
   { silence: 2500 }, // longer than the live views' 2 s read of other instances' calls
 ];
-
-async function until(check: () => boolean | Promise<boolean>, what: string, limitMs = 20_000): Promise<void> {
-  const stopAt = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > stopAt) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** `p`, or a failure naming `what` after `ms` (so a missing live event fails instead of hanging). */
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

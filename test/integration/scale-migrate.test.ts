@@ -11,7 +11,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEnv } from '../../src/config/env.js';
@@ -21,6 +20,7 @@ import { startEmulator } from '../../src/emulator/index.js';
 import { FakeTwilioApi, SimulatedCallRegistry, startCall, type ScriptStep } from '../../src/simulator/index.js';
 import { testFlow } from '../support/e2e.js';
 import { freshPostgresUrl, STORE_BACKENDS, stopStoreBackends } from '../support/store-backends.js';
+import { freePort, until } from '../support/wait.js';
 
 after(stopStoreBackends);
 
@@ -42,25 +42,6 @@ const SCRIPT: ScriptStep[] = [
   { waitForBotSpeech: { timeoutMs: 15000 } },
   { waitForBotSilence: { silenceMs: 800, timeoutMs: 20000 } },
 ];
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => ok(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, limitMs = 20_000): Promise<void> {
-  const stopAt = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > stopAt) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 for (const backend of STORE_BACKENDS) {
   describe(`${backend.name}: live migration on drain`, { skip: backend.skip }, () => {

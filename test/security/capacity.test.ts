@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import twilio from 'twilio';
 import { startRig, type Rig } from '../support/e2e.js';
 import { connectPhone, signIn, type PhoneClient, type Upgrade } from '../support/phone-client.js';
+import { until } from '../support/wait.js';
 
 const callSid = (n: number) => `CA${n.toString(16).padStart(32, '0')}`;
 
@@ -31,14 +32,6 @@ async function readyz(rig: Rig): Promise<{ status: number; body: { ready: boolea
 }
 
 /** Polls `test` every 20 ms; rejects after `timeoutMs` (an upper bound that only stops a hung test). */
-async function until(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await test())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const isStream = (body: string) => body.includes('<Stream');
 
 describe('capacity: MAX_CALLS', () => {

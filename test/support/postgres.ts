@@ -14,11 +14,11 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from './wait.js';
 
 const run = promisify(execFile);
 
@@ -56,18 +56,6 @@ function unprivilegedUser(): { name: string; uid: number; gid: number } | undefi
     if (row && row[2] && row[3]) return { name, uid: Number(row[2]), gid: Number(row[3]) };
   }
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => ok(port));
-    });
-  });
 }
 
 /** Why PostgreSQL tests cannot run here (no binaries; root without an account to run the cluster as), or false. */
